@@ -1,0 +1,48 @@
+// `install-glance lab …`: parse, call src/lab, print. No logic of its own.
+import type { Argv } from 'yargs';
+import { spawnSync } from 'node:child_process';
+import { up, down, downAll, listRecords, stateOf, readRecord, defaultNames } from '../lab/lab.ts';
+import { releases, type Release } from '../lab/snapshot.ts';
+import { paths } from '../lab/paths.ts';
+import { LabError } from '../lab/errors.ts';
+
+const say = (line: string) => process.stderr.write(line + '\n');
+
+function age(iso: string): string {
+  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+}
+
+export function labCommands(y: Argv): Argv {
+  return y
+    .command('up [names..]', 'build (once) and start lab controllers', (a) =>
+      a.positional('names', { type: 'string', array: true, describe: 'lab names (default: controller, controller-2, …)' })
+        .option('count', { type: 'number', default: 1, describe: 'how many labs, when no names are given' })
+        .option('release', { choices: releases, default: 'bookworm' as Release, describe: 'Debian release of the lab' }),
+    async (a) => {
+      const names = a.names?.length ? a.names : defaultNames(a.count);
+      const labs = await up(names, a.release, say);
+      for (const r of labs) process.stdout.write(`${r.name}\t${r.address}\t${r.release}\n`);
+    })
+    .command('down [name]', 'stop a lab controller and remove everything it made', (a) =>
+      a.positional('name', { type: 'string' }).option('all', { type: 'boolean', default: false }),
+    async (a) => {
+      if (a.all) return downAll(say);
+      if (!a.name) throw new LabError('lab down needs a name or --all', 'e.g. "install-glance lab down controller"');
+      await down(a.name, say);
+    })
+    .command('list', 'the lab controllers on this machine', () => {}, () => {
+      const rows = listRecords();
+      process.stdout.write(['NAME\tADDRESS\tRELEASE\tSTATE\tAGE', ...rows.map((r) => `${r.name}\t${r.address}\t${r.release}\t${stateOf(r)}\t${age(r.createdAt)}`)].join('\n') + '\n');
+    })
+    .command('ssh <name> [cmd..]', 'a shell (or a command) on a lab controller', (a) =>
+      a.positional('name', { type: 'string', demandOption: true }).positional('cmd', { type: 'string', array: true }),
+    (a) => {
+      const r = readRecord(a.name);
+      if (!r || stateOf(r) !== 'running') throw new LabError(`lab ${a.name} is not running`, '"install-glance lab list" shows the labs; "install-glance lab up" starts one');
+      const res = spawnSync('ssh', ['-i', paths.clientKey, '-o', `UserKnownHostsFile=${paths.knownHosts}`, '-o', 'StrictHostKeyChecking=yes',
+        '-o', 'LogLevel=ERROR', `root@${r.address}`, ...(a.cmd ?? []), ...((a['--'] as string[] | undefined) ?? [])], { stdio: 'inherit' });
+      process.exitCode = res.status ?? 1;
+    })
+    .demandCommand(1, 'lab needs a subcommand: up, down, list or ssh');
+}

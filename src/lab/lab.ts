@@ -1,0 +1,310 @@
+// Lab controllers: a namespace holder (PID 1 of the lab) + veth + NAT for the mirror + an overlay over
+// the snapshot, running sshd, MariaDB and Keystone. Everything a lab is lives in its holder's
+// namespaces or in its directory, so `down` is: kill the holder, drop its link and rules, remove the dir.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sh, have, describeFailure } from './local.ts';
+import { paths } from './paths.ts';
+import { withLock } from './lock.ts';
+import { LabError } from './errors.ts';
+import { ensureSnapshot, type Release, type Progress } from './snapshot.ts';
+import { generateKeyPair } from '../transport/keys.ts';
+import { addLabNetwork, removeLabNetwork, LAB_NET } from './network.ts';
+
+const bootScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'recipe', 'boot.sh');
+
+export interface LabRecord {
+  name: string;
+  index: number;
+  address: string;
+  gateway: string;
+  release: Release;
+  snapshot: string;
+  holderPid: number;
+  nsPid: number;
+  hostKey: string;
+  createdAt: string;
+}
+
+export type LabState = 'running' | 'stopped';
+
+const NAME_RE = /^[a-z][a-z0-9-]{0,30}$/;
+
+export function checkName(name: string): void {
+  if (!NAME_RE.test(name)) {
+    throw new LabError(`"${name}" is not a lab name`, 'use lower-case letters, digits and "-", starting with a letter (at most 31 characters)');
+  }
+}
+
+/** Names for `lab up --count N`: the first is `controller`, as in the seed; the others are numbered. */
+export function defaultNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? 'controller' : `controller-${i + 1}`));
+}
+
+export async function preflight(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    throw new LabError('the lab needs root (namespaces, mounts, veth, iptables)', 'run it as root, e.g. with sudo');
+  }
+  const tools: Record<string, string> = {
+    debootstrap: 'debootstrap', unshare: 'util-linux', nsenter: 'util-linux', ip: 'iproute2',
+    iptables: 'iptables', mount: 'mount', perl: 'perl-base',
+  };
+  const missing: string[] = [];
+  for (const [cmd, pkg] of Object.entries(tools)) if (!(await have(cmd))) missing.push(pkg);
+  if (missing.length) {
+    const pkgs = [...new Set(missing)].join(' ');
+    throw new LabError(`missing tools for the lab: ${pkgs}`, `install them: apt-get install -y ${pkgs}`);
+  }
+}
+
+export function readRecord(name: string): LabRecord | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(paths.lab(name), 'lab.json'), 'utf8')) as LabRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export function listRecords(): LabRecord[] {
+  if (!fs.existsSync(paths.labs)) return [];
+  return fs
+    .readdirSync(paths.labs)
+    .map(readRecord)
+    .filter((r): r is LabRecord => r !== undefined)
+    .sort((a, b) => a.index - b.index);
+}
+
+function processStart(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export function stateOf(r: LabRecord): LabState {
+  return processStart(r.holderPid)?.startsWith('unshare') ? 'running' : 'stopped';
+}
+
+export async function up(names: string[], release: Release, progress: Progress): Promise<LabRecord[]> {
+  names.forEach(checkName);
+  if (new Set(names).size !== names.length) throw new LabError('a lab name is given twice', 'give each lab its own name');
+  await preflight();
+  const snapshot = await ensureSnapshot(release, progress);
+  const clientKey = ensureClientKey();
+  const fresh: LabRecord[] = [];
+  const reused: LabRecord[] = [];
+  for (const name of names) {
+    const existing = readRecord(name);
+    if (existing && stateOf(existing) === 'running') {
+      if (existing.release !== release) {
+        throw new LabError(`lab ${name} is already up with ${existing.release}, not ${release}`, `run "install-glance lab down ${name}" first, or pick another name`);
+      }
+      progress(`${name}: already up at ${existing.address}; reused`);
+      reused.push(existing);
+      continue;
+    }
+    if (existing || fs.existsSync(paths.lab(name))) {
+      progress(`${name}: left over from a lab that stopped; removing it first`);
+      await down(name, () => {});
+    }
+    fresh.push(await allocate(name, release, snapshot.rootfs));
+  }
+  const results = await Promise.allSettled(fresh.map((r) => create(r, clientKey.public, progress)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  await writeKnownHosts();
+  return [...reused, ...results.map((r) => (r as PromiseFulfilledResult<LabRecord>).value)];
+}
+
+function ensureClientKey(): { private: string; public: string } {
+  const pub = `${paths.clientKey}.pub`;
+  if (!fs.existsSync(paths.clientKey)) {
+    fs.mkdirSync(path.dirname(paths.clientKey), { recursive: true, mode: 0o700 });
+    const k = generateKeyPair('install-glance-lab');
+    fs.writeFileSync(paths.clientKey, k.private, { mode: 0o600 });
+    fs.writeFileSync(pub, k.public + '\n', { mode: 0o644 });
+  }
+  return { private: fs.readFileSync(paths.clientKey, 'utf8'), public: fs.readFileSync(pub, 'utf8').trim() };
+}
+
+async function allocate(name: string, release: Release, snapshot: string): Promise<LabRecord> {
+  return withLock('labs', async () => {
+    const used = new Set(listRecords().map((r) => r.index));
+    const links = (await sh`ip -o link show`.nothrow()).stdout;
+    let index = 1;
+    while (used.has(index) || links.includes(` igh${index}:`) || links.includes(` igh${index}@`)) index++;
+    if (index > 250) throw new LabError('no free lab address', 'take some labs down first');
+    const dir = paths.lab(name);
+    for (const d of ['upper', 'work', 'root']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
+    const record: LabRecord = {
+      name, index, release, snapshot,
+      address: `${LAB_NET}.${index}.2`,
+      gateway: `${LAB_NET}.${index}.1`,
+      holderPid: 0, nsPid: 0, hostKey: '',
+      createdAt: new Date().toISOString(),
+    };
+    saveRecord(record);
+    return record;
+  });
+}
+
+function saveRecord(r: LabRecord): void {
+  const file = path.join(paths.lab(r.name), 'lab.json');
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(r, null, 2) + '\n');
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+/** The files that make this lab itself and not the snapshot, written into the overlay's upper layer. */
+function writeIdentity(r: LabRecord, clientPublicKey: string, others: LabRecord[]): void {
+  const upper = path.join(paths.lab(r.name), 'upper');
+  const put = (rel: string, content: string, mode: number) => {
+    fs.mkdirSync(path.dirname(path.join(upper, rel)), { recursive: true, mode: 0o755 });
+    fs.writeFileSync(path.join(upper, rel), content, { mode });
+    fs.chmodSync(path.join(upper, rel), mode);
+  };
+  fs.mkdirSync(path.join(upper, 'root', '.ssh'), { recursive: true, mode: 0o700 });
+  fs.chmodSync(path.join(upper, 'root'), 0o700);
+  fs.chmodSync(path.join(upper, 'root', '.ssh'), 0o700);
+  put('root/.ssh/authorized_keys', clientPublicKey + '\n', 0o600);
+  const hostKey = generateKeyPair(`${r.name}-host`);
+  put('etc/ssh/ssh_host_ed25519_key', hostKey.private, 0o600);
+  put('etc/ssh/ssh_host_ed25519_key.pub', hostKey.public + '\n', 0o644);
+  put('etc/ssh/sshd_config.d/install-glance-lab.conf',
+    'HostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\nUseDNS no\nPermitRootLogin prohibit-password\n', 0o644);
+  put('etc/hostname', `${r.name}\n`, 0o644);
+  const hosts = ['127.0.0.1 localhost', `${r.address} ${[...new Set([r.name, 'controller'])].join(' ')}`, ...others.map((o) => `${o.address} ${o.name}`)];
+  put('etc/hosts', hosts.join('\n') + '\n', 0o644);
+  put('etc/resolv.conf', fs.readFileSync('/etc/resolv.conf', 'utf8'), 0o644);
+  r.hostKey = hostKey.public.split(' ').slice(0, 2).join(' ');
+}
+
+async function create(r: LabRecord, clientPublicKey: string, progress: Progress): Promise<LabRecord> {
+  const t0 = Date.now();
+  const { name, release, snapshot: lower } = r;
+  const dir = paths.lab(name);
+  let stage = 'write the lab identity';
+  try {
+    writeIdentity(r, clientPublicKey, listRecords().filter((o) => o.name !== name));
+    stage = 'start the namespace holder';
+    // PID 1 of the lab reaps orphans, or a stopped daemon stays a zombie that init scripts wait on.
+    const holder = spawn('unshare', ['--mount', '--pid', '--fork', '--net', '--uts', '--ipc', '--propagation', 'private', '--',
+      'perl', '-e', `$0 = "install-glance-lab ${name}"; while (1) { sleep 1 if wait() == -1 }`], { detached: true, stdio: 'ignore' });
+    holder.unref();
+    r.holderPid = holder.pid ?? 0;
+    r.nsPid = await childOf(r.holderPid);
+    saveRecord(r);
+    stage = 'connect the lab to the host (veth, NAT for the mirror)';
+    await addLabNetwork(r);
+    stage = 'boot the controller (overlay, sshd, MariaDB, Keystone)';
+    const root = path.join(dir, 'root');
+    await sh({ input: fs.readFileSync(bootScript) })`nsenter -t ${r.nsPid} -m -u -i -n -p -- sh -s ${r.address} ${r.gateway} ${lower} ${path.join(dir, 'upper')} ${path.join(dir, 'work')} ${root} ${name}`;
+    stage = 'wait for SSH and a Keystone token';
+    await waitReady(r, lower);
+    progress(`${name}: up at ${r.address} (${release}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    return r;
+  } catch (e) {
+    const log = bootLog(r);
+    await down(name, () => {}).catch(() => {});
+    throw new LabError(`lab ${name}: could not ${stage}: ${describeFailure(e)}${log ? `\nlast lines of the lab's boot log:\n${log}` : ''}`,
+      'nothing of this lab was left behind; fix the cause and run "install-glance lab up" again', e);
+  }
+}
+
+function bootLog(r: LabRecord): string {
+  try {
+    return fs.readFileSync(path.join(paths.lab(r.name), 'upper', 'var', 'log', 'lab-boot.log'), 'utf8').trim().split('\n').slice(-10).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+async function childOf(pid: number): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+      if (kids) return Number(kids.split(/\s+/)[0]);
+    } catch {
+      throw new Error(`the holder (pid ${pid}) exited at once`);
+    }
+    await sleep(10);
+  }
+  throw new Error('the holder started no child');
+}
+
+function adminPassword(lower: string): string {
+  const rc = fs.readFileSync(path.join(lower, 'root', 'openstack', 'admin-openrc.sh'), 'utf8');
+  const m = /^export OS_PASSWORD='([^']*)'$/m.exec(rc);
+  if (!m?.[1]) throw new Error('the snapshot has no admin password in admin-openrc.sh');
+  return m[1];
+}
+
+async function waitReady(r: LabRecord, lower: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  const password = adminPassword(lower);
+  const body = JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password } } },
+    scope: { project: { name: 'admin', domain: { id: 'default' } } } } });
+  let sshOk = false;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (!sshOk) sshOk = await sshBanner(r.address).catch((e: Error) => { last = `ssh: ${e.message}`; return false; });
+    if (sshOk) {
+      try {
+        const res = await fetch(`http://${r.address}:5000/v3/auth/tokens`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
+        if (res.status === 201) return;
+        last = `keystone answered ${res.status}`;
+      } catch (e) {
+        last = `keystone: ${(e as Error).message}`;
+      }
+    }
+    await sleep(100);
+  }
+  throw new Error(`not ready after 60 s (${last})`);
+}
+
+function sshBanner(host: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port: 22, timeout: 2000 });
+    s.once('data', (d) => { s.destroy(); resolve(d.toString().startsWith('SSH-')); });
+    s.once('timeout', () => { s.destroy(); reject(new Error('timeout')); });
+    s.once('error', reject);
+  });
+}
+
+/** Every running lab's host key, for the CLI's --lab targets: nothing trusted on first use. */
+async function writeKnownHosts(): Promise<void> {
+  const lines = listRecords().filter((r) => r.hostKey && stateOf(r) === 'running').map((r) => `${r.address} ${r.hostKey}`);
+  fs.mkdirSync(path.dirname(paths.knownHosts), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(`${paths.knownHosts}.tmp`, lines.join('\n') + (lines.length ? '\n' : ''), { mode: 0o644 });
+  fs.renameSync(`${paths.knownHosts}.tmp`, paths.knownHosts);
+}
+
+export async function down(name: string, progress: Progress): Promise<void> {
+  checkName(name);
+  const r = readRecord(name);
+  const dir = paths.lab(name);
+  if (!r && !fs.existsSync(dir)) {
+    const known = listRecords().map((x) => x.name);
+    throw new LabError(`there is no lab named ${name}`, known.length ? `labs here: ${known.join(', ')}` : 'no lab is up; "install-glance lab up" makes one');
+  }
+  const t0 = Date.now();
+  if (r?.holderPid && stateOf(r) === 'running') {
+    // Killing PID 1 of the lab ends every process in it, and its mounts go with its mount namespace.
+    try { process.kill(r.nsPid, 'SIGKILL'); } catch { /* already gone */ }
+    for (let i = 0; i < 500 && stateOf(r) === 'running'; i++) await sleep(10);
+    if (stateOf(r) === 'running') throw new LabError(`lab ${name}: its holder (pid ${r.holderPid}) did not exit`, `kill it by hand: kill -9 ${r.holderPid}`);
+  }
+  if (r) await removeLabNetwork(r);
+  fs.rmSync(dir, { recursive: true, force: true });
+  await writeKnownHosts();
+  progress(`${name}: down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+export async function downAll(progress: Progress): Promise<void> {
+  const all = listRecords();
+  await Promise.all(all.map((r) => down(r.name, progress)));
+}

@@ -1,0 +1,41 @@
+// A machine-wide lock between install-glance processes (parallel tests, two shells): a file made
+// with O_EXCL that holds the owner's pid, taken over when that process is gone.
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { paths } from './paths.ts';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function withLock<T>(name: string, fn: () => Promise<T>, waitMs = 15 * 60_000): Promise<T> {
+  fs.mkdirSync(paths.locks, { recursive: true });
+  const file = path.join(paths.locks, `${name}.lock`);
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const owner = Number(fs.readFileSync(file, 'utf8').trim());
+      if (!Number.isInteger(owner) || owner <= 0 || !alive(owner)) {
+        fs.rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`lock ${file} is held by pid ${owner}`);
+      await sleep(100);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}

@@ -1,0 +1,89 @@
+// The lab's snapshot: a debootstrapped Debian rootfs with sshd, MariaDB and a bootstrapped Keystone,
+// built once per release and recipe, then the read-only lower layer of every lab's overlay.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sh, describeFailure } from './local.ts';
+import { paths } from './paths.ts';
+import { withLock } from './lock.ts';
+import { LabError } from './errors.ts';
+
+const recipeDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'recipe');
+const recipeFiles = ['install.sh', 'configure.sh'];
+export const releases = ['bookworm', 'bullseye', 'trixie'] as const;
+export type Release = (typeof releases)[number];
+
+export interface Snapshot {
+  release: Release;
+  key: string;
+  rootfs: string;
+}
+
+export type Progress = (line: string) => void;
+
+/** The cache key: a changed recipe (or mirror) is a new snapshot, with no flag to remember. */
+export function recipeKey(release: Release, mirror: string): string {
+  const h = crypto.createHash('sha256').update(`${release}\n${mirror}\n`);
+  for (const f of recipeFiles) h.update(fs.readFileSync(path.join(recipeDir, f)));
+  h.update(fs.readFileSync(fileURLToPath(import.meta.url)));
+  return h.digest('hex').slice(0, 12);
+}
+
+export function defaultMirror(): string {
+  return process.env.INSTALL_GLANCE_MIRROR ?? 'http://deb.debian.org/debian';
+}
+
+export async function ensureSnapshot(release: Release, progress: Progress): Promise<Snapshot> {
+  const mirror = defaultMirror();
+  const key = recipeKey(release, mirror);
+  const dir = paths.snapshot(release, key);
+  const ready = (): Snapshot | undefined =>
+    fs.existsSync(path.join(dir, 'ready')) ? { release, key, rootfs: path.join(dir, 'rootfs') } : undefined;
+  const found = ready();
+  if (found) return found;
+  return withLock(`snapshot-${release}`, async () => ready() ?? build(release, key, mirror, dir, progress));
+}
+
+async function step(name: string, progress: Progress, fn: () => Promise<unknown>): Promise<void> {
+  const t0 = Date.now();
+  progress(`snapshot: ${name} …`);
+  try {
+    await fn();
+  } catch (e) {
+    throw new LabError(`snapshot build failed at "${name}": ${describeFailure(e)}`, 'the half-built snapshot was removed; fix the cause and run the command again', e);
+  }
+  progress(`snapshot: ${name} done (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+async function build(release: Release, key: string, mirror: string, dir: string, progress: Progress): Promise<Snapshot> {
+  const tmp = `${dir}.building-${process.pid}`;
+  const root = path.join(tmp, 'rootfs');
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  const secret = () => crypto.randomBytes(18).toString('base64url');
+  const env = { ...process.env, MIRROR: mirror, RELEASE: release, ADMIN_PASS: secret(), KEYSTONE_DBPASS: secret() };
+  try {
+    await step(`debootstrap ${release}`, progress, () => sh`debootstrap --variant=minbase ${release} ${root} ${mirror}`);
+    fs.copyFileSync('/etc/resolv.conf', path.join(root, 'etc/resolv.conf'));
+    // A private mount and pid namespace: the mounts and any process the packages start die with it.
+    await step('install sshd, MariaDB, Keystone', progress, () =>
+      sh({ env, input: fs.readFileSync(path.join(recipeDir, 'install.sh')) })`unshare --mount --pid --fork --mount-proc=${path.join(root, 'proc')} -- sh -c ${`mount --rbind /dev "$1/dev" && exec chroot "$1" /bin/bash -s`} sh ${root}`);
+    // No network but loopback while Keystone and MariaDB run for the bootstrap.
+    await step('bootstrap MariaDB and Keystone', progress, () =>
+      sh({ env, input: fs.readFileSync(path.join(recipeDir, 'configure.sh')) })`unshare --mount --pid --fork --net --mount-proc=${path.join(root, 'proc')} -- sh -c ${`ip link set lo up && mount --rbind /dev "$1/dev" && mount -t tmpfs tmpfs "$1/run" && exec chroot "$1" /bin/bash -s`} sh ${root}`);
+    fs.writeFileSync(path.join(tmp, 'ready'), JSON.stringify({ release, key, mirror, builtAt: new Date().toISOString() }) + '\n');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  // Older snapshots of this release are dead weight once the new one is ready.
+  for (const old of fs.readdirSync(paths.snapshots)) {
+    if (old.startsWith(`${release}-`) && old !== path.basename(dir) && !old.includes('.building-')) {
+      fs.rmSync(path.join(paths.snapshots, old), { recursive: true, force: true });
+    }
+  }
+  return { release, key, rootfs: path.join(dir, 'rootfs') };
+}
