@@ -1,0 +1,164 @@
+// Glance v2 over the host's SSH connection: enough to see that the API answers after a restart and to
+// upload a small image for `verify`. The token comes from the Keystone client of the same run.
+import type { Transport } from '../transport/ssh.ts';
+import { HttpError, httpRequest, type HttpResponse } from './http.ts';
+
+export interface GlanceImage {
+  id: string;
+  name: string | null;
+  status: string; // queued, saving, active, killed, deleted, pending_delete, uploading, importing
+  checksum: string | null;
+  os_hash_algo: string | null;
+  os_hash_value: string | null;
+  size: number | null;
+  disk_format: string | null;
+  container_format: string | null;
+  visibility: string;
+}
+
+export interface NewImage {
+  name: string;
+  disk_format: string;
+  container_format: string;
+  visibility: 'public' | 'private' | 'shared' | 'community';
+}
+
+export interface GlanceClient {
+  /** Normalised: no trailing slash, no /v2. */
+  readonly endpointUrl: string;
+  readonly requests: number;
+  listImages(limit?: number): Promise<GlanceImage[]>;
+  createImage(img: NewImage): Promise<GlanceImage>;
+  /** PUT /v2/images/{id}/file as application/octet-stream, 64 KiB at a time; onProgress gets the bytes sent so far. */
+  uploadImage(id: string, data: Buffer, onProgress?: (bytesSent: number) => void): Promise<void>;
+  /** undefined when Glance does not know the image (404). */
+  getImage(id: string): Promise<GlanceImage | undefined>;
+  /** An image already gone is not an error. */
+  deleteImage(id: string): Promise<void>;
+  /**
+   * Polls GET / (the versions document: 300, or 200) every 100 ms until glance-api answers; resolves with
+   * the milliseconds it took, throws after timeoutMs with the last thing seen.
+   */
+  waitUntilAnswers(timeoutMs: number): Promise<number>;
+}
+
+/** Glance said no, or could not be reached. */
+export class GlanceError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+    readonly request: { method: string; path: string; status?: number },
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'GlanceError';
+  }
+}
+
+const LOG_HINT = 'look at glance-api on the controller (/var/log/glance/glance-api.log, its service status)';
+
+export function glanceClient(t: Transport, endpointUrl: string, token: () => Promise<string>, opts: { timeoutMs?: number } = {}): GlanceClient {
+  const base = endpointUrl.replace(/\/+$/, '').replace(/\/v2(\.\d+)?$/, '');
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  let requests = 0;
+
+  async function send(method: string, path: string, o: { body?: string | Buffer; contentType?: string; timeoutMs?: number; onProgress?: (n: number) => void; auth?: boolean } = {}): Promise<{ res: HttpResponse; tok: string }> {
+    const tok = o.auth === false ? '' : await token();
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (tok) headers['x-auth-token'] = tok;
+    if (o.contentType) headers['content-type'] = o.contentType;
+    requests++;
+    try {
+      const res = await httpRequest(t, base + path, { method, headers, body: o.body, timeoutMs: o.timeoutMs ?? timeoutMs, onProgress: o.onProgress });
+      return { res, tok };
+    } catch (e) {
+      if (e instanceof HttpError && e.kind === 'connect') {
+        throw new GlanceError(`glance-api does not answer at ${base}; is it running on the controller?`, LOG_HINT, { method, path }, e);
+      }
+      if (e instanceof HttpError && e.kind === 'timeout') {
+        throw new GlanceError(`glance-api at ${base} gave no answer to ${method} ${path} in ${o.timeoutMs ?? timeoutMs} ms`, LOG_HINT, { method, path }, e);
+      }
+      throw e;
+    }
+  }
+
+  async function call(method: string, path: string, expect: number[], o: Parameters<typeof send>[2] = {}): Promise<HttpResponse> {
+    const { res, tok } = await send(method, path, o);
+    if (expect.includes(res.status)) return res;
+    throw new GlanceError(`Glance: ${method} ${path} answered ${res.status}: ${glanceMessage(res, tok)}`, res.status === 401 ? 'the token was refused: check [keystone_authtoken] in glance-api.conf (password, region_name, www_authenticate_uri/auth_url)' : LOG_HINT, { method, path, status: res.status });
+  }
+
+  const seg = encodeURIComponent;
+
+  return {
+    endpointUrl: base,
+    get requests() {
+      return requests;
+    },
+    async listImages(limit = 25) {
+      const res = await call('GET', `/v2/images?limit=${limit}`, [200]);
+      return (res.json<{ images?: GlanceImage[] }>().images ?? []).map(pickImage);
+    },
+    async createImage(img) {
+      const res = await call('POST', '/v2/images', [201], { body: JSON.stringify(img), contentType: 'application/json' });
+      return pickImage(res.json<GlanceImage>());
+    },
+    async uploadImage(id, data, onProgress) {
+      // Long silences are normal at the end of an upload (the store writes and hashes), so allow more.
+      await call('PUT', `/v2/images/${seg(id)}/file`, [204], { body: data, contentType: 'application/octet-stream', onProgress, timeoutMs: Math.max(timeoutMs, 120_000) });
+    },
+    async getImage(id) {
+      const res = await call('GET', `/v2/images/${seg(id)}`, [200, 404]);
+      return res.status === 404 ? undefined : pickImage(res.json<GlanceImage>());
+    },
+    async deleteImage(id) {
+      await call('DELETE', `/v2/images/${seg(id)}`, [204, 404]);
+    },
+    async waitUntilAnswers(limitMs) {
+      const start = Date.now();
+      let last = 'nothing tried yet';
+      for (;;) {
+        const left = limitMs - (Date.now() - start);
+        if (left <= 0) break;
+        try {
+          const { res } = await send('GET', '/', { auth: false, timeoutMs: Math.min(left, 2_000) });
+          if (res.status === 300 || res.status === 200) return Date.now() - start;
+          last = `it answered ${res.status}`;
+        } catch (e) {
+          last = e instanceof GlanceError && e.cause instanceof HttpError ? e.cause.message.split(';')[0] ?? e.message : (e as Error).message;
+        }
+        const pause = Math.min(100, limitMs - (Date.now() - start));
+        if (pause > 0) await new Promise((r) => setTimeout(r, pause));
+      }
+      throw new GlanceError(`glance-api did not answer at ${base} within ${limitMs} ms (last: ${last})`, `${LOG_HINT}; a service that started is not always ready`, { method: 'GET', path: '/' });
+    },
+  };
+}
+
+/** Glance answers errors as JSON, plain text or HTML (webob): keep the words, drop tags, scrub the token. */
+function glanceMessage(res: HttpResponse, token: string): string {
+  let msg = res.text();
+  try {
+    const j = res.json<{ message?: string; error?: { message?: string } }>();
+    msg = j.error?.message ?? j.message ?? msg;
+  } catch {
+    // not JSON
+  }
+  msg = msg.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300) || '(no message)';
+  return token ? msg.split(token).join('[secret]') : msg;
+}
+
+function pickImage(i: GlanceImage): GlanceImage {
+  return {
+    id: i.id,
+    name: i.name ?? null,
+    status: i.status,
+    checksum: i.checksum ?? null,
+    os_hash_algo: i.os_hash_algo ?? null,
+    os_hash_value: i.os_hash_value ?? null,
+    size: i.size ?? null,
+    disk_format: i.disk_format ?? null,
+    container_format: i.container_format ?? null,
+    visibility: i.visibility,
+  };
+}
