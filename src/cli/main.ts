@@ -4,28 +4,32 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { labCommands } from './lab-commands.ts';
-import { LabError } from '../lab/errors.ts';
-
-export const EXIT = { ok: 0, failed: 1, changes: 2, usage: 64 } as const;
+import { runCommand, EXIT } from './run-commands.ts';
+import { UsageError } from './usage-error.ts';
 
 function fail(err: unknown): never {
-  if (err instanceof LabError) {
-    process.stderr.write(`error: ${err.message}\n  what to do: ${err.hint}\n`);
-  } else {
-    process.stderr.write(`error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  if (err instanceof UsageError) {
+    process.stderr.write(`usage error: ${err.message}\n`);
+    process.exit(EXIT.usage);
   }
+  const hint = (err as { hint?: string }).hint;
+  if (hint) process.stderr.write(`error: ${(err as Error).message}\n  what to do: ${hint}\n`);
+  else process.stderr.write(`error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
   process.exit(EXIT.failed);
 }
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('install-glance')
   .parserConfiguration({ 'populate--': true })
+  .command(runCommand('plan'))
+  .command(runCommand('apply'))
+  .command(runCommand('verify'))
   .command('lab', 'lab controllers built on this machine', labCommands)
-  .demandCommand(1, 'name a command')
+  .demandCommand(1, 'name a command: plan, apply, verify or lab')
   .strict()
-  .fail((msg, err, y) => {
+  .fail((msg, err) => {
     if (err) fail(err);
-    process.stderr.write(`${y.help() && ''}usage error: ${msg}\nrun "install-glance --help" for the commands\n`);
+    process.stderr.write(`usage error: ${msg}\nrun "install-glance --help" for the commands\n`);
     process.exit(EXIT.usage);
   });
 

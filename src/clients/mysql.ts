@@ -1,0 +1,78 @@
+// MariaDB through the SSH connection, the only module that imports mysql2: the admin session as root
+// over the server's unix socket (Debian's unix_socket auth sees sshd's root peer, so no password), and
+// logins as another user to prove a password works. Nothing listens on the network for us.
+import mysql from 'mysql2/promise';
+import type { Transport } from '../transport/ssh.ts';
+import type { Secret } from '../engine/secret.ts';
+
+export const SOCKET = '/run/mysqld/mysqld.sock';
+
+export interface MysqlSession {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a statement that writes; kept apart so a test or a dry run can see every write. */
+  execute(sql: string, params?: unknown[]): Promise<void>;
+  readonly serverVersion: string;
+  close(): Promise<void>;
+}
+
+export class MysqlError extends Error {
+  constructor(message: string, readonly hint: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'MysqlError';
+  }
+}
+
+export async function openAdminSession(t: Transport, opts: { user?: string; password?: Secret } = {}): Promise<MysqlSession> {
+  let stream;
+  try {
+    stream = await t.openUnixSocket(SOCKET);
+  } catch (e) {
+    throw new MysqlError(`MariaDB does not answer on ${SOCKET}`, 'start it on the controller (service mariadb start) and run again', e);
+  }
+  let conn: mysql.Connection;
+  try {
+    conn = await mysql.createConnection({
+      // mysql2 types want a net.Socket; a tunnel channel is a Duplex, which is all mysql2 uses.
+      stream: stream as never,
+      user: opts.user ?? 'root',
+      password: opts.password?.reveal(),
+      multipleStatements: false,
+      connectTimeout: 10_000,
+    });
+  } catch (e) {
+    throw new MysqlError(`cannot log in to MariaDB as ${opts.user ?? 'root'} over its socket: ${(e as Error).message}`,
+      'the SSH user must be root for unix_socket login as MariaDB root (or give the DB admin password)', e);
+  }
+  const [rows] = await conn.query('SELECT VERSION() AS v');
+  const serverVersion = String((rows as { v: string }[])[0]?.v ?? '');
+  return {
+    serverVersion,
+    async query<T>(sql: string, params: unknown[] = []) {
+      const [r] = await conn.query(sql, params);
+      return r as T[];
+    },
+    async execute(sql: string, params: unknown[] = []) {
+      await conn.query(sql, params);
+    },
+    close: () => conn.end(),
+  };
+}
+
+/**
+ * True when `user` can log in with `password`: over the socket for user@localhost, over TCP to the
+ * controller's own address for user@'%' (the server then sees a non-local client).
+ */
+export async function canLogin(t: Transport, user: string, password: Secret, via: { socket: true } | { host: string; port: number }): Promise<boolean> {
+  const stream = 'socket' in via ? await t.openUnixSocket(SOCKET) : await t.openTcp(via.host, via.port);
+  try {
+    const conn = await mysql.createConnection({ stream: stream as never, user, password: password.reveal(), connectTimeout: 10_000 });
+    await conn.end();
+    return true;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR' || code === 'ER_HOST_NOT_PRIVILEGED') return false;
+    throw e;
+  } finally {
+    stream.destroy();
+  }
+}

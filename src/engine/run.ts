@@ -1,0 +1,265 @@
+// The engine: for one host, connect once, gather facts once, read every resource (in parallel), diff,
+// and in apply mode change what differs in order, run the handlers it asked for (and any a dead run
+// left pending), then check the service answers. It knows nothing of Glance: the playbook is handed in.
+import { connect, type Transport, type ConnectOptions } from '../transport/ssh.ts';
+import { TransportError } from '../transport/errors.ts';
+import { gatherFacts, type Facts } from './facts.ts';
+import { profiles, profileFor, type Profile, type ProfileId } from '../profiles/profiles.ts';
+import type { Resource, Diff, Handler } from './resource.ts';
+import type { HostContext } from './context.ts';
+import type { Settings } from './settings.ts';
+import { loadOrCreateSecrets } from './secrets-store.ts';
+import { openAdminSession, MysqlError, type MysqlSession } from '../clients/mysql.ts';
+import { keystoneLogin, adminCredentialsFromOpenrc, adminCredentialsFromEnv, KeystoneError } from '../clients/keystone.ts';
+import type { KeystoneClient, AdminCredentials } from '../clients/keystone-api.ts';
+import { EngineError } from './errors.ts';
+import { journalAdd, journalRemove, isHandler } from './journal.ts';
+import { controlService } from './service-control.ts';
+import { verifyGlance, type VerifyResult } from './verify.ts';
+import type { Secret } from './secret.ts';
+
+export type Mode = 'plan' | 'apply' | 'verify';
+
+export interface Target extends ConnectOptions {
+  /** The name reports and the secrets file use (the inventory name, or the host). */
+  name: string;
+}
+
+export interface RunOptions {
+  mode: Mode;
+  release?: ProfileId;
+  settings: Settings;
+  playbook: (profile: Profile) => Resource[];
+  progress: (host: string, line: string) => void;
+  /** OS_* from the operator's environment, used instead of the controller's admin-openrc.sh when set. */
+  env?: Record<string, string | undefined>;
+}
+
+export type Status = 'ok' | 'changed' | 'failed' | 'skipped' | 'pending';
+
+export interface ResourceResult {
+  kind: string;
+  id: string;
+  action: Diff['action'];
+  status: Status;
+  why: string;
+  changes: Diff['changes'];
+  detail?: string[];
+  error?: string;
+}
+
+export interface HostReport {
+  host: string;
+  address: string;
+  release?: string;
+  os?: string;
+  mode: Mode;
+  ok: number;
+  changed: number;
+  failed: number;
+  durationMs: number;
+  resources: ResourceResult[];
+  handlers: { name: Handler; status: Status; reason: string }[];
+  verify?: VerifyResult;
+  error?: { step: string; message: string; hint: string };
+  stats: { sshRoundTrips: number; remoteCommands: number; keystoneRequests: number };
+}
+
+function adminCredentials(facts: Facts, env: Record<string, string | undefined>): AdminCredentials {
+  if (env.OS_AUTH_URL && env.OS_PASSWORD) return adminCredentialsFromEnv(env);
+  if (!facts.adminOpenrc) {
+    throw new EngineError('admin credentials', 'no ~/openstack/admin-openrc.sh on the controller and no OS_AUTH_URL/OS_PASSWORD in the environment',
+      'create ~/openstack/admin-openrc.sh on the controller (the install guide\'s identity part does), or export the OS_* variables here');
+  }
+  return adminCredentialsFromOpenrc(facts.adminOpenrc);
+}
+
+interface Opened { ctx: HostContext; close(): Promise<{ keystoneRequests: number }> }
+
+function makeContext(name: string, t: Transport, facts: Facts, profile: Profile, opts: RunOptions): Opened {
+  const { secrets } = loadOrCreateSecrets(name);
+  let mysql: Promise<MysqlSession> | undefined;
+  let keystone: Promise<KeystoneClient> | undefined;
+  const ctx: HostContext = {
+    host: name,
+    t,
+    facts,
+    profile,
+    settings: opts.settings,
+    secrets,
+    allSecrets: [secrets.glanceDbPass, secrets.glancePass],
+    mysql: () => (mysql ??= openAdminSession(t)),
+    keystone: () => (keystone ??= (async () => {
+      if (profile.keystoneApi !== 'v3') {
+        throw new EngineError('keystone', `the ${profile.id} profile speaks Keystone ${profile.keystoneApi}, which this version does not implement yet`, 'use a controller running a Debian release (bullseye, bookworm, trixie)');
+      }
+      const creds = adminCredentials(ctx.facts, opts.env ?? process.env);
+      ctx.allSecrets.push(creds.password as Secret);
+      return keystoneLogin(t, creds);
+    })()),
+    progress: (line) => opts.progress(name, line),
+    async refreshFacts() {
+      ctx.facts = await gatherFacts(t, profile);
+    },
+  };
+  return {
+    ctx,
+    async close() {
+      await (await mysql?.catch(() => undefined))?.close().catch(() => {});
+      return { keystoneRequests: (await keystone?.catch(() => undefined))?.requests ?? 0 };
+    },
+  };
+}
+
+function asEngineError(step: string, e: unknown): EngineError {
+  if (e instanceof EngineError) return e;
+  if (e instanceof TransportError) return new EngineError(e.step, e.message, e.hint, e);
+  if (e instanceof MysqlError || e instanceof KeystoneError) return new EngineError(step, e.message, (e as { hint?: string }).hint ?? 'see the message', e);
+  const hint = (e as { hint?: string }).hint;
+  return new EngineError(step, e instanceof Error ? e.message : String(e), hint ?? 'see the message; run again with the same command once it is fixed', e);
+}
+
+export async function runHost(target: Target, opts: RunOptions): Promise<HostReport> {
+  const t0 = Date.now();
+  const report: HostReport = {
+    host: target.name, address: target.host, mode: opts.mode, ok: 0, changed: 0, failed: 0, durationMs: 0,
+    resources: [], handlers: [], stats: { sshRoundTrips: 0, remoteCommands: 0, keystoneRequests: 0 },
+  };
+  let t: Transport | undefined;
+  let opened: Opened | undefined;
+  let step = 'connect';
+  try {
+    t = await connect(target);
+    step = 'gather facts';
+    const facts = await gatherFacts(t);
+    const profile = opts.release ? profiles[opts.release] : profileFor(facts.codename);
+    report.os = facts.osName;
+    if (!profile) {
+      throw new EngineError('release', `no release profile for ${facts.osName} (codename "${facts.codename}")`, `pass --release with one of: ${Object.keys(profiles).join(', ')}`);
+    }
+    report.release = profile.id;
+    if (opts.release && !profile.codenames.includes(facts.codename)) {
+      opts.progress(target.name, `note: --release ${opts.release} on a ${facts.osName} host`);
+    }
+    opened = makeContext(target.name, t, facts, profile, opts);
+    const ctx = opened.ctx;
+    if (profile.id !== facts.codename) ctx.facts = await gatherFacts(t, profile);
+    const resources = opts.playbook(profile);
+    if (opts.mode !== 'verify') await planAndApply(ctx, resources, report, opts.mode);
+    if (!report.error) {
+      step = 'verify';
+      const full = opts.mode === 'verify' || (opts.mode === 'apply' && report.changed > 0);
+      if (opts.mode !== 'plan') report.verify = await verifyGlance(ctx, { full });
+    }
+  } catch (e) {
+    const err = asEngineError(step, e);
+    report.error = { step: err.step, message: err.message, hint: err.hint };
+  } finally {
+    if (opened) report.stats.keystoneRequests = (await opened.close()).keystoneRequests;
+    if (t) {
+      report.stats.sshRoundTrips = t.stats.roundTrips;
+      report.stats.remoteCommands = t.stats.commands;
+      t.close();
+    }
+  }
+  if (report.error) report.failed = Math.max(1, report.failed);
+  report.durationMs = Date.now() - t0;
+  return report;
+}
+
+async function readAll(ctx: HostContext, resources: Resource[]): Promise<{ state: unknown; diff: Diff }[]> {
+  return Promise.all(resources.map(async (r) => {
+    try {
+      const state = await r.read(ctx);
+      return { state, diff: r.diff(state, ctx) };
+    } catch (e) {
+      throw asEngineError(`${r.kind} ${r.id}`, e);
+    }
+  }));
+}
+
+async function planAndApply(ctx: HostContext, resources: Resource[], report: HostReport, mode: Mode): Promise<void> {
+  const planned = await readAll(ctx, resources);
+  const pending = ctx.facts.pending.filter(isHandler);
+  const notified = new Set<Handler>(pending);
+  const reasons = new Map<Handler, string>(pending.map((h) => [h, 'left pending by an earlier run']));
+  if (mode === 'plan') {
+    resources.forEach((r, i) => {
+      const { diff } = planned[i]!;
+      const changing = diff.action !== 'none';
+      report.resources.push({ kind: r.kind, id: r.id, action: diff.action, status: changing ? 'pending' : 'ok', why: diff.why, changes: diff.changes, detail: diff.detail });
+      if (changing) for (const h of r.notifies ?? []) if (!reasons.has(h)) reasons.set(h, `${r.kind} ${r.id} changes`);
+      if (changing) report.changed++;
+      else report.ok++;
+    });
+    for (const [name, reason] of reasons) report.handlers.push({ name, status: 'pending', reason });
+    return;
+  }
+  let dirty = false;
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i]!;
+    let { state, diff } = planned[i]!;
+    const result: ResourceResult = { kind: r.kind, id: r.id, action: diff.action, status: 'ok', why: diff.why, changes: diff.changes, detail: diff.detail };
+    report.resources.push(result);
+    try {
+      if (diff.action !== 'none' && dirty) {
+        // Something earlier changed the host (a package made this file, a user now exists): read again.
+        state = await r.read(ctx);
+        diff = r.diff(state, ctx);
+        Object.assign(result, { action: diff.action, why: diff.why, changes: diff.changes, detail: diff.detail });
+      }
+      if (diff.action === 'none') {
+        report.ok++;
+        continue;
+      }
+      const restart = r.kind === 'service' ? (`restart-${r.id}` as Handler) : undefined;
+      if (restart && notified.has(restart)) {
+        result.why = `${r.id} is started by the restart below`;
+        result.status = 'changed';
+        report.changed++;
+        continue;
+      }
+      const handlers = r.notifies ?? [];
+      const fresh = handlers.filter((h) => !notified.has(h));
+      if (fresh.length) await journalAdd(ctx.t, fresh);
+      fresh.forEach((h) => { notified.add(h); reasons.set(h, `${r.kind} ${r.id} changed`); });
+      await r.apply(ctx, state, diff);
+      result.status = 'changed';
+      report.changed++;
+      dirty = true;
+    } catch (e) {
+      const err = asEngineError(`${r.kind} ${r.id}`, e);
+      result.status = 'failed';
+      result.error = err.message;
+      report.failed++;
+      for (const rest of resources.slice(i + 1)) report.resources.push({ kind: rest.kind, id: rest.id, action: 'none', status: 'skipped', why: 'not reached', changes: [] });
+      for (const h of notified) report.handlers.push({ name: h, status: 'pending', reason: `${reasons.get(h)}; stays in the journal for the next run` });
+      throw err;
+    }
+  }
+  for (const h of notified) {
+    const service = h.replace(/^restart-/, '');
+    try {
+      await controlService(ctx, service, 'restart');
+      await journalRemove(ctx.t, h);
+      report.handlers.push({ name: h, status: 'changed', reason: reasons.get(h) ?? '' });
+    } catch (e) {
+      report.handlers.push({ name: h, status: 'failed', reason: `${reasons.get(h)}; stays in the journal for the next run` });
+      throw asEngineError(`handler ${h}`, e);
+    }
+  }
+}
+
+/** Runs hosts side by side, at most `forks` at a time, in the order given. */
+export async function runHosts(targets: Target[], opts: RunOptions, forks: number): Promise<HostReport[]> {
+  const out: HostReport[] = new Array(targets.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < targets.length) {
+      const i = next++;
+      out[i] = await runHost(targets[i]!, opts);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(forks, targets.length)) }, worker));
+  return out;
+}

@@ -1,0 +1,39 @@
+// Starting and restarting a service the way its init system wants, then waiting until it really
+// answers: an init script returning 0 proves nothing. When it does not answer, its log says why.
+import type { HostContext } from './context.ts';
+import { EngineError } from './errors.ts';
+import { glanceClient } from '../clients/glance.ts';
+
+// Output goes to a file, not our pipe: a daemon that inherits the channel's stdout keeps it open forever.
+const CONTROL = [
+  'out=$(mktemp)',
+  'if [ "$1" = systemd ]; then systemctl "$3" "$2" </dev/null >"$out" 2>&1; else service "$2" "$3" </dev/null >"$out" 2>&1; fi',
+  'rc=$?; cat "$out"; rm -f "$out"; exit $rc',
+].join('\n');
+
+export async function controlService(ctx: HostContext, name: string, verb: 'start' | 'restart'): Promise<void> {
+  const t0 = Date.now();
+  ctx.progress(`${verb} ${name} …`);
+  const r = await ctx.t.exec(['sh', '-c', CONTROL, 'control', ctx.facts.init, name, verb]);
+  if (r.code !== 0) {
+    throw new EngineError(`service ${name}`, `${verb} ${name} failed (exit ${r.code}): ${r.stdout.trim().split('\n').slice(-3).join(' ')}\n${await lastLog(ctx, name)}`, `see the service's log on the controller`);
+  }
+  if (name === 'glance-api') await waitApiAnswers(ctx, name);
+  ctx.progress(`${verb} ${name} done (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+export async function lastLog(ctx: HostContext, name: string): Promise<string> {
+  const log = ctx.profile.services.find((s) => s.name === name)?.log;
+  if (!log) return '';
+  const r = await ctx.t.exec(['tail', '-n', '8', log]);
+  return r.code === 0 && r.stdout.trim() ? `last lines of ${log}:\n${r.stdout.trimEnd()}` : '';
+}
+
+/** Polls Glance's version document through the tunnel until it answers; 300 or 200 mean up. */
+export async function waitApiAnswers(ctx: HostContext, name: string, timeoutMs = 60_000): Promise<void> {
+  const glance = glanceClient(ctx.t, `http://127.0.0.1:${ctx.profile.glanceApiPort}`, async () => '');
+  const ok = await glance.waitUntilAnswers(timeoutMs).then(() => true, () => false);
+  if (!ok) {
+    throw new EngineError(`service ${name}`, `${name} started but does not answer on port ${ctx.profile.glanceApiPort} after ${timeoutMs / 1000} s\n${await lastLog(ctx, name)}`, 'fix what its log says (often [database] connection or [keystone_authtoken]), then run again: the restart stays pending until it succeeds');
+  }
+}
