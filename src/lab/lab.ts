@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sh, have, describeFailure } from './local.ts';
 import { paths } from './paths.ts';
-import { withLock } from './lock.ts';
+import { withLock, withLocks } from './lock.ts';
 import { LabError } from './errors.ts';
 import { ensureSnapshot, type Release, type Progress } from './snapshot.ts';
 import { generateKeyPair } from '../transport/keys.ts';
@@ -51,7 +51,7 @@ export async function preflight(): Promise<void> {
   }
   const tools: Record<string, string> = {
     debootstrap: 'debootstrap', unshare: 'util-linux', nsenter: 'util-linux', ip: 'iproute2',
-    iptables: 'iptables', mount: 'mount', perl: 'perl-base',
+    iptables: 'iptables', mount: 'mount', perl: 'perl-base', sysctl: 'procps',
   };
   const missing: string[] = [];
   for (const [cmd, pkg] of Object.entries(tools)) if (!(await have(cmd))) missing.push(pkg);
@@ -78,17 +78,22 @@ export function listRecords(): LabRecord[] {
     .sort((a, b) => a.index - b.index);
 }
 
-function processStart(pid: number): string | undefined {
+function cmdline(pid: number): string | undefined {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return pid > 0 ? fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** Running when the recorded holder is this lab's `unshare … install-glance-lab NAME`, not a pid reused since. */
 export function stateOf(r: LabRecord): LabState {
-  return processStart(r.holderPid)?.startsWith('unshare') ? 'running' : 'stopped';
+  const cmd = cmdline(r.holderPid);
+  return cmd?.startsWith('unshare\0') && cmd.includes(`$0 = "install-glance-lab ${r.name}";`) ? 'running' : 'stopped';
 }
+
+/** One process per name at a time, from `up` to ready or through `down`: a second `up` waits, then reuses. */
+const nameLock = (name: string) => `lab-${name}`;
 
 export async function up(names: string[], release: Release, progress: Progress): Promise<LabRecord[]> {
   names.forEach(checkName);
@@ -96,6 +101,10 @@ export async function up(names: string[], release: Release, progress: Progress):
   await preflight();
   const snapshot = await ensureSnapshot(release, progress);
   const clientKey = ensureClientKey();
+  return withLocks(names.map(nameLock), () => upLocked(names, release, snapshot.rootfs, clientKey.public, progress));
+}
+
+async function upLocked(names: string[], release: Release, snapshot: string, clientPublicKey: string, progress: Progress): Promise<LabRecord[]> {
   const fresh: LabRecord[] = [];
   const reused: LabRecord[] = [];
   for (const name of names) {
@@ -110,14 +119,14 @@ export async function up(names: string[], release: Release, progress: Progress):
     }
     if (existing || fs.existsSync(paths.lab(name))) {
       progress(`${name}: left over from a lab that stopped; removing it first`);
-      await down(name, () => {});
+      await takeDown(name, () => {});
     }
-    fresh.push(await allocate(name, release, snapshot.rootfs));
+    fresh.push(await allocate(name, release, snapshot));
   }
-  const results = await Promise.allSettled(fresh.map((r) => create(r, clientKey.public, progress)));
+  const results = await Promise.allSettled(fresh.map((r) => create(r, clientPublicKey, progress)));
+  await syncLabFiles();
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
-  await writeKnownHosts();
   return [...reused, ...results.map((r) => (r as PromiseFulfilledResult<LabRecord>).value)];
 }
 
@@ -159,8 +168,15 @@ function saveRecord(r: LabRecord): void {
   fs.renameSync(`${file}.tmp`, file);
 }
 
+/** A lab's /etc/hosts: itself (also as `controller`, as in the seed), then every other lab by name. */
+function hostsFile(r: LabRecord, labs: LabRecord[]): string {
+  const lines = ['127.0.0.1 localhost', `${r.address} ${[...new Set([r.name, 'controller'])].join(' ')}`,
+    ...labs.filter((o) => o.name !== r.name).map((o) => `${o.address} ${o.name}`)];
+  return lines.join('\n') + '\n';
+}
+
 /** The files that make this lab itself and not the snapshot, written into the overlay's upper layer. */
-function writeIdentity(r: LabRecord, clientPublicKey: string, others: LabRecord[]): void {
+function writeIdentity(r: LabRecord, clientPublicKey: string, labs: LabRecord[]): void {
   const upper = path.join(paths.lab(r.name), 'upper');
   const put = (rel: string, content: string, mode: number) => {
     fs.mkdirSync(path.dirname(path.join(upper, rel)), { recursive: true, mode: 0o755 });
@@ -177,8 +193,7 @@ function writeIdentity(r: LabRecord, clientPublicKey: string, others: LabRecord[
   put('etc/ssh/sshd_config.d/install-glance-lab.conf',
     'HostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\nUseDNS no\nPermitRootLogin prohibit-password\n', 0o644);
   put('etc/hostname', `${r.name}\n`, 0o644);
-  const hosts = ['127.0.0.1 localhost', `${r.address} ${[...new Set([r.name, 'controller'])].join(' ')}`, ...others.map((o) => `${o.address} ${o.name}`)];
-  put('etc/hosts', hosts.join('\n') + '\n', 0o644);
+  put('etc/hosts', hostsFile(r, labs), 0o644);
   put('etc/resolv.conf', fs.readFileSync('/etc/resolv.conf', 'utf8'), 0o644);
   r.hostKey = hostKey.public.split(' ').slice(0, 2).join(' ');
 }
@@ -189,7 +204,7 @@ async function create(r: LabRecord, clientPublicKey: string, progress: Progress)
   const dir = paths.lab(name);
   let stage = 'write the lab identity';
   try {
-    writeIdentity(r, clientPublicKey, listRecords().filter((o) => o.name !== name));
+    writeIdentity(r, clientPublicKey, listRecords());
     stage = 'start the namespace holder';
     // PID 1 of the lab reaps orphans, or a stopped daemon stays a zombie that init scripts wait on.
     const holder = spawn('unshare', ['--mount', '--pid', '--fork', '--net', '--uts', '--ipc', '--propagation', 'private', '--',
@@ -209,7 +224,7 @@ async function create(r: LabRecord, clientPublicKey: string, progress: Progress)
     return r;
   } catch (e) {
     const log = bootLog(r);
-    await down(name, () => {}).catch(() => {});
+    await takeDown(name, () => {}).catch(() => {});
     throw new LabError(`lab ${name}: could not ${stage}: ${describeFailure(e)}${log ? `\nlast lines of the lab's boot log:\n${log}` : ''}`,
       'nothing of this lab was left behind; fix the cause and run "install-glance lab up" again', e);
   }
@@ -223,14 +238,21 @@ function bootLog(r: LabRecord): string {
   }
 }
 
+/** PID's children, or undefined when PID is gone. */
+function childrenOf(pid: number): number[] | undefined {
+  try {
+    const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return kids ? kids.split(/\s+/).map(Number) : [];
+  } catch {
+    return undefined;
+  }
+}
+
 async function childOf(pid: number): Promise<number> {
   for (let i = 0; i < 200; i++) {
-    try {
-      const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-      if (kids) return Number(kids.split(/\s+/)[0]);
-    } catch {
-      throw new Error(`the holder (pid ${pid}) exited at once`);
-    }
+    const kids = childrenOf(pid);
+    if (!kids) throw new Error(`the holder (pid ${pid}) exited at once`);
+    if (kids[0]) return kids[0];
     await sleep(10);
   }
   throw new Error('the holder started no child');
@@ -275,16 +297,45 @@ function sshBanner(host: string): Promise<boolean> {
   });
 }
 
-/** Every running lab's host key, for the CLI's --lab targets: nothing trusted on first use. */
-async function writeKnownHosts(): Promise<void> {
-  const lines = listRecords().filter((r) => r.hostKey && stateOf(r) === 'running').map((r) => `${r.address} ${r.hostKey}`);
-  fs.mkdirSync(path.dirname(paths.knownHosts), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(`${paths.knownHosts}.tmp`, lines.join('\n') + (lines.length ? '\n' : ''), { mode: 0o644 });
-  fs.renameSync(`${paths.knownHosts}.tmp`, paths.knownHosts);
+/** Writes FILE whole, by rename: readers (and other writers) never see half of it. */
+function replaceFile(file: string, content: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, content, { mode: 0o644 });
+  fs.renameSync(tmp, file);
+}
+
+/**
+ * After any up or down: every running lab's /etc/hosts names every running lab, and known_hosts holds
+ * every running lab's host key (for the CLI's --lab targets: nothing trusted on first use). A lab's
+ * root is a mount of its own mount namespace, reached on the host through /proc/<its PID 1>/root.
+ */
+async function syncLabFiles(): Promise<void> {
+  await withLock('lab-files', async () => {
+    const running = listRecords().filter((r) => stateOf(r) === 'running');
+    for (const r of running) {
+      const etc = path.join('/proc', String(r.nsPid), 'root', paths.lab(r.name), 'root', 'etc');
+      // Not booted yet (its overlay is not mounted): its own `up` writes its files and syncs again.
+      if (!fs.existsSync(path.join(etc, 'hostname'))) continue;
+      try {
+        replaceFile(path.join(etc, 'hosts'), hostsFile(r, running));
+      } catch (e) {
+        // The lab went down meanwhile; its own `down` syncs again.
+        if (stateOf(r) === 'running') throw e;
+      }
+    }
+    const lines = running.filter((r) => r.hostKey).map((r) => `${r.address} ${r.hostKey}`);
+    fs.mkdirSync(path.dirname(paths.knownHosts), { recursive: true, mode: 0o700 });
+    replaceFile(paths.knownHosts, lines.join('\n') + (lines.length ? '\n' : ''));
+  });
 }
 
 export async function down(name: string, progress: Progress): Promise<void> {
   checkName(name);
+  await withLock(nameLock(name), () => takeDown(name, progress));
+}
+
+/** `down` for a caller that holds the name's lock. */
+async function takeDown(name: string, progress: Progress): Promise<void> {
   const r = readRecord(name);
   const dir = paths.lab(name);
   if (!r && !fs.existsSync(dir)) {
@@ -294,13 +345,17 @@ export async function down(name: string, progress: Progress): Promise<void> {
   const t0 = Date.now();
   if (r?.holderPid && stateOf(r) === 'running') {
     // Killing PID 1 of the lab ends every process in it, and its mounts go with its mount namespace.
-    try { process.kill(r.nsPid, 'SIGKILL'); } catch { /* already gone */ }
+    // PID 1 is the (verified) holder's child: kill that, not a recorded nsPid that may have been reused.
+    const kids = childrenOf(r.holderPid) ?? [];
+    for (const pid of kids.length ? kids : [r.holderPid]) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
     for (let i = 0; i < 500 && stateOf(r) === 'running'; i++) await sleep(10);
     if (stateOf(r) === 'running') throw new LabError(`lab ${name}: its holder (pid ${r.holderPid}) did not exit`, `kill it by hand: kill -9 ${r.holderPid}`);
   }
   if (r) await removeLabNetwork(r);
   fs.rmSync(dir, { recursive: true, force: true });
-  await writeKnownHosts();
+  await syncLabFiles();
   progress(`${name}: down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 

@@ -39,3 +39,9 @@ export async function withLock<T>(name: string, fn: () => Promise<T>, waitMs = 1
     fs.rmSync(file, { force: true });
   }
 }
+
+/** Several locks, taken in name order (so two callers never wait on each other), released together. */
+export function withLocks<T>(names: string[], fn: () => Promise<T>): Promise<T> {
+  const [first, ...rest] = [...new Set(names)].sort();
+  return first === undefined ? fn() : withLock(first, () => withLocks(rest, fn));
+}
