@@ -1,0 +1,225 @@
+// The lab is real: these tests bring up lab controllers on this machine (root, namespaces, iptables)
+// through the CLI, as CI and operators do, and check what the issue promises of them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import { runCli, run, labUp, labDown, labSsh, readLab, keystoneToken, footprint, leftovers, explain } from './helpers.ts';
+
+/**
+ * The first bytes a server sends on host:port, or the error. (Not a bare connect: on some hosts, CI
+ * sandboxes among them, the default route leads to a proxy that accepts any TCP connection.)
+ */
+function greeting(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port, timeout: 3000 });
+    s.once('data', (d) => { s.destroy(); resolve(d.toString('latin1')); });
+    s.once('timeout', () => { s.destroy(); resolve('(timeout)'); });
+    s.once('error', (e) => resolve(`(${e.message})`));
+  });
+}
+
+/** That lab's own sshd, MariaDB and Keystone answer on its address, seen from the host. */
+async function assertServices(lab: { name: string; address: string }): Promise<void> {
+  assert.match(await greeting(lab.address, 22), /^SSH-2\.0-OpenSSH/, `${lab.name}: no sshd on ${lab.address}:22`);
+  assert.match(await greeting(lab.address, 3306), /MariaDB/, `${lab.name}: no MariaDB on ${lab.address}:3306`);
+  const res = await fetch(`http://${lab.address}:5000/v3`, { signal: AbortSignal.timeout(5000) });
+  const body = (await res.json()) as { version?: { id?: string } };
+  assert.equal(res.status, 200, `${lab.name}: Keystone on ${lab.address}:5000 answered ${res.status}`);
+  assert.match(body.version?.id ?? '', /^v3\./, `${lab.name}: not Keystone on ${lab.address}:5000`);
+}
+
+/** From inside a lab: "ADDR:PORT open|closed" for each target, probed at once (a dropped SYN takes the 3 s). */
+async function probeFrom(lab: { address: string }, targets: string[]): Promise<Record<string, string>> {
+  const script = targets
+    .map((t) => {
+      const [addr, port] = t.split(':');
+      return `(if timeout 3 bash -c '</dev/tcp/${addr}/${port}' 2>/dev/null; then echo "${t} open"; else echo "${t} closed"; fi) &`;
+    })
+    .join('\n') + '\nwait\n';
+  const r = await labSsh(lab, 'bash -s', { input: script });
+  assert.equal(r.code, 0, explain('probe over ssh', r));
+  return Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+}
+
+async function getent(lab: { address: string }, host: string): Promise<string> {
+  const r = await labSsh(lab, `getent hosts ${host} || true`);
+  assert.equal(r.code, 0, explain(`getent hosts ${host}`, r));
+  return r.stdout.trim().split(/\s+/)[0] ?? '';
+}
+
+test('up → SSH answers → Keystone issues a token → down leaves nothing behind', async () => {
+  const name = 't-a';
+  await labDown(name);
+  try {
+    const up = await runCli(['lab', 'up', name]);
+    assert.equal(up.code, 0, explain('lab up', up));
+    const lab = readLab(name);
+    assert.ok(lab, 'lab up wrote no record');
+    assert.match(up.stdout, new RegExp(`^${name}\\t${lab.address.replace(/\./g, '\\.')}\\tbookworm$`, 'm'));
+    assert.match(lab.address, /^10\.213\.\d+\.2$/);
+
+    const ssh = await labSsh(lab, 'hostname; id -u');
+    assert.equal(ssh.code, 0, explain('ssh', ssh));
+    assert.equal(ssh.stdout, `${name}\n0\n`);
+    const cliSsh = await runCli(['lab', 'ssh', name, '--', 'hostname']);
+    assert.equal(cliSsh.code, 0, explain('lab ssh', cliSsh));
+    assert.equal(cliSsh.stdout.trim(), name);
+
+    const token = await keystoneToken(lab);
+    assert.equal(token.status, 201);
+    assert.ok(token.token && token.token.length > 20, `no token in X-Subject-Token: ${token.token}`);
+
+    // The leftover detector must see every kind of thing a running lab is made of, or "nothing left" proves nothing.
+    const fp = footprint(lab);
+    assert.ok(fp.processes.length >= 5, `expected holder, PID 1, sshd, MariaDB, Keystone; found ${JSON.stringify(fp.processes)}`);
+    const present = (await leftovers(name, fp)).map((l) => l.split(/[ :(]/)[0]! + (l.startsWith('iptables ') ? ' ' + l.split(/[ :]/)[1] : ''));
+    for (const kind of ['dir', 'process', 'namespace', 'mount', 'veth', 'iptables filter', 'iptables nat', 'iptables chain']) {
+      assert.ok(present.includes(kind), `a running lab shows no ${kind}: ${JSON.stringify(present)}`);
+    }
+
+    const down = await runCli(['lab', 'down', name]);
+    assert.equal(down.code, 0, explain('lab down', down));
+    assert.deepEqual(await leftovers(name, fp), []);
+    const route = await run('ip', ['route', 'get', lab.address]);
+    assert.doesNotMatch(route.stdout, /dev igh/, `the host still routes ${lab.address} to a lab link`);
+    const list = await runCli(['lab', 'list']);
+    assert.doesNotMatch(list.stdout, new RegExp(`^${name}\\t`, 'm'));
+  } finally {
+    await labDown(name);
+  }
+});
+
+test('two labs at once cannot reach each other, each answers on its own address, and each /etc/hosts lists the other', async () => {
+  const [a, b] = ['t-iso1', 't-iso2'];
+  await Promise.all([labDown(a), labDown(b)]);
+  try {
+    // Two separate `up`s: the first lab must learn of the second after it started.
+    const [la] = await labUp([a]);
+    const [lb] = await labUp([b]);
+    assert.ok(la && lb);
+    assert.notEqual(la.address, lb.address);
+
+    await Promise.all([la, lb].map(assertServices));
+
+    const ports = [3306, 5000];
+    const [fromA, fromB] = await Promise.all([
+      probeFrom(la, [...ports.map((p) => `${la.address}:${p}`), ...ports.map((p) => `${lb.address}:${p}`)]),
+      probeFrom(lb, [...ports.map((p) => `${lb.address}:${p}`), ...ports.map((p) => `${la.address}:${p}`)]),
+    ]);
+    for (const p of ports) {
+      assert.equal(fromA[`${la.address}:${p}`], 'open', `${a} cannot reach its own ${p}`);
+      assert.equal(fromB[`${lb.address}:${p}`], 'open', `${b} cannot reach its own ${p}`);
+      assert.equal(fromA[`${lb.address}:${p}`], 'closed', `${a} reaches ${b}'s ${p}`);
+      assert.equal(fromB[`${la.address}:${p}`], 'closed', `${b} reaches ${a}'s ${p}`);
+    }
+
+    assert.equal(await getent(la, b), lb.address, `${a}'s /etc/hosts does not list ${b}, which came up later`);
+    assert.equal(await getent(lb, a), la.address);
+    assert.equal(await getent(la, 'controller'), la.address, `"controller" in ${a} is not ${a} itself`);
+    assert.equal(await getent(lb, 'controller'), lb.address, `"controller" in ${b} is not ${b} itself`);
+
+    await labDown(b);
+    assert.equal(await getent(la, b), '', `${a}'s /etc/hosts still lists ${b} after its down`);
+    assert.equal(await getent(la, 'controller'), la.address);
+  } finally {
+    await Promise.all([labDown(a), labDown(b)]);
+  }
+});
+
+test('up of an existing name reuses it, even from two `up`s at once; down of an unknown name is a clear error', async () => {
+  const [b, c] = ['t-b', 't-c'];
+  await Promise.all([labDown(b), labDown(c)]);
+  try {
+    const [first] = await labUp([b]);
+    assert.ok(first);
+    const again = await runCli(['lab', 'up', b]);
+    assert.equal(again.code, 0, explain('second lab up', again));
+    assert.match(again.stderr, /reused/);
+    assert.equal(again.stdout, `${b}\t${first.address}\tbookworm\n`);
+    const second = readLab(b);
+    assert.deepEqual(second, first, 'the second up changed the lab record');
+    const ssh = await labSsh(first, 'hostname');
+    assert.equal(ssh.code, 0, explain('ssh after the second up (same host key?)', ssh));
+    assert.equal((await keystoneToken(first)).status, 201);
+
+    // Two processes racing for one new name: one lab, and each `up` returns only once it is ready.
+    const racing = await Promise.all([0, 1].map(async () => {
+      const r = await runCli(['lab', 'up', c]);
+      const rec = readLab(c);
+      const ready = r.code === 0 && rec ? (await keystoneToken(rec).catch((e: Error) => ({ status: e.message }))).status : 'no lab';
+      return { r, ready };
+    }));
+    for (const { r, ready } of racing) {
+      assert.equal(r.code, 0, explain('racing lab up', r));
+      assert.equal(ready, 201, `lab up returned before ${c} was ready (${r.stderr.trim()})`);
+    }
+    const lc = readLab(c);
+    assert.ok(lc);
+    for (const { r } of racing) assert.equal(r.stdout, `${c}\t${lc.address}\tbookworm\n`);
+    const pid1s = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() === `install-glance-lab ${c}`;
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(pid1s, [String(lc.nsPid)], 'not exactly one lab process for the name');
+    assert.equal((await labSsh(lc, 'hostname')).stdout, `${c}\n`);
+    assert.equal((await keystoneToken(lc)).status, 201);
+
+    const unknown = await runCli(['lab', 'down', 't-nosuch']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /t-nosuch/);
+    assert.doesNotMatch(unknown.stderr, /\n\s+at /, 'a stack trace instead of a message');
+
+    const down = await runCli(['lab', 'down', b]);
+    assert.equal(down.code, 0, explain('lab down', down));
+    const twice = await runCli(['lab', 'down', b]);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, new RegExp(`no lab named ${b}\\b`));
+  } finally {
+    await Promise.all([labDown(b), labDown(c)]);
+  }
+});
+
+test('a missing tool is a clear error before anything is changed', async () => {
+  const name = 't-pre';
+  await labDown(name);
+  // A PATH with everything this one has, except debootstrap.
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-path-'));
+  try {
+    for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+      let entries: string[];
+      try {
+        entries = fs.readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        if (e === 'debootstrap' || fs.existsSync(path.join(bin, e))) continue;
+        fs.symlinkSync(path.join(dir, e), path.join(bin, e));
+      }
+    }
+    assert.ok(fs.existsSync(path.join(bin, 'iptables')) && !fs.existsSync(path.join(bin, 'debootstrap')));
+
+    const r = await runCli(['lab', 'up', name], { env: { ...process.env, PATH: bin } });
+    assert.equal(r.code, 1, explain('lab up without debootstrap', r));
+    assert.match(r.stderr, /missing tools for the lab: debootstrap\b/);
+    assert.match(r.stderr, /apt-get install -y debootstrap/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'a stack trace instead of a message');
+    assert.deepEqual(await leftovers(name), []);
+    assert.equal((await runCliOk(['lab', 'list'])).stdout.includes(`${name}\t`), false);
+  } finally {
+    fs.rmSync(bin, { recursive: true, force: true });
+    await labDown(name);
+  }
+});
+
+async function runCliOk(args: string[]) {
+  const r = await runCli(args);
+  assert.equal(r.code, 0, explain(args.join(' '), r));
+  return r;
+}
