@@ -8,6 +8,7 @@ import { sh, describeFailure } from './local.ts';
 import { paths } from './paths.ts';
 import { withLock } from './lock.ts';
 import { LabError } from './errors.ts';
+import { pruneSnapshots } from './prune.ts';
 
 const recipeDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'recipe');
 const recipeFiles = ['install.sh', 'configure.sh'];
@@ -79,11 +80,6 @@ async function build(release: Release, key: string, mirror: string, dir: string,
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  // Older snapshots of this release are dead weight once the new one is ready.
-  for (const old of fs.readdirSync(paths.snapshots)) {
-    if (old.startsWith(`${release}-`) && old !== path.basename(dir) && !old.includes('.building-')) {
-      fs.rmSync(path.join(paths.snapshots, old), { recursive: true, force: true });
-    }
-  }
+  pruneSnapshots(release, path.basename(dir), progress);
   return { release, key, rootfs: path.join(dir, 'rootfs') };
 }
