@@ -11,5 +11,7 @@ export const paths = {
   lab: (name: string) => path.join(stateRoot, 'labs', name),
   clientKey: path.join(stateRoot, 'lab-client', 'id_ed25519'),
   knownHosts: path.join(stateRoot, 'lab-client', 'known_hosts'),
-  locks: path.join(stateRoot, 'locks'),
+  // Machine-wide, whatever the state and cache roots: locks guard what every root shares (the snapshot
+  // cache, lab addresses, veth names, iptables chains), so two roots must not hold them at once.
+  locks: '/run/install-glance/locks',
 };
