@@ -63,15 +63,18 @@ export function readLab(name: string): LabRecord | undefined {
   }
 }
 
+/** One LabRecord per name: `const [a, b] = await labUp(['t-x', 't-y'])` types a and b as LabRecord. */
+export type Labs<N extends readonly string[]> = { -readonly [K in keyof N]: LabRecord };
+
 /** `lab up NAMES…`; throws with the CLI's output unless it succeeds. Returns the records, in the order given. */
-export async function labUp(names: string[], extra: string[] = []): Promise<LabRecord[]> {
+export async function labUp<const N extends readonly string[]>(names: N, extra: string[] = []): Promise<Labs<N>> {
   const r = await runCli(['lab', 'up', ...names, ...extra]);
   if (r.code !== 0) throw new Error(explain(`lab up ${names.join(' ')}`, r));
   return names.map((n) => {
     const rec = readLab(n);
     if (!rec) throw new Error(`lab up ${n} succeeded but left no record\n${r.stderr}`);
     return rec;
-  });
+  }) as Labs<N>;
 }
 
 /** `lab down NAME`, quietly accepting a lab that is already gone. */
@@ -81,7 +84,7 @@ export async function labDown(name: string): Promise<void> {
 }
 
 /** Labs NAMES up for the length of fn, down afterwards whatever happens. */
-export async function withLabs<T>(names: string[], fn: (labs: LabRecord[]) => Promise<T>): Promise<T> {
+export async function withLabs<const N extends readonly string[], T>(names: N, fn: (labs: Labs<N>) => Promise<T>): Promise<T> {
   try {
     return await fn(await labUp(names));
   } finally {
@@ -92,7 +95,7 @@ export async function withLabs<T>(names: string[], fn: (labs: LabRecord[]) => Pr
 }
 
 export function withLab<T>(name: string, fn: (lab: LabRecord) => Promise<T>): Promise<T> {
-  return withLabs([name], ([lab]) => fn(lab!));
+  return withLabs([name], ([lab]) => fn(lab));
 }
 
 /** COMMAND run by root's shell on the lab, over ssh with the lab's client key and known_hosts. */

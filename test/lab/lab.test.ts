@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { runCli, run, labUp, labDown, labSsh, readLab, keystoneToken, footprint, leftovers, explain } from './helpers.ts';
+import { spawn } from 'node:child_process';
+import { repoRoot, runCli, run, labUp, labDown, labSsh, readLab, keystoneToken, footprint, leftovers, explain } from './helpers.ts';
 
 /**
  * The first bytes a server sends on host:port, or the error. (Not a bare connect: on some hosts, CI
@@ -99,7 +100,6 @@ test('two labs at once cannot reach each other, each answers on its own address,
     // Two separate `up`s: the first lab must learn of the second after it started.
     const [la] = await labUp([a]);
     const [lb] = await labUp([b]);
-    assert.ok(la && lb);
     assert.notEqual(la.address, lb.address);
 
     await Promise.all([la, lb].map(assertServices));
@@ -134,7 +134,6 @@ test('up of an existing name reuses it, even from two `up`s at once; down of an 
   await Promise.all([labDown(b), labDown(c)]);
   try {
     const [first] = await labUp([b]);
-    assert.ok(first);
     const again = await runCli(['lab', 'up', b]);
     assert.equal(again.code, 0, explain('second lab up', again));
     assert.match(again.stderr, /reused/);
@@ -223,3 +222,39 @@ async function runCliOk(args: string[]) {
   assert.equal(r.code, 0, explain(args.join(' '), r));
   return r;
 }
+
+test('a snapshot rebuild prunes older snapshots of the release, except those a lab stands on', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-prune-'));
+  const [cache, state] = [path.join(tmp, 'cache'), path.join(tmp, 'state')];
+  const snaps = path.join(cache, 'snapshots');
+  for (const d of ['bookworm-new', 'bookworm-byrecord', 'bookworm-bymount', 'bookworm-unused', 'bullseye-other']) {
+    fs.mkdirSync(path.join(snaps, d, 'rootfs', 'etc'), { recursive: true });
+  }
+  fs.mkdirSync(path.join(state, 'labs', 't-gc'), { recursive: true });
+  fs.writeFileSync(path.join(state, 'labs', 't-gc', 'lab.json'), JSON.stringify({ name: 't-gc', snapshot: path.join(snaps, 'bookworm-byrecord', 'rootfs') }));
+  // An overlay on bookworm-bymount in a mount namespace of its own, as a lab of another state root has.
+  const m = path.join(tmp, 'mnt');
+  for (const d of ['upper', 'work', 'root']) fs.mkdirSync(path.join(m, d), { recursive: true });
+  const holder = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c',
+    `mount -t overlay overlay -o lowerdir=${snaps}/bookworm-bymount/rootfs,upperdir=${m}/upper,workdir=${m}/work ${m}/root && echo mounted && exec sleep 120`],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const mounted = await new Promise<boolean>((resolve) => {
+      holder.stdout.on('data', (d: Buffer) => { if (d.toString().includes('mounted')) resolve(true); });
+      holder.on('exit', () => resolve(false));
+    });
+    assert.ok(mounted, 'could not mount the test overlay');
+    const prune = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+      `const { pruneSnapshots } = await import(${JSON.stringify(path.join(repoRoot, 'src', 'lab', 'prune.ts'))});
+       pruneSnapshots('bookworm', 'bookworm-new', (l) => console.log(l));`],
+    { env: { ...process.env, INSTALL_GLANCE_CACHE: cache, INSTALL_GLANCE_STATE: state } });
+    assert.equal(prune.code, 0, explain('pruneSnapshots', prune));
+    assert.deepEqual(fs.readdirSync(snaps).sort(), ['bookworm-bymount', 'bookworm-byrecord', 'bookworm-new', 'bullseye-other']);
+    assert.match(prune.stdout, /kept the older bookworm-byrecord, still used by lab t-gc/);
+    assert.match(prune.stdout, /kept the older bookworm-bymount, still used by a mounted overlay/);
+  } finally {
+    holder.kill('SIGKILL');
+    await new Promise((r) => (holder.exitCode !== null || holder.signalCode !== null ? r(null) : holder.once('exit', r)));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
