@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sh, have, describeFailure } from './local.ts';
+import { projectPath } from '../project-root.ts';
 import { paths } from './paths.ts';
 import { withLock, withLocks } from './lock.ts';
 import { LabError } from './errors.ts';
@@ -15,7 +15,7 @@ import { ensureSnapshot, type Release, type Progress } from './snapshot.ts';
 import { generateKeyPair } from '../transport/keys.ts';
 import { addLabNetwork, removeLabNetwork, LAB_NET } from './network.ts';
 
-const bootScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'recipe', 'boot.sh');
+const bootScript = projectPath('src', 'lab', 'recipe', 'boot.sh');
 
 export interface LabRecord {
   name: string;
@@ -182,10 +182,14 @@ function saveRecord(r: LabRecord): void {
   fs.renameSync(`${file}.tmp`, file);
 }
 
-/** A lab's /etc/hosts: itself (also as `controller`, as in the seed), then every other lab by name. */
-function hostsFile(r: LabRecord, labs: LabRecord[]): string {
+/**
+ * A lab's /etc/hosts: itself (also as `controller`, as in the seed), then every other lab by name,
+ * except a lab named `controller`: in each lab that name means the lab itself, and a second line for it
+ * would make getaddrinfo hand out both addresses (Glance's DB connection then tries the other lab's).
+ */
+export function hostsFile(r: Pick<LabRecord, 'name' | 'address'>, labs: Pick<LabRecord, 'name' | 'address'>[]): string {
   const lines = ['127.0.0.1 localhost', `${r.address} ${[...new Set([r.name, 'controller'])].join(' ')}`,
-    ...labs.filter((o) => o.name !== r.name).map((o) => `${o.address} ${o.name}`)];
+    ...labs.filter((o) => o.name !== r.name && o.name !== 'controller').map((o) => `${o.address} ${o.name}`)];
   return lines.join('\n') + '\n';
 }
 
