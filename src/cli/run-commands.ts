@@ -19,7 +19,7 @@ function options(y: Argv) {
   return y
     .option('host', { type: 'string', array: true, describe: 'a controller to reach over SSH (repeatable)' })
     .option('inventory', { type: 'string', describe: 'an Ansible-style INI inventory' })
-    .option('lab', { type: 'boolean', describe: 'every running lab controller (default target: the lab "controller")' })
+    .option('lab', { type: 'string', array: true, describe: 'lab controllers by name; alone, every running one (default target: the lab "controller")' })
     .option('user', { type: 'string', describe: 'SSH user (default root)' })
     .option('port', { type: 'number', describe: 'SSH port (default 22)' })
     .option('identity', { type: 'string', describe: 'SSH private key file' })

@@ -9,7 +9,8 @@ import { UsageError } from './usage-error.ts';
 export interface TargetArgs {
   host?: string[];
   inventory?: string;
-  lab?: boolean;
+  /** Lab names; an empty list (or only '') means every running lab. */
+  lab?: string[];
   user?: string;
   port?: number;
   identity?: string;
@@ -53,6 +54,7 @@ export function parseInventory(text: string): { name: string; vars: Record<strin
 export async function resolveTargets(a: TargetArgs, progress: (line: string) => void): Promise<Target[]> {
   const common = { user: a.user, port: a.port, identity: a.identity, knownHostsFile: a.knownHosts, acceptNewHostKey: a.acceptNewHostKey };
   const given = [a.host?.length, a.inventory, a.lab].filter(Boolean).length;
+  const labNames = (a.lab ?? []).filter(Boolean);
   if (given > 1) throw new UsageError('give one of --host, --inventory or --lab');
   if (a.host?.length) return a.host.map((h) => ({ ...common, name: h, host: h }));
   if (a.inventory) {
@@ -76,7 +78,9 @@ export async function resolveTargets(a: TargetArgs, progress: (line: string) => 
   const running = listRecords().filter((r) => stateOf(r) === 'running');
   if (a.lab) {
     if (!running.length) throw new UsageError('no lab controller is running: "install-glance lab up" starts one');
-    return running.map(labTarget);
+    const unknown = labNames.filter((n) => !running.some((r) => r.name === n));
+    if (unknown.length) throw new UsageError(`no running lab named ${unknown.join(', ')} (running: ${running.map((r) => r.name).join(', ')})`);
+    return (labNames.length ? running.filter((r) => labNames.includes(r.name)) : running).map(labTarget);
   }
   // No target named: the built-in one, the local lab controller.
   const lab = running.find((r) => r.name === 'controller') ?? (await up(['controller'], 'bookworm', progress))[0]!;

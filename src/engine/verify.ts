@@ -25,6 +25,16 @@ function generatedImage(): Buffer {
 }
 
 export async function verifyGlance(ctx: HostContext, opts: { full: boolean }): Promise<VerifyResult> {
+  try {
+    return await check(ctx, opts);
+  } catch (e) {
+    if (e instanceof EngineError) throw e;
+    const hint = (e as { hint?: string }).hint ?? 'read the log lines above';
+    throw new EngineError('verify', `${(e as Error).message}\n${await lastLog(ctx, 'glance-api')}`, hint, e);
+  }
+}
+
+async function check(ctx: HostContext, opts: { full: boolean }): Promise<VerifyResult> {
   const t0 = Date.now();
   const ks = await ctx.keystone();
   const glance = glanceClient(ctx.t, ctx.settings.endpoints.public, async () => ks.token());

@@ -3,14 +3,14 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sh, describeFailure } from './local.ts';
+import { projectPath } from '../project-root.ts';
 import { paths } from './paths.ts';
 import { withLock } from './lock.ts';
 import { LabError } from './errors.ts';
 import { pruneSnapshots } from './prune.ts';
 
-const recipeDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'recipe');
+const recipeDir = projectPath('src', 'lab', 'recipe');
 const recipeFiles = ['install.sh', 'configure.sh'];
 export const releases = ['bookworm', 'bullseye', 'trixie'] as const;
 export type Release = (typeof releases)[number];
@@ -24,10 +24,14 @@ export interface Snapshot {
 export type Progress = (line: string) => void;
 
 /** The cache key: a changed recipe (or mirror) is a new snapshot, with no flag to remember. */
+/** What the build does outside the recipe scripts; a change here must be a new snapshot too. */
+const DEBOOTSTRAP_ARGS = ['--variant=minbase'];
+const SNAPSHOT_LAYOUT = 1;
+
 export function recipeKey(release: Release, mirror: string): string {
   const h = crypto.createHash('sha256').update(`${release}\n${mirror}\n`);
   for (const f of recipeFiles) h.update(fs.readFileSync(path.join(recipeDir, f)));
-  h.update(fs.readFileSync(fileURLToPath(import.meta.url)));
+  h.update(JSON.stringify({ debootstrap: DEBOOTSTRAP_ARGS, layout: SNAPSHOT_LAYOUT }));
   return h.digest('hex').slice(0, 12);
 }
 
@@ -65,7 +69,7 @@ async function build(release: Release, key: string, mirror: string, dir: string,
   const secret = () => crypto.randomBytes(18).toString('base64url');
   const env = { ...process.env, MIRROR: mirror, RELEASE: release, ADMIN_PASS: secret(), KEYSTONE_DBPASS: secret() };
   try {
-    await step(`debootstrap ${release}`, progress, () => sh`debootstrap --variant=minbase ${release} ${root} ${mirror}`);
+    await step(`debootstrap ${release}`, progress, () => sh`debootstrap ${DEBOOTSTRAP_ARGS} ${release} ${root} ${mirror}`);
     fs.copyFileSync('/etc/resolv.conf', path.join(root, 'etc/resolv.conf'));
     // A private mount and pid namespace: the mounts and any process the packages start die with it.
     await step('install sshd, MariaDB, Keystone', progress, () =>

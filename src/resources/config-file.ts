@@ -3,14 +3,14 @@
 // with every secret masked. Before the package made the file, the plan says it will follow the install.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Resource, Change } from '../engine/resource.ts';
+import { projectPath } from '../project-root.ts';
 import { noChange } from '../engine/resource.ts';
 import type { HostContext } from '../engine/context.ts';
 import { renderTemplate, mergeIni, diffIni } from './ini-merge.ts';
 import type { FileFact } from '../engine/facts.ts';
 
-const templatesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'templates');
+const templatesDir = projectPath('templates');
 const OWNER = 'root:glance';
 const MODE = 0o640;
 
