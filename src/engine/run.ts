@@ -10,7 +10,7 @@ import type { HostContext } from './context.ts';
 import type { Settings } from './settings.ts';
 import { loadOrCreateSecrets } from './secrets-store.ts';
 import { openAdminSession, MysqlError, type MysqlSession } from '../clients/mysql.ts';
-import { keystoneLogin, adminCredentialsFromOpenrc, adminCredentialsFromEnv, KeystoneError } from '../clients/keystone.ts';
+import { keystoneLogin, checkKeystonePassword, adminCredentialsFromOpenrc, adminCredentialsFromEnv, KeystoneError } from '../clients/keystone.ts';
 import type { KeystoneClient, AdminCredentials } from '../clients/keystone-api.ts';
 import { EngineError } from './errors.ts';
 import { journalAdd, journalRemove, isHandler } from './journal.ts';
@@ -76,10 +76,20 @@ function adminCredentials(facts: Facts, env: Record<string, string | undefined>)
 
 interface Opened { ctx: HostContext; close(): Promise<{ keystoneRequests: number }> }
 
-function makeContext(name: string, t: Transport, facts: Facts, profile: Profile, opts: RunOptions): Opened {
+function makeContext(name: string, t: Transport, facts: Facts, profile: Profile, opts: RunOptions, early: { mysql?: Promise<MysqlSession> } = {}): Opened {
   const { secrets } = loadOrCreateSecrets(name);
-  let mysql: Promise<MysqlSession> | undefined;
+  let mysql: Promise<MysqlSession> | undefined = early.mysql;
   let keystone: Promise<KeystoneClient> | undefined;
+  let admin: Promise<KeystoneClient> | undefined;
+  let serviceLogin: Promise<KeystoneClient | undefined> | undefined;
+  let creds: AdminCredentials | undefined;
+  const credentials = () => {
+    if (!creds) {
+      creds = adminCredentials(ctx.facts, opts.env ?? process.env);
+      ctx.allSecrets.push(creds.password as Secret);
+    }
+    return creds;
+  };
   const ctx: HostContext = {
     host: name,
     t,
@@ -89,24 +99,53 @@ function makeContext(name: string, t: Transport, facts: Facts, profile: Profile,
     secrets,
     allSecrets: [secrets.glanceDbPass, secrets.glancePass],
     mysql: () => (mysql ??= openAdminSession(t)),
-    keystone: () => (keystone ??= (async () => {
+    keystone: () => (keystone ??= (async () => (await loginAsService()) ?? ctx.keystoneAdmin())()),
+    keystoneAdmin: () => (admin ??= (async () => {
       if (profile.keystoneApi !== 'v3') {
         throw new EngineError('keystone', `the ${profile.id} profile speaks Keystone ${profile.keystoneApi}, which this version does not implement yet`, 'use a controller running a Debian release (bullseye, bookworm, trixie)');
       }
-      const creds = adminCredentials(ctx.facts, opts.env ?? process.env);
-      ctx.allSecrets.push(creds.password as Secret);
-      return keystoneLogin(t, creds);
+      return keystoneLogin(t, credentials());
     })()),
+    async keystonePasswordWorks(user, domainId, password) {
+      if (user === opts.settings.keystoneUser && domainId === opts.settings.domainId && password.equals(secrets.glancePass)) {
+        if (await loginAsService()) return true;
+      }
+      return checkKeystonePassword(t, credentials().authUrl, user, domainId, password);
+    },
     progress: (line) => opts.progress(name, line),
     async refreshFacts() {
       ctx.facts = await gatherFacts(t, profile);
     },
   };
+  /** The service user's token, scoped to its project; undefined when Keystone refuses it (then the admin reads). */
+  function loginAsService(): Promise<KeystoneClient | undefined> {
+    return (serviceLogin ??= (async () => {
+      if (profile.keystoneApi !== 'v3') return undefined;
+      const admin = credentials();
+      const service: AdminCredentials = {
+        authUrl: admin.authUrl,
+        username: opts.settings.keystoneUser,
+        password: secrets.glancePass,
+        projectName: opts.settings.serviceProject,
+        userDomainName: 'Default',
+        projectDomainName: 'Default',
+      };
+      try {
+        return await keystoneLogin(t, service);
+      } catch (e) {
+        if (e instanceof KeystoneError && e.request.status === 401) return undefined;
+        throw e;
+      }
+    })());
+  }
+
   return {
     ctx,
     async close() {
       await (await mysql?.catch(() => undefined))?.close().catch(() => {});
-      return { keystoneRequests: (await keystone?.catch(() => undefined))?.requests ?? 0 };
+      const reader = await keystone?.catch(() => undefined);
+      const writer = await admin?.catch(() => undefined);
+      return { keystoneRequests: (reader?.requests ?? 0) + (writer && writer !== reader ? writer.requests : 0) };
     },
   };
 }
@@ -131,6 +170,9 @@ export async function runHost(target: Target, opts: RunOptions): Promise<HostRep
   try {
     t = await connect(target);
     step = 'gather facts';
+    // The MySQL session needs nothing from the facts: open it while they are gathered.
+    const earlyMysql = opts.mode === 'verify' ? undefined : openAdminSession(t);
+    earlyMysql?.catch(() => {});
     const facts = await gatherFacts(t);
     const profile = opts.release ? profiles[opts.release] : profileFor(facts.codename);
     report.os = facts.osName;
@@ -141,15 +183,18 @@ export async function runHost(target: Target, opts: RunOptions): Promise<HostRep
     if (opts.release && !profile.codenames.includes(facts.codename)) {
       opts.progress(target.name, `note: --release ${opts.release} on a ${facts.osName} host`);
     }
-    opened = makeContext(target.name, t, facts, profile, opts);
+    opened = makeContext(target.name, t, facts, profile, opts, { mysql: earlyMysql });
     const ctx = opened.ctx;
     if (profile.id !== facts.codename) ctx.facts = await gatherFacts(t, profile);
     const resources = opts.playbook(profile);
+    // On a converged host the closing check is a read: run it beside the plan's reads, keep it if nothing changes.
+    const quickCheck = opts.mode === 'apply' ? verifyGlance(ctx, { full: false }) : undefined;
+    quickCheck?.catch(() => {});
     if (opts.mode !== 'verify') await planAndApply(ctx, resources, report, opts.mode);
-    if (!report.error) {
+    if (!report.error && opts.mode !== 'plan') {
       step = 'verify';
-      const full = opts.mode === 'verify' || (opts.mode === 'apply' && report.changed > 0);
-      if (opts.mode !== 'plan') report.verify = await verifyGlance(ctx, { full });
+      const full = opts.mode === 'verify' || report.changed > 0 || report.handlers.length > 0;
+      report.verify = full ? await verifyGlance(ctx, { full: true }) : await quickCheck!;
     }
   } catch (e) {
     const err = asEngineError(step, e);

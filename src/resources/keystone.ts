@@ -27,16 +27,18 @@ export function keystoneUser(): Resource<KsUserState> {
     kind: 'keystone-user',
     id: 'glance',
     async read(ctx) {
-      const ks = await ctx.keystone();
-      const users = await ks.findUser(name(ctx), ctx.settings.domainId);
+      // Both are a Keystone password hash (the slow part of a converged run): ask at the same time.
+      const [users, works] = await Promise.all([
+        ctx.keystone().then((ks) => ks.findUser(name(ctx), ctx.settings.domainId)),
+        ctx.keystonePasswordWorks(name(ctx), ctx.settings.domainId, ctx.secrets.glancePass),
+      ]);
       const user = users[0];
       if (!user) return { duplicates: 0 };
-      const passwordWorks = await ks.checkPassword(user.name, ctx.settings.domainId, ctx.secrets.glancePass);
-      return { user, duplicates: users.length - 1, passwordWorks };
+      return { user, duplicates: users.length - 1, passwordWorks: works };
     },
     diff: (s, ctx) => keystoneUserDiff(name(ctx), s),
     async apply(ctx, s) {
-      const ks = await ctx.keystone();
+      const ks = await ctx.keystoneAdmin();
       if (!s.user) {
         await ks.createUser({ name: name(ctx), domain_id: ctx.settings.domainId, password: ctx.secrets.glancePass, enabled: true });
         return;
@@ -77,7 +79,7 @@ export function keystoneRoleAssignment(): Resource<KsRoleState> {
       return { action: 'create', changes: [{ field: 'role', to: label(ctx) }], why: s.userId ? `${label(ctx)} is not granted` : 'the user is made first' };
     },
     async apply(ctx, s) {
-      const ks = await ctx.keystone();
+      const ks = await ctx.keystoneAdmin();
       if (!s.projectId) throw new KeystonePrecondition(`project ${ctx.settings.serviceProject} does not exist in Keystone`, `create it (openstack project create --domain default ${ctx.settings.serviceProject}), as the install guide's identity part does`);
       if (!s.roleId) throw new KeystonePrecondition(`role ${ctx.settings.role} does not exist in Keystone`, 'bootstrap Keystone first (keystone-manage bootstrap makes the admin role)');
       if (!s.userId) throw new KeystonePrecondition(`user ${ctx.settings.keystoneUser} does not exist in Keystone`, 'run again: the user resource comes first');
@@ -130,7 +132,7 @@ export function keystoneService(): Resource<KsServiceState> {
     },
     diff: (s, ctx) => keystoneServiceDiff(ctx.settings.service, s),
     async apply(ctx, s) {
-      const ks = await ctx.keystone();
+      const ks = await ctx.keystoneAdmin();
       const want = ctx.settings.service;
       const keep = serviceToKeep(s);
       if (!keep) {
@@ -213,7 +215,7 @@ export function keystoneEndpoints(): Resource<KsEndpointsState> {
       return { action, changes, why: work.remove.length ? 'duplicate endpoints are reduced to one per interface' : work.create.length ? 'endpoints are missing' : 'endpoints differ' };
     },
     async apply(ctx, s) {
-      const ks = await ctx.keystone();
+      const ks = await ctx.keystoneAdmin();
       const w = want(ctx);
       let serviceId = s.serviceId;
       if (!serviceId) {
