@@ -115,6 +115,20 @@ describe('golden files: templates merged into the real packaged configs', () => 
     ]);
   });
 
+  test('trixie: named backends; the single-store keys go, the reserved stores come', () => {
+    const packaged = read(fixtures, 'trixie-glance-api.conf.packaged');
+    const merged = read(fixtures, 'trixie-glance-api.conf.merged');
+    assert.equal(getIniValue(packaged, 'glance_store', 'filesystem_store_datadir'), '/var/lib/glance/images');
+    assert.equal(getIniValue(merged, 'glance_store', 'filesystem_store_datadir'), undefined);
+    assert.match(merged, /^#filesystem_store_datadir = \/var\/lib\/glance\/images$/m, 'the commented default stays');
+    assert.equal(getIniValue(merged, 'DEFAULT', 'enabled_backends'), 'fs:file, http:http');
+    assert.equal(getIniValue(merged, 'glance_store', 'default_backend'), 'fs');
+    assert.equal(getIniValue(merged, 'fs', 'filesystem_store_datadir'), '/var/lib/glance/images/');
+    assert.equal(getIniValue(merged, 'os_glance_staging_store', 'filesystem_store_datadir'), '/var/lib/glance/staging/');
+    assert.equal(getIniValue(merged, 'os_glance_tasks_store', 'filesystem_store_datadir'), '/var/lib/glance/tasks_work_dir/');
+    assert.equal(getIniValue(merged, 'keystone_authtoken', 'region_name'), 'RegionOne');
+  });
+
   test('juno: the seed\'s keys land where Juno reads them', () => {
     const merged = read(fixtures, 'juno-glance-api.conf.merged');
     assert.equal(getIniValue(merged, 'DEFAULT', 'verbose'), 'True');
