@@ -21,6 +21,10 @@ export interface KeystoneClient {
   findUser(name: string, domainId: string): Promise<KsUser[]>;
   createUser(u: { name: string; domain_id: string; password: Secret; enabled: boolean }): Promise<KsUser>;
   setUserPassword(id: string, password: Secret): Promise<void>;
+  /** DELETE /v3/users/{id}; a user already gone is not an error. */
+  deleteUser(id: string): Promise<void>;
+  /** PATCH /v3/users/{id} {enabled: true} */
+  enableUser(id: string): Promise<void>;
   /** True when Keystone issues a token for these credentials (unscoped), false on 401. */
   checkPassword(userName: string, domainId: string, password: Secret): Promise<boolean>;
   findProject(name: string, domainId: string): Promise<KsProject[]>;
@@ -37,4 +41,8 @@ export interface KeystoneClient {
   deleteEndpoint(id: string): Promise<void>;
   /** How many HTTP requests this client made (for the bench's round-trip count). */
   readonly requests: number;
+  /** The admin token, for other clients (Glance) on the same run. Goes only into an X-Auth-Token header. */
+  token(): string;
+  /** The v3 base URL every call uses, e.g. http://controller:5000/v3 (normalised: no trailing slash). */
+  readonly authUrl: string;
 }
