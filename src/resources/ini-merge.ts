@@ -78,7 +78,7 @@ function lintTemplate(text: string): void {
     const key = (removal ? line.slice(1) : line.slice(0, eq)).trim();
     if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new IniTemplateError(`${where}: "${line}": a key must be a plain name (letters, digits, _ . -; no placeholder, no comment on the line)`);
     const id = `${section}\u0000${key}`;
-    if (seen.has(id)) throw new IniTemplateError(`${where}: [${section}] ${key} appears twice`);
+    if (seen.has(id)) throw new IniTemplateError(`${where}: [${section}] ${key} appears twice (set or removed)`);
     seen.add(id);
   });
 }
@@ -138,8 +138,6 @@ export function renderTemplate(text: string, vars: TemplateVars): ManagedIni {
       if (complete && value !== value.trim()) throw new IniTemplateError(`[${name}] ${rawKey}: the value would start or end with white space, which oslo.config drops`);
       set.push([rawKey, value]);
     }
-    const both = remove.filter((k) => set.some(([s]) => s === k));
-    if (both.length) throw new IniTemplateError(`[${name}] ${both.join(', ')}: both set and removed`);
     sections.push({ name, set, remove });
   }
   if (missing.size) {
@@ -147,9 +145,6 @@ export function renderTemplate(text: string, vars: TemplateVars): ManagedIni {
     const detail = names.map((n) => `{{${n}}} (used by ${(missing.get(n) as string[]).join(', ')})`).join('; ');
     throw new IniTemplateError(`template placeholder${names.length > 1 ? 's' : ''} without a value: ${detail}`, names);
   }
-  const ids = sections.map((s) => sectionId(s.name));
-  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
-  if (dup !== undefined) throw new IniTemplateError(`section [${dup}] appears twice in the template`);
   return { sections };
 }
 
