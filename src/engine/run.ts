@@ -46,6 +46,8 @@ export interface ResourceResult {
   changes: Diff['changes'];
   detail?: string[];
   error?: string;
+  /** Time spent changing it (0 when nothing changed). */
+  ms: number;
 }
 
 export interface HostReport {
@@ -59,7 +61,7 @@ export interface HostReport {
   failed: number;
   durationMs: number;
   resources: ResourceResult[];
-  handlers: { name: Handler; status: Status; reason: string }[];
+  handlers: { name: Handler; status: Status; reason: string; ms?: number }[];
   verify?: VerifyResult;
   error?: { step: string; message: string; hint: string };
   stats: { sshRoundTrips: number; remoteCommands: number; keystoneRequests: number };
@@ -232,7 +234,7 @@ async function planAndApply(ctx: HostContext, resources: Resource[], report: Hos
     resources.forEach((r, i) => {
       const { diff } = planned[i]!;
       const changing = diff.action !== 'none';
-      report.resources.push({ kind: r.kind, id: r.id, action: diff.action, status: changing ? 'pending' : 'ok', why: diff.why, changes: diff.changes, detail: diff.detail });
+      report.resources.push({ kind: r.kind, id: r.id, action: diff.action, status: changing ? 'pending' : 'ok', why: diff.why, changes: diff.changes, detail: diff.detail, ms: 0 });
       if (changing) for (const h of r.notifies ?? []) if (!reasons.has(h)) reasons.set(h, `${r.kind} ${r.id} changes`);
       if (changing) report.changed++;
       else report.ok++;
@@ -244,7 +246,8 @@ async function planAndApply(ctx: HostContext, resources: Resource[], report: Hos
   for (let i = 0; i < resources.length; i++) {
     const r = resources[i]!;
     let { state, diff } = planned[i]!;
-    const result: ResourceResult = { kind: r.kind, id: r.id, action: diff.action, status: 'ok', why: diff.why, changes: diff.changes, detail: diff.detail };
+    const result: ResourceResult = { kind: r.kind, id: r.id, action: diff.action, status: 'ok', why: diff.why, changes: diff.changes, detail: diff.detail, ms: 0 };
+    const started = Date.now();
     report.resources.push(result);
     try {
       if (diff.action !== 'none' && dirty) {
@@ -269,6 +272,7 @@ async function planAndApply(ctx: HostContext, resources: Resource[], report: Hos
       if (fresh.length) await journalAdd(ctx.t, fresh);
       fresh.forEach((h) => { notified.add(h); reasons.set(h, `${r.kind} ${r.id} changed`); });
       await r.apply(ctx, state, diff);
+      result.ms = Date.now() - started;
       result.status = 'changed';
       report.changed++;
       dirty = true;
@@ -277,17 +281,18 @@ async function planAndApply(ctx: HostContext, resources: Resource[], report: Hos
       result.status = 'failed';
       result.error = err.message;
       report.failed++;
-      for (const rest of resources.slice(i + 1)) report.resources.push({ kind: rest.kind, id: rest.id, action: 'none', status: 'skipped', why: 'not reached', changes: [] });
+      for (const rest of resources.slice(i + 1)) report.resources.push({ kind: rest.kind, id: rest.id, action: 'none', status: 'skipped', why: 'not reached', changes: [], ms: 0 });
       for (const h of notified) report.handlers.push({ name: h, status: 'pending', reason: `${reasons.get(h)}; stays in the journal for the next run` });
       throw err;
     }
   }
   for (const h of notified) {
     const service = h.replace(/^restart-/, '');
+    const started = Date.now();
     try {
       await controlService(ctx, service, 'restart');
       await journalRemove(ctx.t, h);
-      report.handlers.push({ name: h, status: 'changed', reason: reasons.get(h) ?? '' });
+      report.handlers.push({ name: h, status: 'changed', reason: reasons.get(h) ?? '', ms: Date.now() - started });
     } catch (e) {
       report.handlers.push({ name: h, status: 'failed', reason: `${reasons.get(h)}; stays in the journal for the next run` });
       throw asEngineError(`handler ${h}`, e);
