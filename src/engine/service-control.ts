@@ -31,9 +31,24 @@ export async function lastLog(ctx: HostContext, name: string): Promise<string> {
 
 /** Polls Glance's version document through the tunnel until it answers; 300 or 200 mean up. */
 export async function waitApiAnswers(ctx: HostContext, name: string, timeoutMs = 60_000): Promise<void> {
-  const glance = glanceClient(ctx.t, `http://127.0.0.1:${ctx.profile.glanceApiPort}`, async () => '');
-  const ok = await glance.waitUntilAnswers(timeoutMs).then(() => true, () => false);
-  if (!ok) {
-    throw new EngineError(`service ${name}`, `${name} started but does not answer on port ${ctx.profile.glanceApiPort} after ${timeoutMs / 1000} s\n${await lastLog(ctx, name)}`, 'fix what its log says (often [database] connection or [keystone_authtoken]), then run again: the restart stays pending until it succeeds');
+  const deadline = Date.now() + timeoutMs;
+  const ks = await ctx.keystone();
+  const glance = glanceClient(ctx.t, `http://127.0.0.1:${ctx.profile.glanceApiPort}`, async () => ks.token());
+  const fail = async (what: string) => {
+    throw new EngineError(`service ${name}`, `${name} was restarted but ${what} after ${timeoutMs / 1000} s\n${await lastLog(ctx, name)}`,
+      'fix what its log says (often [database] connection or [keystone_authtoken]), then run again: the restart stays pending until it succeeds');
+  };
+  if (!(await glance.waitUntilAnswers(timeoutMs).then(() => true, () => false))) await fail(`does not answer on port ${ctx.profile.glanceApiPort}`);
+  // GET / answers even when the database or Keystone settings are wrong: ready means an authenticated call works.
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      await glance.listImages(1);
+      return;
+    } catch (e) {
+      last = (e as Error).message;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
+  await fail(`cannot list images (${last})`);
 }

@@ -27,6 +27,8 @@ export function templateVars(ctx: HostContext): Record<string, string> {
     CONTROLLER: ctx.settings.controller,
     REGION: ctx.settings.region,
     KEYSTONE_URL: `${keystone.protocol}//${keystone.host}`,
+    // Juno's identity_uri: the admin API on its own port.
+    KEYSTONE_ADMIN_URL: `${keystone.protocol}//${keystone.hostname}:35357`,
     DB_HOST: ctx.settings.controller,
   };
 }

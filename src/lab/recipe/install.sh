@@ -26,8 +26,16 @@ deb $MIRROR $RELEASE-updates main
 deb ${SECURITY_MIRROR:-${MIRROR%/debian}/debian-security} $RELEASE-security main
 SRC
 apt-get -q update
-apt-get -q install -y --no-install-recommends \
-  openssh-server mariadb-server keystone python3-pymysql iproute2 procps ca-certificates \
-  less netbase
-# Glance's packages downloaded, not installed: install-glance installs them, from the lab's cache.
-apt-get -q install -y --no-install-recommends --download-only glance python3-glanceclient
+install() {
+  apt-get -q install -y --no-install-recommends \
+    openssh-server mariadb-server keystone python3-pymysql iproute2 procps ca-certificates less netbase &&
+  # Glance's packages downloaded, not installed: install-glance installs them, from the lab's cache.
+  apt-get -q install -y --no-install-recommends --download-only glance python3-glanceclient
+}
+# An old release's mirror can list a security update whose .deb it no longer has (bullseye): then
+# build from main + updates alone.
+if ! install; then
+  sed -i '/-security/d' /etc/apt/sources.list
+  apt-get -q update
+  install
+fi
