@@ -4,7 +4,7 @@
 import type { Resource, Change, Diff } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
 import type { HostContext } from '../engine/context.ts';
-import type { KsEndpoint, KsService, KsUser } from '../clients/keystone-api.ts';
+import type { KeystoneClient, KsEndpoint, KsService, KsUser } from '../clients/keystone-api.ts';
 
 export interface KsUserState {
   user?: KsUser;
@@ -95,6 +95,11 @@ export class KeystonePrecondition extends Error {
   }
 }
 
+/** The services of our type with our name: more than one is a duplicate to reconcile. */
+async function ourServices(ctx: HostContext, ks: KeystoneClient): Promise<KsService[]> {
+  return (await ks.listServices(ctx.settings.service.type)).filter((x) => x.name === ctx.settings.service.name);
+}
+
 export interface KsServiceState {
   services: KsService[];
   /** Endpoint count per service, to keep the one in use when there are duplicates. */
@@ -123,7 +128,7 @@ export function keystoneService(): Resource<KsServiceState> {
     id: 'glance (image)',
     async read(ctx) {
       const ks = await ctx.keystone();
-      const services = (await ks.listServices(ctx.settings.service.type)).filter((x) => x.name === ctx.settings.service.name);
+      const services = await ourServices(ctx, ks);
       const endpointCount: Record<string, number> = {};
       if (services.length > 1) {
         await Promise.all(services.map(async (x) => { endpointCount[x.id] = (await ks.listEndpoints(x.id)).length; }));
@@ -195,7 +200,7 @@ export function keystoneEndpoints(): Resource<KsEndpointsState> {
     id: 'image public/internal/admin',
     async read(ctx) {
       const ks = await ctx.keystone();
-      const services = (await ks.listServices(ctx.settings.service.type)).filter((x) => x.name === ctx.settings.service.name);
+      const services = await ourServices(ctx, ks);
       if (!services.length) return { endpoints: [] };
       // With duplicate services, the service resource (applied first) decides which stays; read again then.
       const lists = await Promise.all(services.map((s) => ks.listEndpoints(s.id)));
@@ -219,7 +224,7 @@ export function keystoneEndpoints(): Resource<KsEndpointsState> {
       const w = want(ctx);
       let serviceId = s.serviceId;
       if (!serviceId) {
-        const services = (await ks.listServices(ctx.settings.service.type)).filter((x) => x.name === ctx.settings.service.name);
+        const services = await ourServices(ctx, ks);
         serviceId = services[0]?.id;
       }
       if (!serviceId) throw new KeystonePrecondition(`no ${ctx.settings.service.type} service to attach endpoints to`, 'run again: the service resource comes first');

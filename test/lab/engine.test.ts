@@ -1,28 +1,17 @@
 // The product, end to end on a real lab controller, run as an operator runs it: a fresh apply (with the
 // controller's process list sampled all along for secrets), a converged re-apply that writes nothing,
 // drift that the plan shows exactly and apply repairs, a restart left pending by a dead run, verify.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { runCli, labUp, labDown, labSsh, explain, type CliResult } from './helpers.ts';
-import type { LabRecord } from '../../src/lab/lab.ts';
+import { runCli, labSsh, explain, useLab, type CliResult } from './helpers.ts';
 import type { HostReport } from '../../src/engine/run.ts';
 
 const LAB = 't-eng';
-const secretsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-secrets-'));
-const env = { ...process.env, INSTALL_GLANCE_SECRETS: secretsDir };
-let lab: LabRecord;
-
-before(async () => {
-  await labDown(LAB);
-  [lab] = await labUp([LAB]);
-});
-after(async () => {
-  await labDown(LAB);
-  fs.rmSync(secretsDir, { recursive: true, force: true });
-});
+const fixture = useLab(LAB);
+const env = fixture.env;
+const secretsDir = env.INSTALL_GLANCE_SECRETS!;
 
 async function cli(args: string[], timeoutMs = 300_000): Promise<CliResult & { report?: HostReport }> {
   const r = await runCli([...args, '--lab', LAB, '--json'], { env, timeoutMs });
@@ -36,7 +25,7 @@ async function cli(args: string[], timeoutMs = 300_000): Promise<CliResult & { r
 }
 
 async function sh(command: string): Promise<string> {
-  const r = await labSsh(lab, command);
+  const r = await labSsh(fixture.lab(), command);
   assert.equal(r.code, 0, explain(command, r));
   return r.stdout;
 }

@@ -1,28 +1,19 @@
 // Bad input and real faults on a real lab controller: each gives one clear error that names the host,
 // the step, the cause and what to do, exits 1 (64 for a usage error), and leaves nothing half-written.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { runCli, labUp, labDown, labSsh, explain, type CliResult } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, type CliResult } from './helpers.ts';
 import { paths } from '../../src/lab/paths.ts';
 import { generateKeyPair } from '../../src/transport/keys.ts';
 import type { LabRecord } from '../../src/lab/lab.ts';
 
 const LAB = 't-flt';
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-faults-'));
-const env = { ...process.env, INSTALL_GLANCE_SECRETS: path.join(tmp, 'secrets') };
+const fixture = useLab(LAB);
+const { env, tmp } = fixture;
 let lab: LabRecord;
-
-before(async () => {
-  await labDown(LAB);
-  [lab] = await labUp([LAB]);
-});
-after(async () => {
-  await labDown(LAB);
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+before(() => { lab = fixture.lab(); });
 
 async function sh(command: string): Promise<void> {
   const r = await labSsh(lab, command);

@@ -1,7 +1,9 @@
 // Helpers for tests that need real lab controllers: run the CLI as a subprocess (as an operator or CI
 // would), bring labs up for one test and always take them down, and look for anything a lab left behind.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { paths } from '../../src/lab/paths.ts';
@@ -261,4 +263,30 @@ export async function poll(fn: () => Promise<boolean> | boolean, timeoutMs = 10_
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * For a test file that works on one lab: brings it up before the file's tests and down after them,
+ * with a private secrets dir for the CLI. Returns the lab (once `before` ran) and the CLI's environment.
+ */
+export function useLab(name: string): { lab: () => LabRecord; env: NodeJS.ProcessEnv; tmp: string } {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `ig-${name}-`));
+  const env = { ...process.env, INSTALL_GLANCE_SECRETS: path.join(tmp, 'secrets') };
+  let record: LabRecord | undefined;
+  before(async () => {
+    await labDown(name);
+    [record] = await labUp([name]);
+  });
+  after(async () => {
+    await labDown(name);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+  return {
+    lab: () => {
+      if (!record) throw new Error(`lab ${name} is not up yet`);
+      return record;
+    },
+    env,
+    tmp,
+  };
 }
