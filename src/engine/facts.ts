@@ -92,7 +92,8 @@ export function parseFacts(out: string, profileHint?: Profile): Facts {
   }
   const init = (sections.get('init') ?? '').trim();
   return {
-    codename: os.VERSION_CODENAME ?? (/\((\w+)\)/.exec(os.VERSION ?? '')?.[1] ?? '').toLowerCase(),
+    // Debian: VERSION="12 (bookworm)"; Ubuntu 14.04 has no codename field, only VERSION="14.04.5 LTS, Trusty Tahr".
+    codename: os.VERSION_CODENAME ?? (/\((\w+)\)|, (\w+)/.exec(os.VERSION ?? '')?.slice(1).find(Boolean) ?? '').toLowerCase(),
     osName: os.PRETTY_NAME ?? 'unknown',
     init: init === 'systemd' || init === 'upstart' ? init : 'sysvinit',
     packages,
