@@ -177,7 +177,8 @@ export function planEndpoints(want: { urls: Record<Iface, string>; region: strin
   const work: EndpointWork = { create: [], update: [], remove: [] };
   for (const iface of IFACES) {
     const mine = endpoints.filter((e) => e.interface === iface);
-    const score = (e: KsEndpoint) => (e.url === want.urls[iface] ? 2 : 0) + (regionOf(e) === want.region ? 1 : 0);
+    // URL, then region, then enabled: among equals an enabled one stays (else apply deletes the working endpoint first).
+    const score = (e: KsEndpoint) => (e.url === want.urls[iface] ? 4 : 0) + (regionOf(e) === want.region ? 2 : 0) + (e.enabled === false ? 0 : 1);
     const [keep, ...extra] = [...mine].sort((a, b) => score(b) - score(a));
     if (!keep) {
       work.create.push(iface);
