@@ -70,7 +70,9 @@ export function checkHostKey(policy: HostKeyPolicy, host: string, port: number, 
   }
   if (policy.acceptNewHostKey) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.appendFileSync(file, `${where} ${type} ${offered}\n`, { mode: 0o644 });
+    // A file whose last line has no newline would otherwise get the new entry glued onto that line.
+    const sep = text && !text.endsWith('\n') ? '\n' : '';
+    fs.appendFileSync(file, `${sep}${where} ${type} ${offered}\n`, { mode: 0o644 });
     return { ok: true };
   }
   return {
