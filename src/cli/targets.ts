@@ -29,7 +29,7 @@ export function parseInventory(text: string): { name: string; vars: Record<strin
   const members = new Map<string, string[]>();
   let section = 'ungrouped';
   for (const raw of text.split('\n')) {
-    const line = raw.replace(/\s[#;].*$/, '').trim();
+    const line = raw.replace(/\r$/, '').replace(/\s[#;].*$/, '').trim();
     if (!line || line.startsWith('#') || line.startsWith(';')) continue;
     const h = /^\[([^\]]+)\]$/.exec(line);
     if (h) { section = h[1]!; continue; }
