@@ -153,6 +153,13 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
         await login();
         continue;
       }
+      // A Keystone worker that just started can answer 403 to its first concurrent requests while
+      // oslo.policy is still loading its rules (seen on the lab under load: list_users refused to the
+      // admin while list_projects passed, same token, same second). A read is safe to ask again once.
+      if (res.status === 403 && attempt === 0 && (method === 'GET' || method === 'HEAD')) {
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
       throw c.unexpected(method, path, res, [token, adminPassword.reveal(), ...secrets.map((s) => s.reveal())]);
     }
   }

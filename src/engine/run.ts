@@ -242,6 +242,12 @@ async function planAndApply(ctx: HostContext, resources: Resource[], report: Hos
     for (const [name, reason] of reasons) report.handlers.push({ name, status: 'pending', reason });
     return;
   }
+  // The plan first, as one line per change, before anything is touched.
+  const toChange = resources.map((r, i) => [r, planned[i]!.diff] as const).filter(([, d]) => d.action !== 'none');
+  if (toChange.length || pending.length) {
+    ctx.progress(`plan: ${toChange.length} to change${pending.length ? `, pending from an earlier run: ${pending.join(', ')}` : ''}`);
+    for (const [r, d] of toChange) ctx.progress(`plan:   ${d.action.padEnd(6)} ${r.kind} ${r.id} (${d.why})`);
+  }
   let dirty = false;
   for (let i = 0; i < resources.length; i++) {
     const r = resources[i]!;
@@ -277,7 +283,9 @@ async function planAndApply(ctx: HostContext, resources: Resource[], report: Hos
       report.changed++;
       dirty = true;
     } catch (e) {
-      const err = asEngineError(`${r.kind} ${r.id}`, e);
+      // The failing resource is the step an operator needs, whatever layer the error came from.
+      const cause = asEngineError('', e);
+      const err = new EngineError(`${r.kind} ${r.id}`, cause.message, cause.hint, e);
       result.status = 'failed';
       result.error = err.message;
       report.failed++;

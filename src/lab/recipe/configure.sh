@@ -17,7 +17,9 @@ performance_schema = OFF
 CNF
 
 # uwsgi's packaged 8 processes x 32 threads take long to start and much memory; a lab needs little.
-sed -i -e 's/^processes *=.*/processes = 2/' -e 's/^threads *=.*/threads = 4/' /etc/keystone/keystone-uwsgi.ini
+# One thread per process: concurrent first requests in a fresh worker race oslo.policy's rule loading
+# and get a spurious 403.
+sed -i -e 's/^processes *=.*/processes = 2/' -e 's/^threads *=.*/threads = 1/' /etc/keystone/keystone-uwsgi.ini
 
 echo '127.0.0.1 localhost controller' >/etc/hosts
 service mariadb start >/var/log/lab-build-mariadb.log 2>&1 </dev/null
