@@ -8,7 +8,7 @@ const SYMBOL: Record<ResourceResult['action'], string> = { none: ' ', create: '+
 function resourceLine(r: ResourceResult, mode: HostReport['mode']): string[] {
   const name = `${r.kind} ${r.id}`;
   let head: string;
-  if (mode === 'plan') head = r.action === 'none' ? `  ok       ${name}` : `  ${SYMBOL[r.action].padEnd(3)} ${r.action.padEnd(7)}${name}`;
+  if (mode === 'plan') head = r.action === 'none' ? `  ok       ${name}` : `  ${SYMBOL[r.action].padEnd(3)} ${r.action.padEnd(6)} ${name}`;
   else head = `  ${r.status.padEnd(8)} ${name}`;
   const lines = [`${head} — ${r.error ?? r.why}`];
   if (r.action !== 'none' && r.status !== 'skipped') {
