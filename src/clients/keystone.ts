@@ -146,6 +146,7 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
 
   /** An authenticated call; a 401 (token expired or revoked mid-run) logs in again once. */
   async function call(method: string, path: string, expect: number[], body?: unknown, secrets: Secret[] = []): Promise<HttpResponse> {
+    if (method !== 'GET' && method !== 'HEAD') reads.clear();
     for (let attempt = 0; ; attempt++) {
       const res = await c.send(method, path, { token, body });
       if (expect.includes(res.status)) return res;
@@ -164,8 +165,22 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
     }
   }
 
+  // Resources read in parallel and some ask the same thing (the user, the services): one request each.
+  // Any write empties the cache, so a read after a change sees the change.
+  const reads = new Map<string, Promise<HttpResponse>>();
+  async function get(path: string, expect: number[], method: 'GET' | 'HEAD' = 'GET'): Promise<HttpResponse> {
+    const key = `${method} ${path}`;
+    let p = reads.get(key);
+    if (!p) {
+      p = call(method, path, expect);
+      reads.set(key, p);
+      p.catch(() => reads.delete(key));
+    }
+    return p;
+  }
+
   async function list<T>(path: string, key: string): Promise<T[]> {
-    const j = (await call('GET', path, [200])).json<ListAnswer & Record<string, T[] | undefined>>();
+    const j = (await get(path, [200])).json<ListAnswer & Record<string, T[] | undefined>>();
     if (j.truncated) {
       throw new KeystoneError(`Keystone truncated the answer to GET ${path} (its [DEFAULT] list_limit)`, 'raise list_limit in keystone.conf, or remove duplicates by hand', { method: 'GET', path, status: 200 });
     }
