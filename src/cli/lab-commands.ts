@@ -1,8 +1,10 @@
 // `install-glance lab …`: parse, call src/lab, print. No logic of its own.
 import type { Argv } from 'yargs';
 import { spawnSync } from 'node:child_process';
-import { up, down, downAll, listRecords, stateOf, readRecord, defaultNames } from '../lab/lab.ts';
-import { releases, type Release } from '../lab/snapshot.ts';
+import { listRecords, stateOf, readRecord, defaultNames, releases, type Release } from '../lab/records.ts';
+
+// The builder (zx and friends) loads only for the commands that build or remove labs.
+const builder = () => import('../lab/lab.ts');
 import { paths } from '../lab/paths.ts';
 import { LabError } from '../lab/errors.ts';
 
@@ -21,15 +23,15 @@ export function labCommands(y: Argv): Argv {
         .option('release', { choices: releases, default: 'bookworm' as Release, describe: 'Debian release of the lab' }),
     async (a) => {
       const names = a.names?.length ? a.names : defaultNames(a.count);
-      const labs = await up(names, a.release, say);
+      const labs = await (await builder()).up(names, a.release, say);
       for (const r of labs) process.stdout.write(`${r.name}\t${r.address}\t${r.release}\n`);
     })
     .command('down [name]', 'stop a lab controller and remove everything it made', (a) =>
       a.positional('name', { type: 'string' }).option('all', { type: 'boolean', default: false }),
     async (a) => {
-      if (a.all) return downAll(say);
+      if (a.all) return (await builder()).downAll(say);
       if (!a.name) throw new LabError('lab down needs a name or --all', 'e.g. "install-glance lab down controller"');
-      await down(a.name, say);
+      await (await builder()).down(a.name, say);
     })
     .command('list', 'the lab controllers on this machine', () => {}, () => {
       const rows = listRecords();

@@ -2,7 +2,7 @@
 // controller (--lab), or by default the local lab `controller`, brought up when it is not running.
 import fs from 'node:fs';
 import type { Target } from '../engine/run.ts';
-import { listRecords, stateOf, up, type LabRecord } from '../lab/lab.ts';
+import { listRecords, stateOf, type LabRecord } from '../lab/records.ts';
 import { paths } from '../lab/paths.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -83,6 +83,6 @@ export async function resolveTargets(a: TargetArgs, progress: (line: string) => 
     return (labNames.length ? running.filter((r) => labNames.includes(r.name)) : running).map(labTarget);
   }
   // No target named: the built-in one, the local lab controller.
-  const lab = running.find((r) => r.name === 'controller') ?? (await up(['controller'], 'bookworm', progress))[0]!;
+  const lab = running.find((r) => r.name === 'controller') ?? (await (await import('../lab/lab.ts')).up(['controller'], 'bookworm', progress))[0]!;
   return [labTarget(lab)];
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sh, have, describeFailure } from './local.ts';
+import { checkName, readRecord, listRecords, stateOf, type LabRecord } from './records.ts';
 import { projectPath } from '../project-root.ts';
 import { paths } from './paths.ts';
 import { withLock, withLocks } from './lock.ts';
@@ -17,33 +18,7 @@ import { addLabNetwork, removeLabNetwork, LAB_NET } from './network.ts';
 
 const bootScript = projectPath('src', 'lab', 'recipe', 'boot.sh');
 
-export interface LabRecord {
-  name: string;
-  index: number;
-  address: string;
-  gateway: string;
-  release: Release;
-  snapshot: string;
-  holderPid: number;
-  nsPid: number;
-  hostKey: string;
-  createdAt: string;
-}
-
-export type LabState = 'running' | 'stopped';
-
-const NAME_RE = /^[a-z][a-z0-9-]{0,30}$/;
-
-export function checkName(name: string): void {
-  if (!NAME_RE.test(name)) {
-    throw new LabError(`"${name}" is not a lab name`, 'use lower-case letters, digits and "-", starting with a letter (at most 31 characters)');
-  }
-}
-
-/** Names for `lab up --count N`: the first is `controller`, as in the seed; the others are numbered. */
-export function defaultNames(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => (i === 0 ? 'controller' : `controller-${i + 1}`));
-}
+export { checkName, defaultNames, readRecord, listRecords, stateOf, type LabRecord, type LabState } from './records.ts';
 
 export async function preflight(): Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -59,37 +34,6 @@ export async function preflight(): Promise<void> {
     const pkgs = [...new Set(missing)].join(' ');
     throw new LabError(`missing tools for the lab: ${pkgs}`, `install them: apt-get install -y ${pkgs}`);
   }
-}
-
-export function readRecord(name: string): LabRecord | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(paths.lab(name), 'lab.json'), 'utf8')) as LabRecord;
-  } catch {
-    return undefined;
-  }
-}
-
-export function listRecords(): LabRecord[] {
-  if (!fs.existsSync(paths.labs)) return [];
-  return fs
-    .readdirSync(paths.labs)
-    .map(readRecord)
-    .filter((r): r is LabRecord => r !== undefined)
-    .sort((a, b) => a.index - b.index);
-}
-
-function cmdline(pid: number): string | undefined {
-  try {
-    return pid > 0 ? fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Running when the recorded holder is this lab's `unshare … install-glance-lab NAME`, not a pid reused since. */
-export function stateOf(r: LabRecord): LabState {
-  const cmd = cmdline(r.holderPid);
-  return cmd?.startsWith('unshare\0') && cmd.includes(`$0 = "install-glance-lab ${r.name}";`) ? 'running' : 'stopped';
 }
 
 /** One process per name at a time, from `up` to ready or through `down`: a second `up` waits, then reuses. */

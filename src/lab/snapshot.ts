@@ -8,12 +8,12 @@ import { projectPath } from '../project-root.ts';
 import { paths } from './paths.ts';
 import { withLock } from './lock.ts';
 import { LabError } from './errors.ts';
+import type { Release } from './records.ts';
+export { releases, type Release } from './records.ts';
 import { pruneSnapshots } from './prune.ts';
 
 const recipeDir = projectPath('src', 'lab', 'recipe');
 const recipeFiles = ['install.sh', 'configure.sh'];
-export const releases = ['bookworm', 'bullseye', 'trixie'] as const;
-export type Release = (typeof releases)[number];
 
 export interface Snapshot {
   release: Release;
