@@ -7,6 +7,18 @@ import type { Secret } from '../engine/secret.ts';
 
 export const SOCKET = '/run/mysqld/mysqld.sock';
 
+/**
+ * How accounts are made on this server: `CREATE USER IF NOT EXISTS` / `ALTER USER` where the server has
+ * them (MariaDB 10.1.3+, MySQL 5.7.6+; MySQL 8 has no other way), else `GRANT … IDENTIFIED BY` (the
+ * seed's MySQL 5.5 on Ubuntu 14.04).
+ */
+export function sqlDialect(serverVersion: string): 'create-user' | 'grant-identified' {
+  const [major = 0, minor = 0, patch = 0] = (/^(\d+)\.(\d+)\.(\d+)/.exec(serverVersion) ?? []).slice(1).map(Number);
+  const v = major * 10000 + minor * 100 + patch;
+  const modern = /mariadb/i.test(serverVersion) ? v >= 100103 : v >= 50706;
+  return modern ? 'create-user' : 'grant-identified';
+}
+
 export interface MysqlSession {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Runs a statement that writes; kept apart so a test or a dry run can see every write. */

@@ -25,6 +25,7 @@ export function summaryLine(h: HostReport): string {
 
 export function formatHost(h: HostReport): string {
   const out = [`${h.host} (${h.address}${h.os ? `, ${h.os}` : ''}${h.release ? `, profile ${h.release}` : ''}) — ${h.mode}`];
+  for (const n of h.notes ?? []) out.push(`  note     ${n}`);
   for (const r of h.resources) out.push(...resourceLine(r, h.mode));
   for (const x of h.handlers) out.push(`  ${(h.mode === 'plan' ? 'pending' : x.status).padEnd(8)} handler ${x.name} — ${x.reason}`);
   if (h.verify) {

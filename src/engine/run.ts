@@ -63,6 +63,8 @@ export interface HostReport {
   resources: ResourceResult[];
   handlers: { name: Handler; status: Status; reason: string; ms?: number }[];
   verify?: VerifyResult;
+  /** One line each for what the release does not have (a config file, a service). */
+  notes: string[];
   error?: { step: string; message: string; hint: string };
   stats: { sshRoundTrips: number; remoteCommands: number; keystoneRequests: number };
 }
@@ -164,7 +166,7 @@ export async function runHost(target: Target, opts: RunOptions): Promise<HostRep
   const t0 = Date.now();
   const report: HostReport = {
     host: target.name, address: target.host, mode: opts.mode, ok: 0, changed: 0, failed: 0, durationMs: 0,
-    resources: [], handlers: [], stats: { sshRoundTrips: 0, remoteCommands: 0, keystoneRequests: 0 },
+    resources: [], handlers: [], notes: [], stats: { sshRoundTrips: 0, remoteCommands: 0, keystoneRequests: 0 },
   };
   let t: Transport | undefined;
   let opened: Opened | undefined;
@@ -182,6 +184,7 @@ export async function runHost(target: Target, opts: RunOptions): Promise<HostRep
       throw new EngineError('release', `no release profile for ${facts.osName} (codename "${facts.codename}")`, `pass --release with one of: ${Object.keys(profiles).join(', ')}`);
     }
     report.release = profile.id;
+    report.notes.push(...profile.absentConfigs.map((c) => `not on this release: ${c}`));
     if (opts.release && !profile.codenames.includes(facts.codename)) {
       opts.progress(target.name, `note: --release ${opts.release} on a ${facts.osName} host`);
     }

@@ -24,8 +24,6 @@ export interface Profile {
   absentConfigs: string[];
   services: ServiceFacts[];
   keystoneApi: 'v3' | 'v2.0';
-  /** create-user: CREATE USER IF NOT EXISTS / ALTER USER; grant-identified: GRANT … IDENTIFIED BY (MySQL 5.5). */
-  sqlDialect: 'create-user' | 'grant-identified';
   schema: { tool: 'alembic'; versionsDir: string } | { tool: 'migrate'; versionsDir: string };
   glanceApiPort: number;
 }
@@ -51,7 +49,6 @@ const modernDebian = (id: ProfileId, codename: string): Profile => ({
     configs: ['/etc/glance/glance-api.conf'],
   }],
   keystoneApi: 'v3',
-  sqlDialect: 'create-user',
   schema: { tool: 'alembic', versionsDir: '/usr/lib/python3/dist-packages/glance/db/sqlalchemy/alembic_migrations/versions' },
   glanceApiPort: 9292,
 });
@@ -75,7 +72,6 @@ export const profiles: Record<ProfileId, Profile> = {
       { name: 'glance-api', pidfiles: [], log: '/var/log/glance/api.log', configs: ['/etc/glance/glance-api.conf'] },
     ],
     keystoneApi: 'v2.0',
-    sqlDialect: 'grant-identified',
     schema: { tool: 'migrate', versionsDir: '/usr/lib/python2.7/dist-packages/glance/db/sqlalchemy/migrate_repo/versions' },
     glanceApiPort: 9292,
   },

@@ -26,6 +26,8 @@ export function aptPackages(): Resource<PackagesState> {
   return {
     kind: 'apt-package',
     id: 'glance',
+    // New or upgraded code only runs after a restart (the postinst's own start used the packaged config).
+    notifies: ['restart-glance-api'],
     async read(ctx) {
       const installed = Object.fromEntries(ctx.profile.packages.filter((p) => ctx.facts.packages[p]).map((p) => [p, ctx.facts.packages[p]!]));
       return { missing: ctx.profile.packages.filter((p) => !ctx.facts.packages[p]), installed };

@@ -5,7 +5,7 @@ import type { Resource, Change } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
 import type { HostContext } from '../engine/context.ts';
 import type { Secret } from '../engine/secret.ts';
-import { canLogin } from '../clients/mysql.ts';
+import { canLogin, sqlDialect } from '../clients/mysql.ts';
 
 export interface MysqlUserState {
   exists: boolean;
@@ -61,7 +61,7 @@ export function mysqlUser(spec: MysqlUserSpec): Resource<MysqlUserState> {
     async apply(ctx, current) {
       const db = await ctx.mysql();
       const pw = spec.password(ctx).reveal();
-      if (ctx.profile.sqlDialect === 'grant-identified') {
+      if (sqlDialect(db.serverVersion) === 'grant-identified') {
         // MySQL 5.5 (Juno's Ubuntu 14.04) has no CREATE USER IF NOT EXISTS; GRANT … IDENTIFIED BY does all three.
         await db.execute('GRANT ALL PRIVILEGES ON ??.* TO ?@? IDENTIFIED BY ?', [spec.database, spec.user, spec.host, pw]);
         return;

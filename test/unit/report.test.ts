@@ -8,7 +8,7 @@ import { Secret } from '../../src/engine/secret.ts';
 
 const res = (r: Partial<ResourceResult> & Pick<ResourceResult, 'kind' | 'id' | 'action' | 'status' | 'why'>): ResourceResult => ({ changes: [], ms: 0, ...r });
 const stats = { sshRoundTrips: 14, remoteCommands: 1, keystoneRequests: 8 };
-const head = { host: 'controller', address: '10.213.1.2', os: 'Debian GNU/Linux 12 (bookworm)', release: 'bookworm' };
+const head = { host: 'controller', address: '10.213.1.2', os: 'Debian GNU/Linux 12 (bookworm)', release: 'bookworm', notes: [] as string[] };
 
 const plan: HostReport = {
   ...head, mode: 'plan', ok: 1, changed: 5, failed: 0, durationMs: 812, stats,
@@ -160,4 +160,11 @@ describe('a Secret anywhere in a report never shows its value', () => {
     assert.equal(doc.hosts[0]!.resources[0]!.changes[0]!.to, '[secret]');
     assert.equal(doc.hosts[0]!.verify!.checksum, '[secret]');
   });
+});
+
+test('what the release does not have is one note line under the host', () => {
+  const out = formatHost({ ...plan, notes: ['not on this release: /etc/glance/glance-registry.conf (glance-registry was removed upstream in Ussuri)'] });
+  const lines = out.split('\n');
+  assert.equal(lines[1], '  note     not on this release: /etc/glance/glance-registry.conf (glance-registry was removed upstream in Ussuri)');
+  assert.equal(lines.filter((l) => l.includes('glance-registry')).length, 1);
 });
