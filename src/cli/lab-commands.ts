@@ -26,6 +26,14 @@ export function labCommands(y: Argv): Argv {
       const labs = await (await builder()).up(names, a.release, say);
       for (const r of labs) process.stdout.write(`${r.name}\t${r.address}\t${r.release}\n`);
     })
+    .command('snapshot', 'build the lab snapshot now if it is not cached (lab up does it when needed)', (a) =>
+      a.option('release', { choices: releases, default: 'bookworm' as Release, describe: 'Debian release' }),
+    async (a) => {
+      const { preflight } = await builder();
+      await preflight();
+      const s = await (await import('../lab/snapshot.ts')).ensureSnapshot(a.release, say);
+      process.stdout.write(`${s.release}\t${s.key}\t${s.rootfs}\n`);
+    })
     .command('down [name]', 'stop a lab controller and remove everything it made', (a) =>
       a.positional('name', { type: 'string' }).option('all', { type: 'boolean', default: false }),
     async (a) => {
@@ -46,5 +54,5 @@ export function labCommands(y: Argv): Argv {
         '-o', 'LogLevel=ERROR', `root@${r.address}`, ...(a.cmd ?? []), ...((a['--'] as string[] | undefined) ?? [])], { stdio: 'inherit' });
       process.exitCode = res.status ?? 1;
     })
-    .demandCommand(1, 'lab needs a subcommand: up, down, list or ssh');
+    .demandCommand(1, 'lab needs a subcommand: up, down, list, ssh or snapshot');
 }

@@ -70,7 +70,8 @@ export type Labs<N extends readonly string[]> = { -readonly [K in keyof N]: LabR
 
 /** `lab up NAMES…`; throws with the CLI's output unless it succeeds. Returns the records, in the order given. */
 export async function labUp<const N extends readonly string[]>(names: N, extra: string[] = []): Promise<Labs<N>> {
-  const r = await runCli(['lab', 'up', ...names, ...extra]);
+  // The first `up` on a machine builds the snapshot (1.5–2.5 min) while the others wait for it.
+  const r = await runCli(['lab', 'up', ...names, ...extra], { timeoutMs: 15 * 60_000 });
   if (r.code !== 0) throw new Error(explain(`lab up ${names.join(' ')}`, r));
   return names.map((n) => {
     const rec = readLab(n);
@@ -273,9 +274,15 @@ export function useLab(name: string): { lab: () => LabRecord; env: NodeJS.Proces
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `ig-${name}-`));
   const env = { ...process.env, INSTALL_GLANCE_SECRETS: path.join(tmp, 'secrets') };
   let record: LabRecord | undefined;
+  let failed: unknown;
   before(async () => {
-    await labDown(name);
-    [record] = await labUp([name]);
+    try {
+      await labDown(name);
+      [record] = await labUp([name]);
+    } catch (e) {
+      failed = e;
+      throw e;
+    }
   });
   after(async () => {
     await labDown(name);
@@ -283,7 +290,7 @@ export function useLab(name: string): { lab: () => LabRecord; env: NodeJS.Proces
   });
   return {
     lab: () => {
-      if (!record) throw new Error(`lab ${name} is not up yet`);
+      if (!record) throw new Error(`lab ${name} is not up${failed ? `: ${(failed as Error).message}` : ' yet'}`);
       return record;
     },
     env,
