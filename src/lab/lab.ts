@@ -57,9 +57,15 @@ async function upLocked(names: string[], release: Release, snapshot: string, cli
       if (existing.release !== release) {
         throw new LabError(`lab ${name} is already up with ${existing.release}, not ${release}`, `run "install-glance lab down ${name}" first, or pick another name`);
       }
-      progress(`${name}: already up at ${existing.address}; reused`);
-      reused.push(existing);
-      continue;
+      // An `up` that was interrupted leaves a running holder that never finished booting: reuse only a
+      // lab that answers, and make a new one in place of one that does not.
+      const ready = await waitReady(existing, existing.snapshot, 5_000).then(() => true, () => false);
+      if (ready) {
+        progress(`${name}: already up at ${existing.address}; reused`);
+        reused.push(existing);
+        continue;
+      }
+      progress(`${name}: running but not answering (an interrupted up?); making it again`);
     }
     if (existing || fs.existsSync(paths.lab(name))) {
       progress(`${name}: left over from a lab that stopped; removing it first`);
@@ -227,8 +233,8 @@ function adminPassword(lower: string): string {
   return m[1];
 }
 
-async function waitReady(r: LabRecord, lower: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+async function waitReady(r: LabRecord, lower: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   const password = adminPassword(lower);
   const body = JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password } } },
     scope: { project: { name: 'admin', domain: { id: 'default' } } } } });
@@ -247,7 +253,7 @@ async function waitReady(r: LabRecord, lower: string): Promise<void> {
     }
     await sleep(100);
   }
-  throw new Error(`not ready after 60 s (${last})`);
+  throw new Error(`not ready after ${timeoutMs / 1000} s (${last})`);
 }
 
 function sshBanner(host: string): Promise<boolean> {
