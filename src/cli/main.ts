@@ -20,6 +20,7 @@ function fail(err: unknown): never {
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('install-glance')
+  .wrap(Math.min(110, process.stdout.columns || 110))
   .parserConfiguration({ 'populate--': true })
   .command(runCommand('plan'))
   .command(runCommand('apply'))

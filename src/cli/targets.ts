@@ -53,6 +53,7 @@ export function parseInventory(text: string): { name: string; vars: Record<strin
 
 export async function resolveTargets(a: TargetArgs, progress: (line: string) => void): Promise<Target[]> {
   const common = { user: a.user, port: a.port, identity: a.identity, knownHostsFile: a.knownHosts, acceptNewHostKey: a.acceptNewHostKey };
+  if (a.host && (!a.host.length || a.host.some((h) => !h))) throw new UsageError('--host needs a host name or address');
   const given = [a.host?.length, a.inventory, a.lab].filter(Boolean).length;
   const labNames = (a.lab ?? []).filter(Boolean);
   if (given > 1) throw new UsageError('give one of --host, --inventory or --lab');
