@@ -1,6 +1,6 @@
 // Bad input and real faults on a real lab controller: each gives one clear error that names the host,
 // the step, the cause and what to do, exits 1 (64 for a usage error), and leaves nothing half-written.
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,11 +12,10 @@ import type { LabRecord } from '../../src/lab/lab.ts';
 const LAB = 't-flt';
 const fixture = useLab(LAB);
 const { env, tmp } = fixture;
-let lab: LabRecord;
-before(() => { lab = fixture.lab(); });
+const lab = (): LabRecord => fixture.lab();
 
 async function sh(command: string): Promise<void> {
-  const r = await labSsh(lab, command);
+  const r = await labSsh(lab(), command);
   assert.equal(r.code, 0, explain(command, r));
 }
 
@@ -27,11 +26,11 @@ function assertClearError(r: CliResult, step: RegExp, cause: RegExp, what: RegEx
   assert.match(out, new RegExp(`error at ${step.source}`), explain('the step', r));
   assert.match(out, cause, explain('the cause', r));
   assert.match(out, new RegExp(`what to do: .*${what.source}`), explain('what to do', r));
-  assert.match(out, new RegExp(`${LAB}|${lab.address.replace(/\./g, '\\.')}`), explain('the host', r));
+  assert.match(out, new RegExp(`${LAB}|${lab().address.replace(/\./g, '\\.')}`), explain('the host', r));
   assert.doesNotMatch(out, /^\s+at .*\(.*\.ts:\d+/m, explain('no stack trace', r));
 }
 
-const direct = (extra: string[]) => ['plan', '--host', lab.address, '--identity', paths.clientKey, ...extra];
+const direct = (extra: string[]) => ['plan', '--host', lab().address, '--identity', paths.clientKey, ...extra];
 
 test('an unknown host key is refused with its fingerprint; --accept-new-host-key records it; a changed key is always refused', async () => {
   const kh = path.join(tmp, 'known_hosts');
@@ -41,10 +40,10 @@ test('an unknown host key is refused with its fingerprint; --accept-new-host-key
 
   const accepted = await runCli(direct(['--known-hosts', kh, '--accept-new-host-key']), { env });
   assert.equal(accepted.code, 2, explain('plan with --accept-new-host-key on a fresh controller', accepted));
-  assert.match(fs.readFileSync(kh, 'utf8'), new RegExp(`^${lab.address.replace(/\./g, '\\.')} ssh-ed25519 `));
+  assert.match(fs.readFileSync(kh, 'utf8'), new RegExp(`^${lab().address.replace(/\./g, '\\.')} ssh-ed25519 `));
 
   const other = generateKeyPair('impostor').public.split(' ').slice(0, 2).join(' ');
-  fs.writeFileSync(kh, `${lab.address} ${other}\n`);
+  fs.writeFileSync(kh, `${lab().address} ${other}\n`);
   const changed = await runCli(direct(['--known-hosts', kh, '--accept-new-host-key']), { env });
   assertClearError(changed, /host key/, /CHANGED/, /ssh-keygen -R/);
 });
@@ -55,7 +54,7 @@ test('an unreachable SSH port and a key the host does not accept are clear error
 
   const stranger = path.join(tmp, 'id_stranger');
   fs.writeFileSync(stranger, generateKeyPair('stranger').private, { mode: 0o600 });
-  const denied = await runCli(['plan', '--host', lab.address, '--identity', stranger, '--known-hosts', paths.knownHosts], { env });
+  const denied = await runCli(['plan', '--host', lab().address, '--identity', stranger, '--known-hosts', paths.knownHosts], { env });
   assertClearError(denied, /connect/, /refused every key offered/, /authorized_keys/);
 });
 
@@ -90,7 +89,7 @@ test('MariaDB down and Keystone down are named as such', async () => {
   }
 });
 
-test('apt failing stops the run at the packages, with nothing half-written after it', async () => {
+test('apt failing stops the run at the packages with nothing half-written; the next run finishes the job', async () => {
   await sh(`echo 'DPkg::Pre-Invoke {"echo install-glance-test: dpkg refused >&2; false";};' > /etc/apt/apt.conf.d/99-test-break`);
   try {
     const r = await runCli(['apply', '--lab', LAB, '--json'], { env, timeoutMs: 300_000 });
@@ -98,15 +97,24 @@ test('apt failing stops the run at the packages, with nothing half-written after
     const report = (JSON.parse(r.stdout) as { hosts: { resources: { kind: string; status: string }[] }[] }).hosts[0]!;
     const after = report.resources.slice(report.resources.findIndex((x) => x.kind === 'apt-package') + 1);
     assert.ok(after.length > 0 && after.every((x) => x.status === 'skipped'), JSON.stringify(after));
-    const left = await labSsh(lab, 'test -e /etc/glance/glance-api.conf && echo conf; cat /var/lib/install-glance/pending 2>/dev/null; true');
-    assert.equal(left.stdout.trim(), '', 'no config written and no restart left pending');
+    const conf = await labSsh(lab(), 'test -e /etc/glance/glance-api.conf && echo conf; true');
+    assert.equal(conf.stdout.trim(), '', 'no config written');
+    // The restart the packages need was written down before apt ran: it is not lost with the failure.
+    const pending = await labSsh(lab(), 'cat /var/lib/install-glance/pending');
+    assert.equal(pending.stdout.trim(), 'restart-glance-api');
   } finally {
     await sh('rm -f /etc/apt/apt.conf.d/99-test-break');
   }
+  const again = await runCli(['apply', '--lab', LAB, '--json'], { env, timeoutMs: 300_000 });
+  assert.equal(again.code, 0, explain('apply once apt works again', again));
+  const h = (JSON.parse(again.stdout) as { hosts: { verify?: { kind: string }; handlers: { name: string; status: string }[] }[] }).hosts[0]!;
+  assert.deepEqual(h.handlers.map((x) => `${x.name} ${x.status}`), ['restart-glance-api changed']);
+  assert.equal(h.verify?.kind, 'upload');
+  assert.equal((await labSsh(lab(), 'cat /var/lib/install-glance/pending')).stdout.trim(), '');
 });
 
 test('contradictory targets are a usage error (exit 64)', async () => {
-  const r = await runCli(['plan', '--host', lab.address, '--lab', LAB], { env });
+  const r = await runCli(['plan', '--host', lab().address, '--lab', LAB], { env });
   assert.equal(r.code, 64, explain('usage error', r));
   assert.match(r.stderr, /usage error: give one of --host, --inventory or --lab/);
 });
