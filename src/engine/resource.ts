@@ -27,6 +27,11 @@ export interface Resource<S = unknown> {
   readonly id: string;
   /** Handlers to run when this resource changed. */
   readonly notifies?: Handler[];
+  /**
+   * Resources of different lanes that stand next to each other in a playbook are applied side by side;
+   * one lane's resources stay in order. No lane: applied alone, after everything before it.
+   */
+  readonly lane?: string;
   read(ctx: HostContext): Promise<S>;
   diff(current: S, ctx: HostContext): Diff;
   apply(ctx: HostContext, current: S, diff: Diff): Promise<void>;

@@ -252,12 +252,18 @@ async function planAndApply(ctx: HostContext, resources: Resource[], report: Hos
     for (const [r, d] of toChange) ctx.progress(`plan:   ${d.action.padEnd(6)} ${r.kind} ${r.id} (${d.why})`);
   }
   let dirty = false;
-  for (let i = 0; i < resources.length; i++) {
+  const results: ResourceResult[] = resources.map((r, i) => {
+    const { diff } = planned[i]!;
+    return { kind: r.kind, id: r.id, action: diff.action, status: 'skipped', why: 'not reached', changes: diff.changes, detail: diff.detail, ms: 0 };
+  });
+  report.resources.push(...results);
+
+  async function applyOne(i: number): Promise<void> {
     const r = resources[i]!;
     let { state, diff } = planned[i]!;
-    const result: ResourceResult = { kind: r.kind, id: r.id, action: diff.action, status: 'ok', why: diff.why, changes: diff.changes, detail: diff.detail, ms: 0 };
+    const result = results[i]!;
+    Object.assign(result, { status: 'ok', why: diff.why });
     const started = Date.now();
-    report.resources.push(result);
     try {
       if (diff.action !== 'none' && dirty) {
         // Something earlier changed the host (a package made this file, a user now exists): read again.
@@ -267,19 +273,18 @@ async function planAndApply(ctx: HostContext, resources: Resource[], report: Hos
       }
       if (diff.action === 'none') {
         report.ok++;
-        continue;
+        return;
       }
       const restart = r.kind === 'service' ? (`restart-${r.id}` as Handler) : undefined;
       if (restart && notified.has(restart)) {
         result.why = `${r.id} is started by the restart below`;
         result.status = 'changed';
         report.changed++;
-        continue;
+        return;
       }
-      const handlers = r.notifies ?? [];
-      const fresh = handlers.filter((h) => !notified.has(h));
-      if (fresh.length) await journalAdd(ctx.t, fresh);
+      const fresh = (r.notifies ?? []).filter((h) => !notified.has(h));
       fresh.forEach((h) => { notified.add(h); reasons.set(h, `${r.kind} ${r.id} changed`); });
+      if (fresh.length) await journalAdd(ctx.t, fresh);
       await r.apply(ctx, state, diff);
       result.ms = Date.now() - started;
       result.status = 'changed';
@@ -292,10 +297,27 @@ async function planAndApply(ctx: HostContext, resources: Resource[], report: Hos
       result.status = 'failed';
       result.error = err.message;
       report.failed++;
-      for (const rest of resources.slice(i + 1)) report.resources.push({ kind: rest.kind, id: rest.id, action: 'none', status: 'skipped', why: 'not reached', changes: [], ms: 0 });
-      for (const h of notified) report.handlers.push({ name: h, status: 'pending', reason: `${reasons.get(h)}; stays in the journal for the next run` });
       throw err;
     }
+  }
+
+  // Consecutive resources with a lane run lane beside lane (the database, Keystone and the packages do not
+  // wait for each other); inside a lane, and for resources without one, strictly in order.
+  try {
+    for (let i = 0; i < resources.length;) {
+      if (!resources[i]!.lane) {
+        await applyOne(i++);
+        continue;
+      }
+      const lanes = new Map<string, number[]>();
+      for (; i < resources.length && resources[i]!.lane; i++) lanes.set(resources[i]!.lane!, [...(lanes.get(resources[i]!.lane!) ?? []), i]);
+      const done = await Promise.allSettled([...lanes.values()].map(async (idx) => { for (const j of idx) await applyOne(j); }));
+      const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+      if (failed) throw failed.reason;
+    }
+  } catch (e) {
+    for (const h of notified) report.handlers.push({ name: h, status: 'pending', reason: `${reasons.get(h)}; stays in the journal for the next run` });
+    throw e;
   }
   for (const h of notified) {
     const service = h.replace(/^restart-/, '');
