@@ -270,7 +270,7 @@ export async function poll(fn: () => Promise<boolean> | boolean, timeoutMs = 10_
  * For a test file that works on one lab: brings it up before the file's tests and down after them,
  * with a private secrets dir for the CLI. Returns the lab (once `before` ran) and the CLI's environment.
  */
-export function useLab(name: string): { lab: () => LabRecord; env: NodeJS.ProcessEnv; tmp: string } {
+export function useLab(name: string, upArgs: string[] = []): { lab: () => LabRecord; env: NodeJS.ProcessEnv; tmp: string } {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `ig-${name}-`));
   const env = { ...process.env, INSTALL_GLANCE_SECRETS: path.join(tmp, 'secrets') };
   let record: LabRecord | undefined;
@@ -278,7 +278,7 @@ export function useLab(name: string): { lab: () => LabRecord; env: NodeJS.Proces
   before(async () => {
     try {
       await labDown(name);
-      [record] = await labUp([name]);
+      [record] = await labUp([name], upArgs);
     } catch (e) {
       failed = e;
       throw e;
