@@ -1,5 +1,6 @@
 // Glance v2 over the host's SSH connection: enough to see that the API answers after a restart and to
 // upload a small image for `verify`. The token comes from the Keystone client of the same run.
+import { ApiError } from './api-error.ts';
 import type { Transport } from '../transport/ssh.ts';
 import { HttpError, httpRequest, type HttpResponse } from './http.ts';
 
@@ -43,17 +44,7 @@ export interface GlanceClient {
 }
 
 /** Glance said no, or could not be reached. */
-export class GlanceError extends Error {
-  constructor(
-    message: string,
-    readonly hint: string,
-    readonly request: { method: string; path: string; status?: number },
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = 'GlanceError';
-  }
-}
+export class GlanceError extends ApiError {}
 
 const LOG_HINT = 'look at glance-api on the controller (/var/log/glance/glance-api.log, its service status)';
 

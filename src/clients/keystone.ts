@@ -1,23 +1,14 @@
 // Keystone v3 over the host's SSH connection: one admin token for the whole run, objects looked up by
 // name with query filters, a password checked by asking for a token with it. No password or token ever
 // appears in an error message (Keystone's own messages are scrubbed of them too).
+import { ApiError } from './api-error.ts';
 import type { Transport } from '../transport/ssh.ts';
 import { Secret } from '../engine/secret.ts';
 import { HttpError, httpRequest, type HttpResponse } from './http.ts';
 import type { AdminCredentials, KeystoneClient, KsEndpoint, KsProject, KsRole, KsService, KsUser } from './keystone-api.ts';
 
 /** Keystone said no, or could not be reached: the request, Keystone's status and message, what to do. */
-export class KeystoneError extends Error {
-  constructor(
-    message: string,
-    readonly hint: string,
-    readonly request: { method: string; path: string; status?: number },
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = 'KeystoneError';
-  }
-}
+export class KeystoneError extends ApiError {}
 
 export interface KeystoneOptions {
   /** Per request (longest silence); default 30 s. */

@@ -1,0 +1,12 @@
+/** An HTTP API said no, or could not be reached: the request, the status, the API's message, what to do. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+    readonly request: { method: string; path: string; status?: number },
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = new.target.name;
+  }
+}
