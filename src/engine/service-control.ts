@@ -5,16 +5,28 @@ import { EngineError } from './errors.ts';
 import { glanceClient } from '../clients/glance.ts';
 
 // Output goes to a file, not our pipe: a daemon that inherits the channel's stdout keeps it open forever.
+// Without systemd a restart is stop, wait until the port is free, start: an init script's restart can
+// start the new daemon while the old one (uwsgi on bullseye, slow to exit under load) still holds the
+// port, and the new one then dies with "another instance … on the same address".
+// Arguments: INIT NAME VERB PORT (PORT in hex, as /proc/net/tcp has it; empty when the service has none).
 const CONTROL = [
   'out=$(mktemp)',
-  'if [ "$1" = systemd ]; then systemctl "$3" "$2" </dev/null >"$out" 2>&1; else service "$2" "$3" </dev/null >"$out" 2>&1; fi',
+  'busy() { [ -n "$4" ] && cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p=":$4" \'$2 ~ p"$" && $4 == "0A" { f=1 } END { exit !f }\'; }',
+  'if [ "$1" = systemd ]; then systemctl "$3" "$2" </dev/null >"$out" 2>&1',
+  'elif [ "$3" = restart ]; then',
+  '  service "$2" stop </dev/null >"$out" 2>&1',
+  '  i=0; while busy "$@" && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done',
+  '  service "$2" start </dev/null >>"$out" 2>&1',
+  'else service "$2" "$3" </dev/null >"$out" 2>&1; fi',
   'rc=$?; cat "$out"; rm -f "$out"; exit $rc',
 ].join('\n');
 
 export async function controlService(ctx: HostContext, name: string, verb: 'start' | 'restart'): Promise<void> {
   const t0 = Date.now();
   ctx.progress(`${verb} ${name} …`);
-  const r = await ctx.t.exec(['sh', '-c', CONTROL, 'control', ctx.facts.init, name, verb]);
+  const port = ctx.profile.services.find((s) => s.name === name)?.port;
+  const hexPort = port ? port.toString(16).toUpperCase().padStart(4, '0') : '';
+  const r = await ctx.t.exec(['sh', '-c', CONTROL, 'control', ctx.facts.init, name, verb, hexPort]);
   if (r.code !== 0) {
     throw new EngineError(`service ${name}`, `${verb} ${name} failed (exit ${r.code}): ${r.stdout.trim().split('\n').slice(-3).join(' ')}\n${await lastLog(ctx, name)}`, `see the service's log on the controller`);
   }

@@ -8,6 +8,8 @@ export interface ServiceFacts {
   /** Where the init script leaves the pid, to tell running from not and restarted from not. */
   pidfiles: string[];
   log: string;
+  /** The TCP port it listens on, freed before a restart starts it again. */
+  port?: number;
   /** The config files whose change needs this service restarted. */
   configs: string[];
 }
@@ -46,6 +48,7 @@ const modernDebian = (id: ProfileId, codename: string): Profile => ({
     name: 'glance-api',
     pidfiles: ['/run/glance/glance-api.pid', '/var/run/glance/glance-api.pid'],
     log: '/var/log/glance/glance-api.log',
+    port: 9292,
     configs: ['/etc/glance/glance-api.conf'],
   }],
   keystoneApi: 'v3',
@@ -68,8 +71,8 @@ export const profiles: Record<ProfileId, Profile> = {
     ],
     absentConfigs: [],
     services: [
-      { name: 'glance-registry', pidfiles: [], log: '/var/log/glance/registry.log', configs: ['/etc/glance/glance-registry.conf'] },
-      { name: 'glance-api', pidfiles: [], log: '/var/log/glance/api.log', configs: ['/etc/glance/glance-api.conf'] },
+      { name: 'glance-registry', pidfiles: [], log: '/var/log/glance/registry.log', port: 9191, configs: ['/etc/glance/glance-registry.conf'] },
+      { name: 'glance-api', pidfiles: [], log: '/var/log/glance/api.log', port: 9292, configs: ['/etc/glance/glance-api.conf'] },
     ],
     keystoneApi: 'v2.0',
     schema: { tool: 'migrate', versionsDir: '/usr/lib/python2.7/dist-packages/glance/db/sqlalchemy/migrate_repo/versions' },
