@@ -80,25 +80,11 @@ async function upLocked(names: string[], release: Release, snapshot: string, cli
   return [...reused, ...results.map((r) => (r as PromiseFulfilledResult<LabRecord>).value)];
 }
 
-/**
- * An ed25519 key pair OpenSSH can load. ssh2's keygen strips a leading zero byte from the 32-byte
- * public key (1 key in 256; mscdex/ssh2#1390, #1513): sshd then says "error in libcrypto" and has no
- * host key, and the lab never answers. Such a pair is drawn again.
- */
-function sshKeyPair(comment: string): { private: string; public: string } {
-  for (;;) {
-    const k = generateKeyPair(comment);
-    const blob = Buffer.from(k.public.split(' ')[1] ?? '', 'base64');
-    const typeLen = blob.readUInt32BE(0);
-    if (blob.length === 4 + typeLen + 4 + 32 && blob.readUInt32BE(4 + typeLen) === 32) return k;
-  }
-}
-
 function ensureClientKey(): { private: string; public: string } {
   const pub = `${paths.clientKey}.pub`;
   if (!fs.existsSync(paths.clientKey)) {
     fs.mkdirSync(path.dirname(paths.clientKey), { recursive: true, mode: 0o700 });
-    const k = sshKeyPair('install-glance-lab');
+    const k = generateKeyPair('install-glance-lab');
     fs.writeFileSync(paths.clientKey, k.private, { mode: 0o600 });
     fs.writeFileSync(pub, k.public + '\n', { mode: 0o644 });
   }
@@ -155,7 +141,7 @@ function writeIdentity(r: LabRecord, clientPublicKey: string, labs: LabRecord[])
   fs.chmodSync(path.join(upper, 'root'), 0o700);
   fs.chmodSync(path.join(upper, 'root', '.ssh'), 0o700);
   put('root/.ssh/authorized_keys', clientPublicKey + '\n', 0o600);
-  const hostKey = sshKeyPair(`${r.name}-host`);
+  const hostKey = generateKeyPair(`${r.name}-host`);
   put('etc/ssh/ssh_host_ed25519_key', hostKey.private, 0o600);
   put('etc/ssh/ssh_host_ed25519_key.pub', hostKey.public + '\n', 0o644);
   put('etc/ssh/sshd_config.d/install-glance-lab.conf',

@@ -180,7 +180,16 @@ const WRITE_ATOMIC = [
   'trap - EXIT',
 ].join('\n');
 
+/**
+ * An ed25519 key pair OpenSSH can load. ssh2's keygen strips a leading zero byte from the 32-byte
+ * public key (1 key in 256; mscdex/ssh2#1390, #1513): sshd then says "error in libcrypto" and has no
+ * host key (a lab never answers). Such a pair is drawn again.
+ */
 export function generateKeyPair(comment: string): { private: string; public: string } {
-  const k = ssh2.utils.generateKeyPairSync('ed25519', { comment });
-  return { private: k.private, public: k.public };
+  for (;;) {
+    const k = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    const blob = Buffer.from(k.public.split(' ')[1] ?? '', 'base64');
+    const typeLen = blob.readUInt32BE(0);
+    if (blob.length === 4 + typeLen + 4 + 32 && blob.readUInt32BE(4 + typeLen) === 32) return { private: k.private, public: k.public };
+  }
 }
