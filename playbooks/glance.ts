@@ -13,7 +13,7 @@ import { serviceRunning } from '../src/resources/service.ts';
 const inLane = <S>(lane: string, r: Resource<S>): Resource<S> => ({ ...r, lane });
 
 export function glancePlaybook(profile: Profile): Resource[] {
-  const dbPassword = { password: (ctx: { secrets: { glanceDbPass: import('../src/engine/secret.ts').Secret } }) => ctx.secrets.glanceDbPass };
+  const dbPassword = { password: (ctx: { secrets: { glanceDbPass: import('../src/secret.ts').Secret } }) => ctx.secrets.glanceDbPass };
   return [
     // 1. The database and its grants.
     // (1, 2-3 and 4 do not depend on each other: they are applied side by side, apt being the long one.)

@@ -1,5 +1,5 @@
 // The Keystone client's contract, fixed first so resources and the client can be written apart.
-import type { Secret } from '../engine/secret.ts';
+import type { Secret } from '../secret.ts';
 
 export interface KsUser { id: string; name: string; domain_id: string; enabled?: boolean }
 export interface KsProject { id: string; name: string; domain_id: string }

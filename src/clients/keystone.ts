@@ -3,7 +3,7 @@
 // appears in an error message (Keystone's own messages are scrubbed of them too).
 import { ApiError } from './api-error.ts';
 import type { Transport } from '../transport/ssh.ts';
-import { Secret } from '../engine/secret.ts';
+import { Secret } from '../secret.ts';
 import { HttpError, httpRequest, type HttpResponse } from './http.ts';
 import type { AdminCredentials, KeystoneClient, KsEndpoint, KsProject, KsRole, KsService, KsUser } from './keystone-api.ts';
 

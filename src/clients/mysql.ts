@@ -3,7 +3,7 @@
 // logins as another user to prove a password works. Nothing listens on the network for us.
 import mysql from 'mysql2/promise';
 import type { Transport } from '../transport/ssh.ts';
-import type { Secret } from '../engine/secret.ts';
+import type { Secret } from '../secret.ts';
 
 export const SOCKET = '/run/mysqld/mysqld.sock';
 

@@ -7,7 +7,7 @@ import type { MysqlSession } from '../clients/mysql.ts';
 import type { Facts } from './facts.ts';
 import type { Settings } from './settings.ts';
 import type { ServiceSecrets } from './secrets-store.ts';
-import type { Secret } from './secret.ts';
+import type { Secret } from '../secret.ts';
 
 export interface HostContext {
   host: string;

@@ -16,7 +16,7 @@ import { EngineError } from './errors.ts';
 import { journalAdd, journalRemove, isHandler } from './journal.ts';
 import { controlService } from './service-control.ts';
 import { verifyGlance, type VerifyResult } from './verify.ts';
-import type { Secret } from './secret.ts';
+import type { Secret } from '../secret.ts';
 
 export type Mode = 'plan' | 'apply' | 'verify';
 

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Secret } from './secret.ts';
+import { Secret } from '../secret.ts';
 
 export interface ServiceSecrets {
   glanceDbPass: Secret;

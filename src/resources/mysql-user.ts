@@ -4,7 +4,7 @@
 import type { Resource, Change } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
 import type { HostContext } from '../engine/context.ts';
-import type { Secret } from '../engine/secret.ts';
+import type { Secret } from '../secret.ts';
 import { canLogin, sqlDialect } from '../clients/mysql.ts';
 
 export interface MysqlUserState {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { connect, type Transport } from '../../src/transport/ssh.ts';
 import { paths } from '../../src/lab/paths.ts';
-import { Secret } from '../../src/engine/secret.ts';
+import { Secret } from '../../src/secret.ts';
 import { keystoneLogin, checkKeystonePassword, adminCredentialsFromOpenrc, KeystoneError } from '../../src/clients/keystone.ts';
 import type { AdminCredentials, KeystoneClient } from '../../src/clients/keystone-api.ts';
 import { labUp, labDown } from './helpers.ts';

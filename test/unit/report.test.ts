@@ -4,7 +4,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatHost, summaryLine, jsonReport } from '../../src/engine/report.ts';
 import type { HostReport, ResourceResult } from '../../src/engine/run.ts';
-import { Secret } from '../../src/engine/secret.ts';
+import { Secret } from '../../src/secret.ts';
 
 const res = (r: Partial<ResourceResult> & Pick<ResourceResult, 'kind' | 'id' | 'action' | 'status' | 'why'>): ResourceResult => ({ changes: [], ms: 0, ...r });
 const stats = { sshRoundTrips: 14, remoteCommands: 1, keystoneRequests: 8 };

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import util from 'node:util';
 import { Console } from 'node:console';
 import { Writable } from 'node:stream';
-import { Secret } from '../../src/engine/secret.ts';
+import { Secret } from '../../src/secret.ts';
 
 const VALUE = 'hunter2-Zq7$x';
 const s = new Secret(VALUE);
