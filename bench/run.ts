@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot, labUp, labDown } from '../test/lab/helpers.ts';
-import type { HostReport } from '../src/engine/run.ts';
+import type { HostReport } from '../src/engine/report-model.ts';
 
 const LAB = 'bench-eng';
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
@@ -41,12 +41,12 @@ try {
   console.log(`fresh apply: ${s(fresh.wallMs)} wall (engine ${s(r.durationMs)}), changed=${r.changed}`);
   console.log(`  the work: apt ${s(apt)}, db_sync ${s(sync)}, restart+ready ${s(restart)}, verify upload ${s(verify)} = ${s(floor)}`);
   console.log(`  engine overhead: ${s(r.durationMs - floor)} (${(((r.durationMs - floor) / r.durationMs) * 100).toFixed(1)} % of the engine's time); process start ${s(fresh.wallMs - r.durationMs)}`);
-  console.log(`  ssh round trips ${r.stats.sshRoundTrips}, remote commands ${r.stats.remoteCommands}, keystone requests ${r.stats.keystoneRequests}`);
+  console.log(`  ssh round trips ${r.stats.sshRoundTrips}, remote commands ${r.stats.remoteCommands}, keystone requests ${r.stats.keystoneRequests ?? 0}`);
   const again = Array.from({ length: runs }, () => apply());
   const changed = again.map((x) => x.report.changed);
   console.log(`converged re-apply x${runs}: wall ${again.map((x) => s(x.wallMs)).join(', ')}; median ${s(median(again.map((x) => x.wallMs)))} (engine median ${s(median(again.map((x) => x.report.durationMs)))})`);
   const st = again[again.length - 1]!.report.stats;
-  console.log(`  changed ${changed.join(',')}; ssh connections 1, round trips ${st.sshRoundTrips}, remote commands ${st.remoteCommands}, keystone requests ${st.keystoneRequests}`);
+  console.log(`  changed ${changed.join(',')}; ssh connections 1, round trips ${st.sshRoundTrips}, remote commands ${st.remoteCommands}, keystone requests ${st.keystoneRequests ?? 0}`);
 } finally {
   await labDown(LAB);
   fs.rmSync(env.INSTALL_GLANCE_SECRETS, { recursive: true, force: true });

@@ -4,7 +4,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { labCommands } from './lab-commands.ts';
-import { runCommand, EXIT } from './run-commands.ts';
+import { runCommand, destroyCommand, EXIT } from './run-commands.ts';
 import { UsageError } from './usage-error.ts';
 
 function fail(err: unknown): never {
@@ -25,8 +25,9 @@ const cli = yargs(hideBin(process.argv))
   .command(runCommand('plan'))
   .command(runCommand('apply'))
   .command(runCommand('verify'))
+  .command(destroyCommand)
   .command('lab', 'lab controllers built on this machine', labCommands)
-  .demandCommand(1, 'name a command: plan, apply, verify or lab')
+  .demandCommand(1, 'name a command: plan, apply, verify, destroy or lab')
   .strict()
   .fail((msg, err) => {
     if (err) fail(err);

@@ -1,7 +1,7 @@
 // Which hosts a run targets: --host (repeatable), an Ansible-style INI inventory, every running lab
 // controller (--lab), or by default the local lab `controller`, brought up when it is not running.
 import fs from 'node:fs';
-import type { Target } from '../engine/run.ts';
+import type { Target } from '../engine/run-host.ts';
 import { listRecords, stateOf, type LabRecord } from '../lab/records.ts';
 import { paths } from '../lab/paths.ts';
 import { UsageError } from './usage-error.ts';

@@ -31,6 +31,8 @@ export interface KeystoneClient {
   findRole(name: string): Promise<KsRole[]>;
   hasProjectRole(projectId: string, userId: string, roleId: string): Promise<boolean>;
   grantProjectRole(projectId: string, userId: string, roleId: string): Promise<void>;
+  /** DELETE of the grant; a grant already gone is not an error. */
+  revokeProjectRole(projectId: string, userId: string, roleId: string): Promise<void>;
   listServices(type: string): Promise<KsService[]>;
   createService(s: { name: string; type: string; description: string; enabled: boolean }): Promise<KsService>;
   updateService(id: string, patch: Partial<Pick<KsService, 'name' | 'description' | 'enabled'>>): Promise<void>;

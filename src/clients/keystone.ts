@@ -215,6 +215,9 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
     async grantProjectRole(projectId, userId, roleId) {
       await call('PUT', `/projects/${seg(projectId)}/users/${seg(userId)}/roles/${seg(roleId)}`, [204]);
     },
+    async revokeProjectRole(projectId, userId, roleId) {
+      await call('DELETE', `/projects/${seg(projectId)}/users/${seg(userId)}/roles/${seg(roleId)}`, [204, 404]);
+    },
 
     listServices: async (type) => (await list<KsService>(`/services${q({ type })}`, 'services')).map(pickService),
     async createService(s) {

@@ -1,9 +1,9 @@
 // MariaDB through the SSH connection, the only module that imports mysql2: the admin session as root
 // over the server's unix socket (Debian's unix_socket auth sees sshd's root peer, so no password), and
 // logins as another user to prove a password works. Nothing listens on the network for us.
-import mysql from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import type { Transport } from '../transport/ssh.ts';
-import type { Secret } from '../secret.ts';
+import { Secret } from '../secret.ts';
 
 export const SOCKET = '/run/mysqld/mysqld.sock';
 
@@ -21,7 +21,7 @@ export function sqlDialect(serverVersion: string): 'create-user' | 'grant-identi
 
 export interface MysqlSession {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** Runs a statement that writes; kept apart so a test or a dry run can see every write. */
+  /** Runs a statement that writes; kept apart so a test or a dry run can see every write. Secret parameters are revealed at the wire. */
   execute(sql: string, params?: unknown[]): Promise<void>;
   readonly serverVersion: string;
   close(): Promise<void>;
@@ -34,14 +34,19 @@ export class MysqlError extends Error {
   }
 }
 
-export async function openAdminSession(t: Transport, opts: { user?: string; password?: Secret } = {}): Promise<MysqlSession> {
+// mysql2 is loaded on first use: a command that never talks to MariaDB (--help, lab, verify) does not pay for it.
+const driver = async () => (await import('mysql2/promise')).default;
+
+export async function openAdminSession(t: Transport, opts: { user?: string; password?: Secret; socket?: string } = {}): Promise<MysqlSession> {
+  const socket = opts.socket ?? SOCKET;
+  const mysql = await driver();
   let stream;
   try {
-    stream = await t.openUnixSocket(SOCKET);
+    stream = await t.openUnixSocket(socket);
   } catch (e) {
-    throw new MysqlError(`MariaDB does not answer on ${SOCKET}`, 'start it on the controller (service mariadb start) and run again', e);
+    throw new MysqlError(`MariaDB does not answer on ${socket}`, 'start it on the controller (service mariadb start) and run again', e);
   }
-  let conn: mysql.Connection;
+  let conn: Connection;
   try {
     conn = await mysql.createConnection({
       // mysql2 types want a net.Socket; a tunnel channel is a Duplex, which is all mysql2 uses.
@@ -64,7 +69,8 @@ export async function openAdminSession(t: Transport, opts: { user?: string; pass
       return r as T[];
     },
     async execute(sql: string, params: unknown[] = []) {
-      await conn.query(sql, params);
+      // A Secret among the parameters is revealed here, into the MySQL protocol (escaped by the driver), and nowhere else.
+      await conn.query(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
     },
     close: () => conn.end(),
   };
@@ -75,6 +81,7 @@ export async function openAdminSession(t: Transport, opts: { user?: string; pass
  * controller's own address for user@'%' (the server then sees a non-local client).
  */
 export async function canLogin(t: Transport, user: string, password: Secret, via: { socket: true } | { host: string; port: number }): Promise<boolean> {
+  const mysql = await driver();
   const stream = 'socket' in via ? await t.openUnixSocket(SOCKET) : await t.openTcp(via.host, via.port);
   try {
     const conn = await mysql.createConnection({ stream: stream as never, user, password: password.reveal(), connectTimeout: 10_000 });

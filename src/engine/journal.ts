@@ -1,15 +1,9 @@
-// Durable handlers: before a change that needs a restart is applied, the restart is written down on
-// the target; it is crossed out only after it succeeded. A run that died half-way finishes the job
-// on the next run, even when nothing else changed.
+// Durable handlers: before a change that needs a handler (a restart) is applied, the handler's name is
+// written down on the target; it is crossed out only after it succeeded. A run that died half-way
+// finishes the job on the next run, even when nothing else changed. Names are the playbook's: the
+// journal keeps any name, and a name the running playbook does not declare is reported, never dropped.
 import type { Transport } from '../transport/ssh.ts';
-import type { Handler } from './resource.ts';
-import { JOURNAL } from './facts.ts';
-
-export const HANDLERS: Handler[] = ['restart-glance-registry', 'restart-glance-api'];
-
-export function isHandler(s: string): s is Handler {
-  return (HANDLERS as string[]).includes(s);
-}
+import { defineFact, shq, type FactSpec } from './facts.ts';
 
 const ADD = [
   'set -e',
@@ -26,12 +20,22 @@ const REMOVE = [
   'mv -f "$1.tmp" "$1"',
 ].join('\n');
 
-export async function journalAdd(t: Transport, handlers: Handler[]): Promise<void> {
-  const r = await t.exec(['sh', '-c', ADD, 'journal', JOURNAL, ...handlers]);
-  if (r.code !== 0) throw new Error(`cannot write the pending-handler journal ${JOURNAL}: ${r.stderr.trim()}`);
-}
+export class Journal {
+  constructor(readonly t: Transport, readonly path: string) {}
 
-export async function journalRemove(t: Transport, handler: Handler): Promise<void> {
-  const r = await t.exec(['sh', '-c', REMOVE, 'journal', JOURNAL, handler]);
-  if (r.code !== 0) throw new Error(`cannot update the pending-handler journal ${JOURNAL}: ${r.stderr.trim()}`);
+  /** The names written down by a run that did not finish them. */
+  fact(): FactSpec<string[]> {
+    return defineFact(`journal ${this.path}`, `cat ${shq(this.path)}`, (raw) => raw.split('\n').map((s) => s.trim()).filter(Boolean));
+  }
+
+  async add(names: readonly string[]): Promise<void> {
+    if (names.some((n) => !/^[A-Za-z0-9_.:@-]+$/.test(n))) throw new Error(`a handler name is one plain word: ${names.join(', ')}`);
+    const r = await this.t.exec(['sh', '-c', ADD, 'journal', this.path, ...names]);
+    if (r.code !== 0) throw new Error(`cannot write the pending-handler journal ${this.path}: ${r.stderr.trim()}`);
+  }
+
+  async remove(name: string): Promise<void> {
+    const r = await this.t.exec(['sh', '-c', REMOVE, 'journal', this.path, name]);
+    if (r.code !== 0) throw new Error(`cannot update the pending-handler journal ${this.path}: ${r.stderr.trim()}`);
+  }
 }

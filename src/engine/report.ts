@@ -1,7 +1,7 @@
 // What the operator reads: one line per resource (a plan in Terraform's vocabulary, or a recap in
-// Ansible's), masked details under it, the handlers, and a final line per host. The JSON report is
-// the same data; secrets never reach either (they are masked where the diff is made).
-import type { HostReport, ResourceResult } from './run.ts';
+// Ansible's), masked details under it, the handlers, the closing check, and a final line per host.
+// The JSON report is the same data.
+import type { HostReport, ResourceResult } from './report-model.ts';
 
 const SYMBOL: Record<ResourceResult['action'], string> = { none: ' ', create: '+', update: '~', replace: '-/+', delete: '-' };
 
@@ -28,11 +28,7 @@ export function formatHost(h: HostReport): string {
   for (const n of h.notes ?? []) out.push(`  note     ${n}`);
   for (const r of h.resources) out.push(...resourceLine(r, h.mode));
   for (const x of h.handlers) out.push(`  ${(h.mode === 'plan' ? 'pending' : x.status).padEnd(8)} handler ${x.name} — ${x.reason}`);
-  if (h.verify) {
-    out.push(h.verify.kind === 'upload'
-      ? `  verified image ${h.verify.imageId}: active, ${h.verify.size} bytes, md5 ${h.verify.checksum}, file in the store owned by glance, then deleted (${(h.verify.ms / 1000).toFixed(1)} s)`
-      : `  verified the Glance API lists images (${h.verify.ms} ms)`);
-  }
+  if (h.verify) out.push(`  verified ${h.verify.summary}`);
   if (h.error) out.push(`  error at ${h.error.step}: ${h.error.message.split('\n').join('\n    ')}`, `  what to do: ${h.error.hint}`);
   out.push(summaryLine(h));
   return out.join('\n');

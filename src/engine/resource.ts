@@ -1,8 +1,12 @@
-// The one shape every resource has: read the current state, diff it against the desired one (a pure
-// function), apply the difference. Plan mode is the engine not calling apply.
-import type { HostContext } from './context.ts';
+// The one shape every resource has: read the current state (I/O allowed), diff it against the desired
+// state the resource was built with (pure: no I/O, no reveal of a secret), then apply exactly the
+// operations the diff returned. Plan mode is the engine not calling apply.
+import type { Host } from './host.ts';
 
 export type Action = 'none' | 'create' | 'update' | 'replace' | 'delete';
+
+/** Whether the thing a resource describes should exist (apply, install) or not (destroy). */
+export type Ensure = 'present' | 'absent';
 
 export interface Change {
   field: string;
@@ -10,31 +14,40 @@ export interface Change {
   to?: string;
 }
 
-export interface Diff {
+export interface Diff<Op = unknown> {
   action: Action;
   changes: Change[];
   /** Why nothing changes, or why something must: every path says it (`mysql user glance@% exists`). */
   why: string;
   /** Lines to show under the resource in a plan (e.g. a masked config diff). */
   detail?: string[];
+  /**
+   * What apply will do, in order, as data: empty exactly when action is 'none'. Secrets in an operation
+   * stay `Secret`s, so a fixture of operations prints them as "[secret]".
+   */
+  ops: Op[];
 }
 
-/** A follow-up that runs once, after every change that asks for it: a restart, a schema sync. */
-export type Handler = 'restart-glance-api' | 'restart-glance-registry';
-
-export interface Resource<S = unknown> {
+export interface Resource<S = unknown, Op = unknown> {
   readonly kind: string;
   readonly id: string;
-  /** Handlers to run when this resource changed. */
-  readonly notifies?: Handler[];
+  /** Handler names (declared by the playbook) to run when this resource changed. */
+  readonly notifies?: readonly string[];
   /**
    * Resources of different lanes that stand next to each other in a playbook are applied side by side;
    * one lane's resources stay in order. No lane: applied alone, after everything before it.
    */
   readonly lane?: string;
-  read(ctx: HostContext): Promise<S>;
-  diff(current: S, ctx: HostContext): Diff;
-  apply(ctx: HostContext, current: S, diff: Diff): Promise<void>;
+  /** A handler whose run does this resource's change anyway (a restart starts a stopped service). */
+  readonly doneBy?: string;
+  read(host: Host): Promise<S>;
+  diff(current: S): Diff<Op>;
+  apply(host: Host, ops: Op[], current: S): Promise<void>;
 }
 
-export const noChange = (why: string): Diff => ({ action: 'none', changes: [], why });
+export const noChange = (why: string): Diff<never> => ({ action: 'none', changes: [], why, ops: [] });
+
+/** The same resource, in a lane that is applied beside the other lanes next to it. */
+export function inLane<R extends Resource>(lane: string, r: R): R {
+  return { ...r, lane };
+}

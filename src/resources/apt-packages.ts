@@ -1,74 +1,157 @@
 // Debian packages, installed when missing: debconf answered first (so the packages configure nothing
 // behind our back), no recommends, noninteractive with stdin closed, progress from apt's status fd.
-// The preseed is not checked afterwards: glance-common's postinst deletes one of its own answers.
-import type { Resource } from '../engine/resource.ts';
+// The preseed is not checked afterwards (glance-common's postinst deletes one of its own answers).
+// Purged, config files and all, when the playbook wants them absent.
+import type { Diff, Ensure, Resource } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
-import type { HostContext } from '../engine/context.ts';
+import { defineFact } from '../engine/facts.ts';
 import { EngineError } from '../engine/errors.ts';
+import { aptProgress } from './apt-progress.ts';
+
+export interface DpkgEntry {
+  version: string;
+  /** dpkg's two-letter state: `ii` installed, `rc` removed with config files left, `iU`/`iF` half done, … */
+  status: string;
+}
+
+/** Every package dpkg knows, in one dpkg-query (it reads its whole database either way). */
+export const dpkgFact = defineFact(
+  'dpkg',
+  "dpkg-query -W -f='${Package}\\t${Version}\\t${db:Status-Abbrev}\\n'",
+  (raw): Record<string, DpkgEntry> => {
+    const out: Record<string, DpkgEntry> = {};
+    for (const line of raw.split('\n')) {
+      const [name, version, status] = line.split('\t');
+      if (name && status) out[name] = { version: version ?? '', status: status.trim() };
+    }
+    return out;
+  },
+);
+
+export interface AptPackagesSpec {
+  /** The name in reports (e.g. the main package). */
+  id: string;
+  packages: readonly string[];
+  /** debconf answers given before the packages install. */
+  preseed?: readonly string[];
+  ensure?: Ensure;
+  notifies?: readonly string[];
+}
 
 export interface PackagesState {
-  missing: string[];
+  /** Installed package → version. */
   installed: Record<string, string>;
+  missing: string[];
+  /** Present in dpkg's database in any state but "not installed" (for a purge: config files left count). */
+  present: string[];
+  /**
+   * For a purge: what apt would remove with each present package, alone (read by simulating). A package
+   * whose purge would take anything outside our list (a client library the identity service needs) stays.
+   */
+  removes?: Record<string, string[]>;
+}
+
+export type AptOp = { op: 'install'; packages: string[]; preseed: string[] } | { op: 'purge'; packages: string[] };
+
+/** Present packages whose purge takes nothing but packages of our list; the rest, with what they would take. */
+export function purgeable(s: PackagesState): { purge: string[]; kept: [string, string[]][] } {
+  const ours = new Set(s.present);
+  const purge: string[] = [];
+  const kept: [string, string[]][] = [];
+  for (const p of s.present) {
+    const others = (s.removes?.[p] ?? []).filter((x) => !ours.has(x));
+    if (others.length) kept.push([p, others]);
+    else purge.push(p);
+  }
+  return { purge, kept };
+}
+
+export function aptPackagesDiff(s: PackagesState, desired: Pick<AptPackagesSpec, 'preseed' | 'ensure'>): Diff<AptOp> {
+  if (desired.ensure === 'absent') {
+    const { purge, kept } = purgeable(s);
+    const keptWhy = kept.map(([p, others]) => `${p} (purging it would also remove ${others.slice(0, 3).join(', ')}${others.length > 3 ? ', …' : ''})`).join('; ');
+    if (!purge.length) return noChange(kept.length ? `kept, as others need them: ${keptWhy}` : 'none of the packages is installed');
+    return {
+      action: 'delete',
+      changes: [...purge.map((p) => ({ field: 'package', from: p, to: '(purged)' })), ...kept.map(([p]) => ({ field: 'package', from: p, to: '(kept: others need it)' }))],
+      why: `installed: ${purge.join(', ')}${kept.length ? `; kept: ${keptWhy}` : ''}`,
+      ops: [{ op: 'purge', packages: purge }],
+    };
+  }
+  if (!s.missing.length) return noChange(`installed: ${Object.entries(s.installed).map(([p, v]) => `${p} ${v}`).join(', ')}`);
+  return {
+    action: 'create', changes: s.missing.map((p) => ({ field: 'package', to: p })), why: `not installed: ${s.missing.join(', ')}`,
+    ops: [{ op: 'install', packages: s.missing, preseed: [...(desired.preseed ?? [])] }],
+  };
 }
 
 const INSTALL = [
   'set -u',
   'export DEBIAN_FRONTEND=noninteractive LC_ALL=C',
   'preseed=$1; shift',
-  'printf "%s\\n" "$preseed" | debconf-set-selections',
+  '[ -z "$preseed" ] || printf "%s\\n" "$preseed" | debconf-set-selections',
   // Status lines on fd 3 → our stdout; apt's own output → stderr. (Status-Fd=1 breaks maintainer scripts that print.)
   'install() { apt-get -q -y --no-install-recommends -o APT::Status-Fd=3 -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=120 install "$@" </dev/null 3>&1 1>&2; }',
   // A controller whose package lists are old or missing: update once, then try again.
   'install "$@" || { echo "install-glance: apt-get update" >&2; apt-get -q update </dev/null >&2 && install "$@"; }',
 ].join('\n');
 
-export function aptPackages(): Resource<PackagesState> {
-  return {
-    kind: 'apt-package',
-    id: 'glance',
-    // New or upgraded code only runs after a restart (the postinst's own start used the packaged config).
-    notifies: ['restart-glance-api'],
-    async read(ctx) {
-      const installed = Object.fromEntries(ctx.profile.packages.filter((p) => ctx.facts.packages[p]).map((p) => [p, ctx.facts.packages[p]!]));
-      return { missing: ctx.profile.packages.filter((p) => !ctx.facts.packages[p]), installed };
-    },
-    diff(s) {
-      if (!s.missing.length) return noChange(`installed: ${Object.entries(s.installed).map(([p, v]) => `${p} ${v}`).join(', ')}`);
-      return { action: 'create', changes: s.missing.map((p) => ({ field: 'package', to: p })), why: `not installed: ${s.missing.join(', ')}` };
-    },
-    async apply(ctx, s) {
-      const bar = progressBar(ctx);
-      const r = await ctx.t.exec(['sh', '-c', INSTALL, 'install', ctx.profile.preseed.join('\n'), ...s.missing], { onStdout: bar.feed });
-      bar.done();
-      if (r.code !== 0) {
-        const said = (r.stderr || r.stdout).trim().split('\n').filter((l) => !l.startsWith('pmstatus') && !l.startsWith('dlstatus')).slice(-6).join('\n');
-        throw new EngineError('apt-package', `apt-get install ${s.missing.join(' ')} failed (exit ${r.code}):\n${said}`, 'fix the package manager on the controller (apt-get -f install, the mirror, disk space), then run again');
-      }
-      await ctx.refreshFacts();
-    },
-  };
+// What apt would remove with each package, alone: `==> pkg` then one name per line.
+const SIMULATE = [
+  'export LC_ALL=C',
+  'for p in "$@"; do echo "==> $p"; apt-get -s -q purge "$p" </dev/null 2>/dev/null | awk \'$1 == "Purg" || $1 == "Remv" { print $2 }\'; done',
+].join('\n');
+
+// The purge asked for, and nothing more: simulated again right before, refused if apt would take another package.
+const PURGE = [
+  'set -u',
+  'export DEBIAN_FRONTEND=noninteractive LC_ALL=C',
+  'for x in $(apt-get -s -q purge "$@" </dev/null 2>/dev/null | awk \'$1 == "Purg" || $1 == "Remv" { print $2 }\'); do',
+  '  mine=; for p in "$@"; do [ "$x" = "$p" ] && mine=1; done',
+  '  [ -n "$mine" ] || { echo "purging $* would also remove $x: refused, nothing removed" >&2; exit 3; }',
+  'done',
+  'apt-get -q -y -o APT::Status-Fd=3 -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=120 purge "$@" </dev/null 3>&1 1>&2',
+].join('\n');
+
+function parseSimulation(out: string): Record<string, string[]> {
+  const removes: Record<string, string[]> = {};
+  let current: string[] | undefined;
+  for (const line of out.split('\n')) {
+    const head = /^==> (\S+)$/.exec(line);
+    if (head) removes[head[1]!] = current = [];
+    else if (line.trim() && current) current.push(line.trim());
+  }
+  return removes;
 }
 
-/** apt's status lines (`pmstatus:pkg:percent:what`) as one line of progress that updates in place on a terminal. */
-function progressBar(ctx: HostContext): { feed: (chunk: string) => void; done: () => void } {
-  let last = -1;
-  let buf = '';
+export function aptPackages(spec: AptPackagesSpec): Resource<PackagesState, AptOp> {
   return {
-    feed(chunk) {
-      buf += chunk;
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const line of lines) {
-        const m = /^(pm|dl)status:[^:]*:([\d.]+):(.*)$/.exec(line);
-        if (!m) continue;
-        const pct = Math.floor(Number(m[2]));
-        if (pct === last || (!process.stderr.isTTY && pct - last < 10)) continue;
-        last = pct;
-        const width = 30;
-        const fill = Math.round((pct / 100) * width);
-        ctx.progress(`apt [${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${String(pct).padStart(3)}% ${m[3]!.slice(0, 50)}`);
+    kind: 'apt-package',
+    id: spec.id,
+    notifies: spec.notifies,
+    async read(host) {
+      const dpkg = await host.fact(dpkgFact);
+      const installed = Object.fromEntries(spec.packages.filter((p) => dpkg[p]?.status === 'ii').map((p) => [p, dpkg[p]!.version]));
+      const present = spec.packages.filter((p) => dpkg[p] && !dpkg[p]!.status.startsWith('un') && !dpkg[p]!.status.startsWith('pn'));
+      const state: PackagesState = { installed, missing: spec.packages.filter((p) => !(p in installed)), present };
+      if (spec.ensure === 'absent' && present.length) {
+        const r = await host.t.script(SIMULATE, present);
+        if (r.code !== 0) throw new EngineError('apt-package', `apt-get -s purge failed (exit ${r.code}): ${r.stderr.trim()}`, 'fix the package manager on the controller (apt-get -f install), then run again');
+        state.removes = parseSimulation(r.stdout);
       }
+      return state;
     },
-    done() {},
+    diff: (current) => aptPackagesDiff(current, spec),
+    async apply(host, ops) {
+      for (const o of ops) {
+        const argv = o.op === 'install' ? ['sh', '-c', INSTALL, 'install', o.preseed.join('\n'), ...o.packages] : ['sh', '-c', PURGE, 'purge', ...o.packages];
+        const r = await host.t.exec(argv, { onStdout: aptProgress(host.progress, o.op === 'install' ? 'apt' : 'apt purge') });
+        if (r.code !== 0) {
+          const said = (r.stderr || r.stdout).trim().split('\n').filter((l) => !l.startsWith('pmstatus') && !l.startsWith('dlstatus')).slice(-6).join('\n');
+          throw new EngineError('apt-package', `apt-get ${o.op} ${o.packages.join(' ')} failed (exit ${r.code}):\n${said}`, 'fix the package manager on the controller (apt-get -f install, the mirror, disk space), then run again');
+        }
+      }
+      await host.refreshFacts();
+    },
   };
 }

@@ -1,25 +1,38 @@
-// A MariaDB account with ALL on one database. Its password is checked by logging in with it (over the
-// socket for user@localhost, over TCP to the controller's own address for user@'%'), and set only
-// when that login fails: a re-run never rewrites a password that works.
-import type { Resource, Change } from '../engine/resource.ts';
+// A MariaDB/MySQL account with ALL on one database. Its password is checked by logging in with it (over
+// the socket for user@localhost, over TCP to the controller's own address for user@'%'), and set only
+// when that login fails: a re-run never rewrites a password that works. The statements follow the
+// server's version (MySQL 5.5 has no CREATE USER IF NOT EXISTS / ALTER USER).
+import type { Change, Diff, Ensure, Resource } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
-import type { HostContext } from '../engine/context.ts';
+import type { Provider } from '../engine/providers.ts';
 import type { Secret } from '../secret.ts';
-import { canLogin, sqlDialect } from '../clients/mysql.ts';
-
-export interface MysqlUserState {
-  exists: boolean;
-  hasGrant: boolean;
-  /** undefined when it could not be tried (the account does not exist). */
-  passwordWorks?: boolean;
-}
+import { canLogin, sqlDialect, type MysqlSession } from '../clients/mysql.ts';
 
 export interface MysqlUserSpec {
   user: string;
   host: string;
   database: string;
-  password: (ctx: HostContext) => Secret;
+  /** Required unless the account is to go. */
+  password?: Secret;
+  ensure?: Ensure;
+  admin: Provider<MysqlSession>;
 }
+
+export interface MysqlUserState {
+  exists: boolean;
+  hasGrant: boolean;
+  /** undefined when it could not be tried (the account does not exist, or it is to go). */
+  passwordWorks?: boolean;
+  dialect: 'create-user' | 'grant-identified';
+}
+
+type Account = { user: string; host: string };
+export type MysqlUserOp =
+  | ({ op: 'grant-identified'; database: string; password: Secret } & Account)
+  | ({ op: 'create-user'; password: Secret } & Account)
+  | ({ op: 'set-password'; password: Secret } & Account)
+  | ({ op: 'grant-all'; database: string } & Account)
+  | ({ op: 'drop-user' } & Account);
 
 /** `GRANT ALL PRIVILEGES ON `db`.* TO …` in SHOW GRANTS output, whatever the quoting style. */
 export function grantsAll(grants: string[], database: string): boolean {
@@ -28,47 +41,71 @@ export function grantsAll(grants: string[], database: string): boolean {
   return grants.some((g) => re.test(g));
 }
 
-export function mysqlUserDiff(spec: Pick<MysqlUserSpec, 'user' | 'host' | 'database'>, s: MysqlUserState): ReturnType<Resource['diff']> {
-  const account = `${spec.user}@${spec.host === '%' ? "'%'" : spec.host}`;
+export function mysqlUserDiff(s: MysqlUserState, desired: Pick<MysqlUserSpec, 'user' | 'host' | 'database' | 'password' | 'ensure'>): Diff<MysqlUserOp> {
+  const { user, host, database } = desired;
+  const account = `${user}@${host === '%' ? "'%'" : host}`;
+  if (desired.ensure === 'absent') {
+    if (!s.exists) return noChange(`mysql user ${account} does not exist`);
+    return { action: 'delete', changes: [{ field: 'account', from: account, to: '(dropped)' }], why: `mysql user ${account} exists`, ops: [{ op: 'drop-user', user, host }] };
+  }
+  const password = needPassword(desired);
   if (!s.exists) {
     return {
       action: 'create',
-      changes: [{ field: 'account', to: account }, { field: 'password', to: '***' }, { field: 'grant', to: `ALL ON ${spec.database}.*` }],
+      changes: [{ field: 'account', to: account }, { field: 'password', to: '***' }, { field: 'grant', to: `ALL ON ${database}.*` }],
       why: `mysql user ${account} does not exist`,
+      ops: s.dialect === 'grant-identified'
+        ? [{ op: 'grant-identified', user, host, database, password }]
+        : [{ op: 'create-user', user, host, password }, { op: 'grant-all', user, host, database }],
     };
   }
   const changes: Change[] = [];
+  const ops: MysqlUserOp[] = [];
+  if (s.dialect === 'grant-identified' && (s.passwordWorks === false || !s.hasGrant)) {
+    // MySQL 5.5: GRANT … IDENTIFIED BY sets the password and the grant at once.
+    ops.push({ op: 'grant-identified', user, host, database, password });
+  } else {
+    if (s.passwordWorks === false) ops.push({ op: 'set-password', user, host, password });
+    if (!s.hasGrant) ops.push({ op: 'grant-all', user, host, database });
+  }
   if (s.passwordWorks === false) changes.push({ field: 'password', from: '(does not log in)', to: '***' });
-  if (!s.hasGrant) changes.push({ field: 'grant', from: '(missing)', to: `ALL ON ${spec.database}.*` });
-  if (!changes.length) return noChange(`mysql user ${account} exists, logs in with its password, has ALL on ${spec.database}.*`);
-  return { action: 'update', changes, why: changes.map((c) => (c.field === 'password' ? 'its password does not log in' : `it lacks ALL on ${spec.database}.*`)).join('; ') };
+  if (!s.hasGrant) changes.push({ field: 'grant', from: '(missing)', to: `ALL ON ${database}.*` });
+  if (!changes.length) return noChange(`mysql user ${account} exists, logs in with its password, has ALL on ${database}.*`);
+  return { action: 'update', changes, why: changes.map((c) => (c.field === 'password' ? 'its password does not log in' : `it lacks ALL on ${database}.*`)).join('; '), ops };
 }
 
-export function mysqlUser(spec: MysqlUserSpec): Resource<MysqlUserState> {
+function needPassword(spec: Pick<MysqlUserSpec, 'user' | 'host' | 'password'>): Secret {
+  if (!spec.password) throw new Error(`mysql-user ${spec.user}@${spec.host}: a password is needed unless the account is to go`);
+  return spec.password;
+}
+
+export function mysqlUser(spec: MysqlUserSpec): Resource<MysqlUserState, MysqlUserOp> {
+  if (spec.ensure !== 'absent') needPassword(spec);
   return {
     kind: 'mysql-user',
     id: `${spec.user}@${spec.host}`,
-    async read(ctx) {
-      const db = await ctx.mysql();
+    async read(host) {
+      const db = await host.use(spec.admin);
+      const dialect = sqlDialect(db.serverVersion);
       const found = await db.query('SELECT User FROM mysql.user WHERE User = ? AND Host = ?', [spec.user, spec.host]);
-      if (!found.length) return { exists: false, hasGrant: false };
+      if (!found.length) return { exists: false, hasGrant: false, dialect };
       const grants = (await db.query<Record<string, string>>('SHOW GRANTS FOR ?@?', [spec.user, spec.host])).map((r) => String(Object.values(r)[0]));
-      const via = spec.host === '%' ? { host: ctx.t.host, port: 3306 } : ({ socket: true } as const);
-      const passwordWorks = await canLogin(ctx.t, spec.user, spec.password(ctx), via);
-      return { exists: true, hasGrant: grantsAll(grants, spec.database), passwordWorks };
+      if (spec.ensure === 'absent') return { exists: true, hasGrant: grantsAll(grants, spec.database), dialect };
+      const via = spec.host === '%' ? { host: host.t.host, port: 3306 } : ({ socket: true } as const);
+      const passwordWorks = await canLogin(host.t, spec.user, needPassword(spec), via);
+      return { exists: true, hasGrant: grantsAll(grants, spec.database), passwordWorks, dialect };
     },
-    diff: (current) => mysqlUserDiff(spec, current),
-    async apply(ctx, current) {
-      const db = await ctx.mysql();
-      const pw = spec.password(ctx).reveal();
-      if (sqlDialect(db.serverVersion) === 'grant-identified') {
-        // MySQL 5.5 (Juno's Ubuntu 14.04) has no CREATE USER IF NOT EXISTS; GRANT … IDENTIFIED BY does all three.
-        await db.execute('GRANT ALL PRIVILEGES ON ??.* TO ?@? IDENTIFIED BY ?', [spec.database, spec.user, spec.host, pw]);
-        return;
+    diff: (current) => mysqlUserDiff(current, spec),
+    async apply(host, ops) {
+      const db = await host.use(spec.admin);
+      for (const o of ops) {
+        // Placeholders: the password travels in the MySQL protocol, escaped by the driver, never in a log.
+        if (o.op === 'grant-identified') await db.execute('GRANT ALL PRIVILEGES ON ??.* TO ?@? IDENTIFIED BY ?', [o.database, o.user, o.host, o.password]);
+        else if (o.op === 'create-user') await db.execute('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [o.user, o.host, o.password]);
+        else if (o.op === 'set-password') await db.execute('ALTER USER ?@? IDENTIFIED BY ?', [o.user, o.host, o.password]);
+        else if (o.op === 'grant-all') await db.execute('GRANT ALL PRIVILEGES ON ??.* TO ?@?', [o.database, o.user, o.host]);
+        else await db.execute('DROP USER ?@?', [o.user, o.host]);
       }
-      if (!current.exists) await db.execute('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [spec.user, spec.host, pw]);
-      else if (current.passwordWorks === false) await db.execute('ALTER USER ?@? IDENTIFIED BY ?', [spec.user, spec.host, pw]);
-      if (!current.hasGrant) await db.execute('GRANT ALL PRIVILEGES ON ??.* TO ?@?', [spec.database, spec.user, spec.host]);
     },
   };
 }

@@ -7,6 +7,7 @@ import ssh2 from 'ssh2';
 import { checkHostKey, type HostKeyPolicy } from './known-hosts.ts';
 import { TransportError } from './errors.ts';
 import { quoteArgv } from './quote.ts';
+import { Secret, SecretText } from '../secret.ts';
 
 export interface ExecResult {
   code: number;
@@ -37,7 +38,8 @@ export interface Transport {
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Runs a shell script given on stdin (`sh -s -- args…`); a script can carry input after it only through `opts.stdin`. */
   script(source: string, args?: string[], opts?: Omit<ExecOptions, 'stdin'>): Promise<ExecResult>;
-  writeFileAtomic(path: string, content: string | Buffer, owner: string, mode: number): Promise<void>;
+  /** Temp file + fsync + rename. A Secret or SecretText content is revealed here, as the bytes on stdin. */
+  writeFileAtomic(path: string, content: string | Buffer | Secret | SecretText, owner: string, mode: number): Promise<void>;
   openUnixSocket(socketPath: string): Promise<Duplex>;
   openTcp(host: string, port: number): Promise<Duplex>;
   readonly stats: { roundTrips: number; commands: number };
@@ -160,7 +162,8 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
     script: (source, args = [], opts = {}) => run(quoteArgv(['sh', '-s', '--', ...args]), { ...opts, stdin: source }),
     async writeFileAtomic(path, content, owner, mode) {
       // Temp file + fsync + rename in the target's directory: a reader sees the old file or the new one.
-      const r = await run(quoteArgv(['sh', '-c', WRITE_ATOMIC, 'write', path, owner, mode.toString(8)]), { stdin: content });
+      const bytes = content instanceof Secret || content instanceof SecretText ? content.reveal() : content;
+      const r = await run(quoteArgv(['sh', '-c', WRITE_ATOMIC, 'write', path, owner, mode.toString(8)]), { stdin: bytes });
       if (r.code !== 0) throw new TransportError(host, 'write', `could not write ${path}: ${r.stderr.trim() || `exit ${r.code}`}`, 'check the directory exists and the disk has room');
     },
     openUnixSocket: (socketPath) => channel((cb) => client.openssh_forwardOutStreamLocal(socketPath, cb), socketPath),

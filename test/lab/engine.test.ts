@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runCli, labSsh, explain, useLab, type CliResult } from './helpers.ts';
-import type { HostReport } from '../../src/engine/run.ts';
+import type { HostReport } from '../../src/engine/report-model.ts';
 
 const LAB = 't-eng';
 const fixture = useLab(LAB);
@@ -133,7 +133,7 @@ test('verify uploads an image, sees it active in the store, and removes it', asy
   assert.equal(r.code, 0, explain('verify', r));
   const v = r.report?.verify;
   assert.equal(v?.kind, 'upload');
-  assert.match(v?.checksum ?? '', /^[0-9a-f]{32}$/);
+  assert.match(String(v?.checksum), /^[0-9a-f]{32}$/);
   assert.equal(v?.size, 1 << 20);
-  assert.equal((await sh(`test -e ${v!.storeFile} && echo present || echo gone`)).trim(), 'gone');
+  assert.equal((await sh(`test -e ${String(v!.storeFile)} && echo present || echo gone`)).trim(), 'gone');
 });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, labSsh, explain, useLab } from './helpers.ts';
-import type { HostReport } from '../../src/engine/run.ts';
+import type { HostReport } from '../../src/engine/report-model.ts';
 
 const cases = [
   { release: 'trixie', head: '2024_1_contract01', store: /^enabled_backends = fs:file/m },

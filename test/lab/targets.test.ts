@@ -8,7 +8,7 @@ import path from 'node:path';
 import { runCli, labUp, labDown, explain } from './helpers.ts';
 import { paths } from '../../src/lab/paths.ts';
 import type { LabRecord } from '../../src/lab/lab.ts';
-import type { HostReport } from '../../src/engine/run.ts';
+import type { HostReport } from '../../src/engine/report-model.ts';
 
 const NAMES = ['t-m1', 't-m2'];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-targets-'));

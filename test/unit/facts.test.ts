@@ -1,14 +1,22 @@
-// The facts parser on what the facts script prints: a realistic capture from a bookworm controller
-// (built section by section as factsScript() prints them), the schema revisions of the real glance
-// packages (test/fixtures/facts/), and the edge cases of each section.
+// Facts: the engine's own (os-release, init, journal) and the Glance playbook's (dpkg, config files,
+// openrc, pids, schema revisions of the real glance packages in test/fixtures/facts/), each parser on
+// what its snippet prints, and the joined script run in a real sh.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseFacts, parseRevisions, schemaHeads, factsScript, JOURNAL } from '../../src/engine/facts.ts';
-import { profiles } from '../../src/profiles/profiles.ts';
+import { factsScript, splitSections, parseOsRelease, osFact, initFact, defineFact, type FactSpec } from '../../src/engine/facts.ts';
+import { Journal } from '../../src/engine/journal.ts';
+import { JOURNAL } from '../../src/state-paths.ts';
+import { parseRevisions, schemaHeads, revisionsFact, type Revision } from '../../src/resources/alembic-schema.ts';
+import { dpkgFact } from '../../src/resources/apt-packages.ts';
+import { fileFact } from '../../src/resources/ini-file.ts';
+import { pidFact } from '../../src/resources/service.ts';
+import { openrcFact } from '../../src/providers/admin-credentials.ts';
+import { profiles, profileFor } from '../../playbooks/glance/profiles.ts';
+import { glanceFacts } from '../../playbooks/glance/facts.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixture = (name: string): string => fs.readFileSync(path.join(root, 'test/fixtures/facts', name), 'utf8');
@@ -16,7 +24,6 @@ const fixture = (name: string): string => fs.readFileSync(path.join(root, 'test/
 const API_CONF = '/etc/glance/glance-api.conf';
 const REGISTRY_CONF = '/etc/glance/glance-registry.conf';
 const BOOKWORM_SCHEMA = profiles.bookworm.schema.versionsDir;
-const JUNO_SCHEMA = profiles.juno.schema.versionsDir;
 
 const bookwormOsRelease = `PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
 NAME="Debian GNU/Linux"
@@ -51,131 +58,78 @@ export OS_AUTH_URL=http://controller:5000/v3
 export OS_IDENTITY_API_VERSION=3
 export OS_IMAGE_API_VERSION=2`;
 
-interface Sections {
-  os?: string;
-  init?: string;
-  packages?: string;
-  apiConf?: string | null;
-  pending?: string;
-  running?: string;
-  schema?: string;
-  users?: string;
-}
+// The engine's facts, and each Glance fact's parser, on what their snippets print on a bookworm
+// controller with glance installed; the joined script run in a real sh here.
+const facts = glanceFacts();
+const byKey = new Map(facts.map((f) => [f.key, f]));
+const spec = <T>(key: string): FactSpec<T> => {
+  const f = byKey.get(key);
+  assert.ok(f, `the glance playbook gathers "${key}"`);
+  return f as FactSpec<T>;
+};
 
-/** The facts script's stdout, section by section as factsScript() prints them (stat, then base64 -w0, then echo). */
-function capture(s: Sections = {}): string {
-  const file = (content: string | null | undefined, owner: string, mode: string) =>
-    content === null || content === undefined ? '' : `${owner} ${mode}\n${Buffer.from(content).toString('base64')}\n`;
-  return [
-    `==> os\n${s.os ?? bookwormOsRelease}`,
-    `==> init\n${s.init ?? 'sysvinit'}\n`,
-    // dpkg-query's ${db:Status-Abbrev} is three characters: "ii " installed, "rc " removed with its config kept.
-    `==> packages\n${s.packages ?? 'glance\t2:25.1.0-2+deb12u5\tii \npython3-glanceclient\t1:4.1.0-2\trc \n'}`,
-    `==> file ${API_CONF}\n${file(s.apiConf === undefined ? apiConf : s.apiConf, 'root:glance', '640')}`,
-    `==> file ${REGISTRY_CONF}\n`,
-    `==> openrc\n${openrc}\n`,
-    `==> pending\n${s.pending ?? 'restart-glance-api\n'}`,
-    `==> running glance-api\n${s.running ?? '2150\n'}`,
-    `==> schema ${BOOKWORM_SCHEMA}\n${s.schema ?? fixture('glance25-revisions.txt')}`,
-    `==> schema ${JUNO_SCHEMA}\n`,
-    `==> users\n${s.users ?? 'glance\n'}`,
-    '==> end\n',
-  ].join('');
-}
-
-describe('parseFacts on a bookworm controller with glance installed', () => {
-  const facts = parseFacts(capture());
-
-  test('os-release: codename and pretty name; the init line', () => {
-    assert.equal(facts.codename, 'bookworm');
-    assert.equal(facts.osName, 'Debian GNU/Linux 12 (bookworm)');
-    assert.equal(facts.init, 'sysvinit');
+describe('the engine\'s own facts', () => {
+  test('os-release: codename and pretty name', () => {
+    assert.deepEqual(parseOsRelease(bookwormOsRelease), { codename: 'bookworm', osName: 'Debian GNU/Linux 12 (bookworm)' });
   });
-
-  test('packages: only state ii counts; a package in state rc (removed, config kept) is not installed', () => {
-    assert.deepEqual(facts.packages, { glance: '2:25.1.0-2+deb12u5' });
+  test('systemd and upstart are recognised; anything else is sysvinit', () => {
+    assert.equal(initFact.parse('systemd\n'), 'systemd');
+    assert.equal(initFact.parse('upstart\n'), 'upstart');
+    assert.equal(initFact.parse(''), 'sysvinit');
+    assert.equal(initFact.parse('sysvinit\n'), 'sysvinit');
   });
-
-  test('a config file: owner, mode (octal) and content decoded from base64 as UTF-8', () => {
-    assert.deepEqual(facts.files[API_CONF], { owner: 'root:glance', mode: 0o640, content: apiConf });
+  test('a release without VERSION_CODENAME: the codename comes from VERSION "N (name)"', () => {
+    const os = 'PRETTY_NAME="Debian GNU/Linux 8 (jessie)"\nNAME="Debian GNU/Linux"\nVERSION_ID="8"\nVERSION="8 (jessie)"\nID=debian\n';
+    assert.equal(parseOsRelease(os).codename, 'jessie');
   });
-
-  test('a config file the host does not have is undefined', () => {
-    assert.equal(facts.files[REGISTRY_CONF], undefined);
-    assert.ok(REGISTRY_CONF in facts.files, 'its section was read');
+  test("Ubuntu 14.04 (Juno's release): os-release has no codename field, VERSION says \"14.04.5 LTS, Trusty Tahr\"", () => {
+    const os = 'NAME="Ubuntu"\nVERSION="14.04.5 LTS, Trusty Tahr"\nID=ubuntu\nID_LIKE=debian\nPRETTY_NAME="Ubuntu 14.04.5 LTS"\nVERSION_ID="14.04"\n';
+    const f = parseOsRelease(os);
+    assert.equal(f.codename, 'trusty');
+    assert.equal(f.osName, 'Ubuntu 14.04.5 LTS');
+    assert.equal(profileFor({ ...f, init: 'upstart' })?.id, 'juno', 'the juno profile is found from it');
   });
-
-  test('admin-openrc, the pending journal, the running pid, the users', () => {
-    assert.equal(facts.adminOpenrc, openrc);
-    assert.deepEqual(facts.pending, ['restart-glance-api']);
-    assert.deepEqual(facts.running, { 'glance-api': 2150 });
-    assert.deepEqual(facts.hasUser, { glance: true });
-  });
-
-  test('schema: every revision of glance 25, with what it builds on; the head is wallaby_contract01', () => {
-    assert.equal(facts.schemaFiles.length, 19);
-    assert.deepEqual(facts.schemaFiles.find((f) => f.revision === 'liberty'), { revision: 'liberty', down: [] });
-    assert.deepEqual(facts.schemaFiles.find((f) => f.revision === 'ocata_contract01'), { revision: 'ocata_contract01', down: ['mitaka02', 'ocata_expand01'] });
-    assert.deepEqual(schemaHeads(facts.schemaFiles), ['wallaby_contract01']);
-  });
-
-  test("a profile hint keeps only that release's schema directory", () => {
-    const other = `revision = 'juno_only'\ndown_revision = ('x1', 'x2')\ndepends_on = None\n`;
-    const out = capture().replace(`==> schema ${JUNO_SCHEMA}\n`, `==> schema ${JUNO_SCHEMA}\n${other}`);
-    assert.equal(parseFacts(out, profiles.bookworm).schemaFiles.some((f) => f.revision === 'juno_only'), false);
-    assert.deepEqual(parseFacts(out, profiles.bookworm).schemaFiles, parseFacts(capture()).schemaFiles);
-    assert.deepEqual(parseFacts(out, profiles.juno).schemaFiles, [{ revision: 'juno_only', down: ['x1', 'x2'] }]);
-    assert.equal(parseFacts(out).schemaFiles.length, 20, 'without a hint, every directory counts');
+  test('the journal: names, one per line; blank lines and spaces ignored; empty is []', () => {
+    const j = new Journal({} as never, JOURNAL).fact();
+    assert.deepEqual(j.parse('restart-glance-api\n'), ['restart-glance-api']);
+    assert.deepEqual(j.parse('\n'), []);
+    assert.deepEqual(j.parse('  restart-glance-api \n\nrestart-glance-registry\n'), ['restart-glance-api', 'restart-glance-registry']);
   });
 });
 
-describe('parseFacts: sections that are empty or odd', () => {
-  test('a controller without glance: no packages, no file, nothing pending, not running, no schema, no user', () => {
-    const f = parseFacts(capture({ packages: '', apiConf: null, pending: '', running: '', schema: '', users: '' }));
-    assert.deepEqual(f.packages, {});
-    assert.equal(f.files[API_CONF], undefined);
-    assert.deepEqual(f.pending, []);
-    assert.equal(f.running['glance-api'], undefined);
-    assert.deepEqual(f.schemaFiles, []);
-    assert.deepEqual(schemaHeads(f.schemaFiles), []);
-    assert.deepEqual(f.hasUser, {});
+describe('the Glance playbook\'s facts on a bookworm controller', () => {
+  test('dpkg: every package with its version and state (ii installed, rc config left, un unknown)', () => {
+    assert.equal(spec('dpkg'), dpkgFact);
+    const dpkg = dpkgFact.parse('glance\t2:25.1.0-2+deb12u5\tii \npython3-glanceclient\t1:4.1.0-2\trc \nfoo\t\tun \n');
+    assert.deepEqual(dpkg, { glance: { version: '2:25.1.0-2+deb12u5', status: 'ii' }, 'python3-glanceclient': { version: '1:4.1.0-2', status: 'rc' }, foo: { version: '', status: 'un' } });
   });
-
-  test('an empty pending file is [], blank lines and spaces in it are ignored', () => {
-    assert.deepEqual(parseFacts(capture({ pending: '\n' })).pending, []);
-    assert.deepEqual(parseFacts(capture({ pending: '  restart-glance-api \n\nrestart-glance-registry\n' })).pending, ['restart-glance-api', 'restart-glance-registry']);
+  test('a config file: owner, mode (octal) and content decoded from base64 as UTF-8; absent is undefined; empty is empty', () => {
+    const f = fileFact(API_CONF);
+    assert.deepEqual(f.parse(`root:glance 640\n${Buffer.from(apiConf).toString('base64')}\n`), { owner: 'root:glance', mode: 0o640, content: apiConf });
+    assert.equal(f.parse(''), undefined);
+    assert.deepEqual(f.parse('root:glance 640\n\n'), { owner: 'root:glance', mode: 0o640, content: '' });
+    assert.ok(byKey.has(fileFact(REGISTRY_CONF).key), 'juno\'s registry config is gathered too');
   });
-
-  test('an empty config file exists, with empty content', () => {
-    assert.deepEqual(parseFacts(capture({ apiConf: '' })).files[API_CONF], { owner: 'root:glance', mode: 0o640, content: '' });
+  test('admin-openrc: its text, or undefined', () => {
+    assert.equal(openrcFact.parse(`${openrc}\n`), openrc);
+    assert.equal(openrcFact.parse('\n'), undefined);
   });
-
-  test('a dpkg line of a package dpkg knows but has not installed ("un", no version) does not count', () => {
-    assert.deepEqual(parseFacts(capture({ packages: 'glance\t\tun \npython3-glanceclient\t1:4.1.0-2\tii \n' })).packages, { 'python3-glanceclient': '1:4.1.0-2' });
+  test('the running pid: a number, or undefined; pid files are part of the fact\'s name, so two profiles never share one', () => {
+    const f = pidFact('glance-api', profiles.bookworm.services[0]!.pidfiles);
+    assert.equal(f.parse('2150\n'), 2150);
+    assert.equal(f.parse(''), undefined);
+    assert.notEqual(f.key, pidFact('glance-api', profiles.juno.services[1]!.pidfiles).key);
+    assert.ok(byKey.has(f.key));
   });
-
-  test('systemd and upstart are recognised; anything else is sysvinit', () => {
-    assert.equal(parseFacts(capture({ init: 'systemd' })).init, 'systemd');
-    assert.equal(parseFacts(capture({ init: 'upstart' })).init, 'upstart');
-    assert.equal(parseFacts(capture({ init: '' })).init, 'sysvinit');
+  test('schema: every revision of glance 25, with what it builds on; the head is wallaby_contract01', () => {
+    const revs = spec<Revision[]>(revisionsFact(BOOKWORM_SCHEMA).key).parse(fixture('glance25-revisions.txt'));
+    assert.equal(revs.length, 19);
+    assert.deepEqual(revs.find((f) => f.revision === 'liberty'), { revision: 'liberty', down: [] });
+    assert.deepEqual(revs.find((f) => f.revision === 'ocata_contract01'), { revision: 'ocata_contract01', down: ['mitaka02', 'ocata_expand01'] });
+    assert.deepEqual(schemaHeads(revs), ['wallaby_contract01']);
   });
-
-  test('no admin-openrc: undefined', () => {
-    const f = parseFacts(capture().replace(`==> openrc\n${openrc}\n`, '==> openrc\n'));
-    assert.equal(f.adminOpenrc, undefined);
-  });
-
-  test('a release without VERSION_CODENAME: the codename comes from VERSION "N (name)"', () => {
-    const os = 'PRETTY_NAME="Debian GNU/Linux 8 (jessie)"\nNAME="Debian GNU/Linux"\nVERSION_ID="8"\nVERSION="8 (jessie)"\nID=debian\n';
-    assert.equal(parseFacts(capture({ os })).codename, 'jessie');
-  });
-
-  test("Ubuntu 14.04 (Juno's release): os-release has no codename field, VERSION says \"14.04.5 LTS, Trusty Tahr\"", () => {
-    const os = 'NAME="Ubuntu"\nVERSION="14.04.5 LTS, Trusty Tahr"\nID=ubuntu\nID_LIKE=debian\nPRETTY_NAME="Ubuntu 14.04.5 LTS"\nVERSION_ID="14.04"\n';
-    const f = parseFacts(capture({ os, init: 'upstart' }));
-    assert.equal(f.codename, 'trusty');
-    assert.equal(f.osName, 'Ubuntu 14.04.5 LTS');
-    assert.ok(profiles.juno.codenames.includes(f.codename), 'the juno profile is found from it');
+  test('no two facts share a key', () => {
+    assert.equal(new Set(facts.map((f) => f.key)).size, facts.length);
   });
 });
 
@@ -235,26 +189,33 @@ describe('schemaHeads', () => {
   });
 });
 
-describe('factsScript', () => {
-  const script = factsScript();
+describe('the one script', () => {
+  const all = [osFact, initFact, ...facts, new Journal({} as never, JOURNAL).fact()];
+  const script = factsScript(all);
 
-  test('prints a section for every config file, service pid and schema directory of every profile, and ends with "==> end"', () => {
-    for (const p of Object.values(profiles)) {
-      for (const c of p.configs) assert.ok(script.includes(`echo "==> file ${c.path}"`), c.path);
-      assert.ok(script.includes(`echo "==> schema ${p.schema.versionsDir}"`), p.schema.versionsDir);
-    }
-    assert.ok(script.includes('echo "==> running glance-api"'));
-    assert.ok(script.includes(`cat ${JOURNAL}`));
-    assert.match(script, /echo "==> end"$/);
+  test('a section per fact, each in its own subshell, ending with "==> end"', () => {
+    for (const f of all) assert.ok(script.includes(`echo '==> ${f.key}'`), f.key);
+    assert.match(script, /echo '==> end'$/);
   });
 
-  test('runs in a real sh here and its output parses (os-release of this machine)', () => {
+  test('runs in a real sh here and every section parses (this machine\'s os-release; no openrc, no glance)', () => {
     const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent' }, timeout: 20_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /==> end\n$/);
+    const sections = splitSections(r.stdout);
+    for (const f of all) assert.ok(sections.has(f.key), `section ${f.key}`);
     const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1];
-    const f = parseFacts(r.stdout);
-    assert.equal(f.osName, pretty);
-    assert.equal(f.adminOpenrc, undefined, 'no openrc under a HOME that does not exist');
+    assert.equal(parseOsRelease(sections.get('os')!).osName, pretty);
+    assert.equal(openrcFact.parse(sections.get(openrcFact.key)!), undefined, 'no openrc under a HOME that does not exist');
+    assert.equal(fileFact(API_CONF).parse(sections.get(fileFact(API_CONF).key)!), undefined);
+    assert.ok(Object.keys((byKey.get('dpkg') as FactSpec<Record<string, unknown>>).parse(sections.get('dpkg')!)).length > 10, 'this machine\'s packages');
+  });
+
+  test('a fact whose snippet exits does not end the others', () => {
+    const quitter = defineFact('quitter', 'echo bye; exit 3', (raw) => raw.trim());
+    const r = spawnSync('sh', ['-c', factsScript([quitter, osFact])], { encoding: 'utf8' });
+    const sections = splitSections(r.stdout);
+    assert.equal(quitter.parse(sections.get('quitter')!), 'bye');
+    assert.ok(sections.get('os')!.includes('PRETTY_NAME'));
   });
 });

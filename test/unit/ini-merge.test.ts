@@ -6,9 +6,22 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  renderTemplate, mergeIni, diffIni, getIniValue, maskSecrets, placeholdersOf, IniTemplateError, type ManagedIni,
-} from '../../src/resources/ini-merge.ts';
+import { renderTemplate, placeholdersOf, IniTemplateError, type ManagedIni, type IniValue, type TemplateVars } from '../../src/resources/ini/template.ts';
+import { mergeIni as mergeLines, mergedText, type MergedIni } from '../../src/resources/ini/merge.ts';
+import { diffIni as diffMerged, maskUrlPasswords } from '../../src/resources/ini/diff.ts';
+import { getIniValue } from '../../src/resources/ini/lines.ts';
+import { Secret } from '../../src/secret.ts';
+
+/** The merged file's text, secrets revealed (as the bytes written to the target). */
+const mergeIni = (existing: string, managed: ManagedIni): string => mergedText(mergeLines(existing, managed)).reveal();
+/** Plain text as a merge result, to diff two plain versions of a file. */
+const asMerged = (before: string, after: string): MergedIni => ({ lines: after.split('\n'), changed: before !== after });
+const diffIni = (before: string, after: string | MergedIni, sensitive?: (s: string, k: string) => boolean): string[] =>
+  diffMerged(before, typeof after === 'string' ? asMerged(before, after) : after, sensitive);
+/** Template vars with the listed values as Secrets, as the playbook passes its passwords. */
+const withSecrets = (vars: Record<string, string>, secrets: readonly string[] = []): TemplateVars =>
+  Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, secrets.includes(v) ? new Secret(v) : v]));
+const plain = (v: IniValue): string => (typeof v === 'string' ? v : v.reveal());
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = path.join(root, 'test/fixtures/ini');
@@ -34,16 +47,18 @@ describe('ini-merge cases (test/fixtures/ini/cases)', () => {
           (e: unknown) => e instanceof IniTemplateError && new RegExp(spec.error as string).test(e.message));
         return;
       }
-      const managed = renderTemplate(template, spec.vars ?? {});
-      const merged = mergeIni(existing, managed);
+      const managed = renderTemplate(template, withSecrets(spec.vars ?? {}, spec.secrets));
+      const result = mergeLines(existing, managed);
+      const merged = mergedText(result).reveal();
       assert.equal(merged, read(at('expected.conf')));
+      assert.equal(mergeLines(merged, managed).changed, false, 'a second merge changes nothing');
       assert.equal(mergeIni(merged, managed), merged, 'a second merge changes nothing');
-      assert.deepEqual(diffIni(merged, merged, spec.secrets ?? []), []);
+      assert.deepEqual(diffIni(merged, mergeLines(merged, managed)), []);
       if (fs.existsSync(at('expected.diff'))) {
         const lines = read(at('expected.diff')).split('\n').filter((l, i, all) => i < all.length - 1 || l !== '');
-        assert.deepEqual(diffIni(existing, merged, spec.secrets ?? []), lines);
+        assert.deepEqual(diffIni(existing, result), lines);
       }
-      const shown = diffIni(existing, merged, spec.secrets ?? []).join('\n');
+      const shown = diffIni(existing, result).join('\n');
       for (const s of spec.secrets ?? []) assert.ok(!shown.includes(s), `secret ${JSON.stringify(s)} never shows in the diff`);
     });
   }
@@ -56,15 +71,16 @@ describe('golden files: templates merged into the real packaged configs', () => 
   for (const g of goldens) {
     test(`${g.template} into ${g.packaged}`, () => {
       const packaged = read(fixtures, g.packaged);
-      const managed = renderTemplate(read(root, g.template), vars);
-      const merged = mergeIni(packaged, managed);
+      const managed = renderTemplate(read(root, g.template), withSecrets(vars, secrets));
+      const result = mergeLines(packaged, managed);
+      const merged = mergedText(result).reveal();
       if (process.env.UPDATE_GOLDEN) fs.writeFileSync(path.join(fixtures, g.merged), merged);
       assert.equal(merged, read(fixtures, g.merged));
       assert.equal(mergeIni(merged, managed), merged, 'idempotent on the real file');
 
       // every managed key reads back (as oslo.config would) with the template's value; removals are gone
       for (const s of managed.sections) {
-        for (const [k, v] of s.set) assert.equal(getIniValue(merged, s.name, k), v, `[${s.name}] ${k}`);
+        for (const [k, v] of s.set) assert.equal(getIniValue(merged, s.name, k), plain(v), `[${s.name}] ${k}`);
         for (const k of s.remove) assert.equal(getIniValue(merged, s.name, k), undefined, `[${s.name}] !${k}`);
       }
       // nothing but added/replaced/removed managed lines: every packaged line that is not a managed
@@ -78,7 +94,7 @@ describe('golden files: templates merged into the real packaged configs', () => 
         assert.ok(j < after.length, `packaged line kept in order: ${JSON.stringify(line)}`);
         j++;
       }
-      const diff = diffIni(packaged, merged, secrets);
+      const diff = diffIni(packaged, result);
       assert.ok(diff.length > 0 && diff.length < 60, 'a short diff');
       for (const s of secrets) assert.ok(!diff.join('\n').includes(s), 'no secret in the diff');
     });
@@ -94,7 +110,9 @@ describe('golden files: templates merged into the real packaged configs', () => 
     assert.equal(getIniValue(merged, 'oslo_concurrency', 'lock_path'), '/var/lock/glance', 'packaged key untouched');
     // the password goes right after Debian's "#password =" comment in [keystone_authtoken]
     assert.match(merged, /\n# Password for auth\n#password =\npassword = pass-Golden2\n/);
-    assert.deepEqual(diffIni(read(fixtures, 'bookworm-glance-api.conf.packaged'), merged, ['dbpass-Golden1', 'pass-Golden2']), [
+    const vars = JSON.parse(read(fixtures, 'golden-vars.json')) as Record<string, string>;
+    const managed = renderTemplate(read(root, 'playbooks/glance/templates/bookworm/glance-api.conf'), withSecrets(vars, ['dbpass-Golden1', 'pass-Golden2']));
+    assert.deepEqual(diffIni(read(fixtures, 'bookworm-glance-api.conf.packaged'), mergeLines(read(fixtures, 'bookworm-glance-api.conf.packaged'), managed)), [
       '[database]',
       '+connection = mysql+pymysql://glance:***@controller/glance',
       '[glance_store]',
@@ -149,7 +167,7 @@ describe('golden files: templates merged into the real packaged configs', () => 
   test('a modern template on a Juno-configured file removes the Juno keys', () => {
     const vars2 = JSON.parse(read(fixtures, 'golden-vars.json')) as Record<string, string>;
     const juno = read(fixtures, 'juno-glance-api.conf.merged');
-    const modern = mergeIni(juno, renderTemplate(read(root, 'templates/bookworm/glance-api.conf'), vars2));
+    const modern = mergeIni(juno, renderTemplate(read(root, 'playbooks/glance/templates/bookworm/glance-api.conf'), vars2));
     for (const k of ['auth_uri', 'identity_uri', 'admin_user', 'admin_password', 'admin_tenant_name']) {
       assert.equal(getIniValue(modern, 'keystone_authtoken', k), undefined, k);
     }
@@ -157,16 +175,17 @@ describe('golden files: templates merged into the real packaged configs', () => 
     assert.equal(getIniValue(modern, 'DEFAULT', 'notification_driver'), undefined);
     assert.equal(getIniValue(modern, 'keystone_authtoken', 'auth_url'), 'http://controller:5000');
     assert.match(modern, /^#verbose = False$/m, 'commented lines stay');
-    assert.equal(mergeIni(modern, renderTemplate(read(root, 'templates/bookworm/glance-api.conf'), vars2)), modern);
+    assert.equal(mergeIni(modern, renderTemplate(read(root, 'playbooks/glance/templates/bookworm/glance-api.conf'), vars2)), modern);
   });
 });
 
 describe('every template', () => {
   const vars = JSON.parse(read(fixtures, 'golden-vars.json')) as Record<string, string>;
-  for (const release of fs.readdirSync(path.join(root, 'templates')).sort()) {
-    for (const file of fs.readdirSync(path.join(root, 'templates', release)).sort()) {
+  const templates = path.join(root, 'playbooks', 'glance', 'templates');
+  for (const release of fs.readdirSync(templates).sort()) {
+    for (const file of fs.readdirSync(path.join(templates, release)).sort()) {
       test(`templates/${release}/${file} renders, documents its placeholders, and merges idempotently into an empty file`, () => {
-        const text = read(root, 'templates', release, file);
+        const text = read(templates, release, file);
         const header = text.split('\n').filter((l) => l.startsWith('#')).join('\n');
         for (const p of placeholdersOf(text)) assert.ok(header.includes(`{{${p}}}`), `{{${p}}} documented at the top`);
         const managed = renderTemplate(text, vars);
@@ -252,35 +271,43 @@ describe('mergeIni edge cases', () => {
 
 describe('diffIni and masking', () => {
   test('identical files: empty diff', () => {
-    assert.deepEqual(diffIni('[a]\nx = 1\n', '[a]\nx = 1\n', []), []);
+    assert.deepEqual(diffIni('[a]\nx = 1\n', '[a]\nx = 1\n'), []);
   });
-  test('secrets are masked anywhere, in raw, $$-escaped and percent-encoded form', () => {
-    const before = '[database]\nconnection = sqlite://\n[x]\nnote = p@ss$ here\n';
-    const after = '[database]\nconnection = mysql+pymysql://glance:p%40ss%24@db/glance\n[x]\nnote = p@ss$$ here\n';
-    assert.deepEqual(diffIni(before, after, ['p@ss$']), [
+  test('a line holding a secret is masked by its type, in any form the template wrote it ($$-escaped, percent-encoded)', () => {
+    const before = '[database]\nconnection = sqlite://\n[x]\nnote = old\n';
+    const managed = renderTemplate('[database]\nconnection = mysql+pymysql://glance:{{P|url}}@db/glance\n[x]\nnote = {{P}} here\n', { P: new Secret('p@ss$') });
+    const result = mergeLines(before, managed);
+    assert.equal(mergedText(result).reveal(), '[database]\nconnection = mysql+pymysql://glance:p%40ss%24@db/glance\n[x]\nnote = p@ss$$ here\n');
+    assert.deepEqual(diffIni(before, result), [
       '[database]', '-connection = sqlite://', '+connection = mysql+pymysql://glance:***@db/glance',
-      '[x]', '-note = *** here', '+note = *** here',
+      '[x]', '-note = old', '+note = *** here',
     ]);
+  });
+  test('a secret whose value is already in the file is recognised without revealing it: nothing to change', () => {
+    const managed = renderTemplate('[s]\npassword = {{P}}\n', { P: new Secret('same') });
+    assert.equal(mergeLines('[s]\npassword = same\n', managed).changed, false);
+    assert.equal(mergeLines('[s]\npassword = other\n', managed).changed, true);
   });
   test('an unknown old password is masked by its key, and a URL password by its place', () => {
     const before = '[keystone_authtoken]\npassword = old-unknown\n[database]\nconnection = mysql+pymysql://glance:olddb@c/glance\n';
     const after = '[keystone_authtoken]\npassword = new\n[database]\nconnection = mysql+pymysql://glance:newdb@c/glance\n';
-    const d = diffIni(before, after, []);
+    const d = diffIni(before, after);
     assert.deepEqual(d, [
       '[keystone_authtoken]', '-password = ***', '+password = ***',
       '[database]', '-connection = mysql+pymysql://glance:***@c/glance', '+connection = mysql+pymysql://glance:***@c/glance',
     ]);
   });
   test('a custom sensitive predicate', () => {
-    assert.deepEqual(diffIni('[a]\nx = 1\n', '[a]\nx = 2\n', [], (s, k) => s === 'a' && k === 'x'), ['[a]', '-x = ***', '+x = ***']);
+    assert.deepEqual(diffIni('[a]\nx = 1\n', '[a]\nx = 2\n', (s, k) => s === 'a' && k === 'x'), ['[a]', '-x = ***', '+x = ***']);
   });
-  test('maskSecrets leaves text without secrets alone', () => {
-    assert.equal(maskSecrets('http://controller:5000/v3', ['zzz']), 'http://controller:5000/v3');
+  test('maskUrlPasswords leaves a URL without a password alone', () => {
+    assert.equal(maskUrlPasswords('http://controller:5000/v3'), 'http://controller:5000/v3');
+    assert.equal(maskUrlPasswords('mysql://glance:pw@db/glance'), 'mysql://glance:***@db/glance');
   });
   test('a large file with changes far apart gives a short diff', () => {
     const body = Array.from({ length: 5000 }, (_, i) => `#opt${i} = ${i}`).join('\n');
     const before = `[a]\nx = 1\n${body}\n[b]\ny = 1\n`;
     const after = `[a]\nx = 2\n${body}\n[b]\ny = 2\n`;
-    assert.deepEqual(diffIni(before, after, []), ['[a]', '-x = 1', '+x = 2', '[b]', '-y = 1', '+y = 2']);
+    assert.deepEqual(diffIni(before, after), ['[a]', '-x = 1', '+x = 2', '[b]', '-y = 1', '+y = 2']);
   });
 });

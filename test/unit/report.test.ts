@@ -3,12 +3,12 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatHost, summaryLine, jsonReport } from '../../src/engine/report.ts';
-import type { HostReport, ResourceResult } from '../../src/engine/run.ts';
+import type { HostReport, ResourceResult } from '../../src/engine/report-model.ts';
 import { Secret } from '../../src/secret.ts';
 
 const res = (r: Partial<ResourceResult> & Pick<ResourceResult, 'kind' | 'id' | 'action' | 'status' | 'why'>): ResourceResult => ({ changes: [], ms: 0, ...r });
 const stats = { sshRoundTrips: 14, remoteCommands: 1, keystoneRequests: 8 };
-const head = { host: 'controller', address: '10.213.1.2', os: 'Debian GNU/Linux 12 (bookworm)', release: 'bookworm', notes: [] as string[] };
+const head = { host: 'controller', address: '10.213.1.2', playbook: 'glance', os: 'Debian GNU/Linux 12 (bookworm)', release: 'bookworm', notes: [] as string[] };
 
 const plan: HostReport = {
   ...head, mode: 'plan', ok: 1, changed: 5, failed: 0, durationMs: 812, stats,
@@ -106,10 +106,10 @@ describe('apply', () => {
     assert.ok(!lines.some((l) => l.includes('never shown')));
   });
 
-  test('verify: an upload, or the read-only list of a converged re-run', () => {
-    const upload = formatHost({ ...apply, error: undefined, verify: { kind: 'upload', ok: true, imageId: '48fa037b-0d0e-4a55-a4b7-3a36c2ac3a35', size: 1048576, checksum: '1befe953d2ac1b3bf2ca8a5e2b73b4c4', storeFile: '/var/lib/glance/images/48fa037b', ms: 1612 } });
-    assert.ok(upload.includes('  verified image 48fa037b-0d0e-4a55-a4b7-3a36c2ac3a35: active, 1048576 bytes, md5 1befe953d2ac1b3bf2ca8a5e2b73b4c4, file in the store owned by glance, then deleted (1.6 s)\n'), upload);
-    const list = formatHost({ ...apply, error: undefined, verify: { kind: 'list', ok: true, ms: 472 } });
+  test('the closing check: its own summary line, after the handlers', () => {
+    const upload = formatHost({ ...apply, error: undefined, verify: { kind: 'upload', ok: true, ms: 1612, summary: 'image 48fa037b: active, 1048576 bytes' } });
+    assert.ok(upload.includes('handler restart-glance-api — ini-file /etc/glance/glance-api.conf changed\n  verified image 48fa037b: active, 1048576 bytes\n'), upload);
+    const list = formatHost({ ...apply, error: undefined, verify: { kind: 'list', ok: true, ms: 472, summary: 'the Glance API lists images (472 ms)' } });
     assert.ok(list.includes('\n  verified the Glance API lists images (472 ms)\n'), list);
     assert.ok(!list.includes('error at'));
   });
@@ -143,7 +143,7 @@ describe('a Secret anywhere in a report never shows its value', () => {
       res({ kind: 'mysql-user', id: 'glance@%', action: 'create', status: 'failed', why: 'x', error: str, changes: [{ field: 'password', to: str }] }),
     ],
     handlers: [{ name: 'restart-glance-api', status: 'changed', reason: str }],
-    verify: { kind: 'upload', ok: true, imageId: str, size: 1, checksum: str, storeFile: str, ms: 1 },
+    verify: { kind: 'upload', ok: true, imageId: str, size: 1, checksum: str, storeFile: str, ms: 1, summary: `image ${s}` },
     error: { step: 'mysql-user', message: `login with ${s} failed\nsecond line ${s}`, hint: str },
   };
 

@@ -1,46 +1,70 @@
-// The resources' pure diffs, driven by data: test/fixtures/resources/<kind>/<case>.json, each
-// { description, input, expected }. A new case is a new file. Plus grantsAll on SHOW GRANTS lines
-// in every quoting style MariaDB and MySQL print.
+// Every resource kind's pure diff, driven by data: test/fixtures/resources/<kind>/<case>.json, each
+// { description, current, desired, expected } where expected is the whole Diff, operations included
+// (a Secret in an operation prints as "[secret]"). A new case is a new file. Plus grantsAll on SHOW
+// GRANTS lines in every quoting style MariaDB and MySQL print.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mysqlUserDiff, grantsAll, type MysqlUserSpec } from '../../src/resources/mysql-user.ts';
-import {
-  keystoneUserDiff, keystoneServiceDiff, serviceToKeep, planEndpoints, keystoneEndpoints,
-  type KsUserState, type KsServiceState, type Iface,
-} from '../../src/resources/keystone.ts';
-import { schemaDiff } from '../../src/resources/glance-schema.ts';
-import { parseRevisions, schemaHeads } from '../../src/engine/facts.ts';
 import type { Diff } from '../../src/engine/resource.ts';
-import type { HostContext } from '../../src/engine/context.ts';
-import type { KsEndpoint } from '../../src/clients/keystone-api.ts';
+import { Secret } from '../../src/secret.ts';
+import { sqlDialect } from '../../src/clients/mysql.ts';
+import { mysqlUserDiff, grantsAll } from '../../src/resources/mysql-user.ts';
+import { mysqlDatabaseDiff } from '../../src/resources/mysql-database.ts';
+import { keystoneUserDiff, type KsUserState } from '../../src/resources/keystone-user.ts';
+import { roleAssignmentDiff, type KsRoleState } from '../../src/resources/keystone-role-assignment.ts';
+import { keystoneServiceDiff, serviceToKeep, type KsServiceState } from '../../src/resources/keystone-service.ts';
+import { keystoneEndpointsDiff, type KsEndpointsState, type Iface } from '../../src/resources/keystone-endpoints.ts';
+import { schemaDiff, schemaHeads, parseRevisions } from '../../src/resources/alembic-schema.ts';
+import { aptPackagesDiff, type PackagesState } from '../../src/resources/apt-packages.ts';
+import { iniFileDiff, type IniFileState } from '../../src/resources/ini-file.ts';
+import { renderTemplate } from '../../src/resources/ini/template.ts';
+import { serviceDiff, type ServiceState } from '../../src/resources/service.ts';
+import { pathAbsentDiff } from '../../src/resources/path-absent.ts';
+import type { Ensure } from '../../src/engine/resource.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = path.join(root, 'test/fixtures/resources');
+/** The password every fixture's desired state carries; it must never show but as "[secret]". */
+const PASSWORD = new Secret('fixture-password-Zq7');
 
-interface Case<I, E> { description: string; input: I; expected: E }
+interface Case<C, D, E> { description: string; current: C; desired: D; expected: E }
+
+/** As JSON has it: Secrets become "[secret]", undefined fields go. */
+const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x));
 
 /** One test per fixture file of a kind; the folder must not be empty (a typo in a name is a failure, not a pass). */
-function eachCase<I, E>(kind: string, run: (input: I, expected: E) => void): void {
+function eachCase<C, D, E>(kind: string, run: (c: Case<C, D, E>) => void): void {
   describe(kind, () => {
     const dir = path.join(fixtures, kind);
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
     test('has cases', () => assert.ok(files.length > 0, `no cases in ${dir}`));
     for (const f of files) {
-      const c = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Case<I, E>;
-      test(`${f.replace(/\.json$/, '')}: ${c.description}`, () => run(c.input, c.expected));
+      const c = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Case<C, D, E>;
+      test(`${f.replace(/\.json$/, '')}: ${c.description}`, () => run(c));
     }
   });
 }
 
-eachCase<{ spec: Pick<MysqlUserSpec, 'user' | 'host' | 'database'>; state: { exists: boolean; grants: string[]; passwordWorks?: boolean } },
-  { hasGrant: boolean; diff: Diff }>('mysql-user', (input, expected) => {
-  // As read() does: SHOW GRANTS lines → hasGrant, then the diff.
-  const hasGrant = grantsAll(input.state.grants, input.spec.database);
+/** The diff is the expected one, and its shape holds: ops empty exactly when nothing changes, no secret shows. */
+function assertDiff(got: Diff, expected: unknown): void {
+  assert.deepEqual(plain(got), expected);
+  assert.equal(got.ops.length === 0, got.action === 'none', 'operations exactly when something changes');
+  assert.ok(!JSON.stringify(got).includes(PASSWORD.reveal()), 'no secret in the diff or its operations');
+}
+
+eachCase<{ exists: boolean; grants: string[]; passwordWorks?: boolean; serverVersion: string }, { user: string; host: string; database: string; ensure?: Ensure },
+  { hasGrant: boolean; diff: unknown }>('mysql-user', ({ current, desired, expected }) => {
+  // As read() does: SHOW GRANTS lines → hasGrant, the server's version → the statements it has.
+  const hasGrant = grantsAll(current.grants, desired.database);
   assert.equal(hasGrant, expected.hasGrant, 'grantsAll');
-  assert.deepEqual(mysqlUserDiff(input.spec, { exists: input.state.exists, hasGrant, passwordWorks: input.state.passwordWorks }), expected.diff);
+  const state = { exists: current.exists, hasGrant, passwordWorks: current.passwordWorks, dialect: sqlDialect(current.serverVersion) };
+  assertDiff(mysqlUserDiff(state, { ...desired, password: PASSWORD }), expected.diff);
+});
+
+eachCase<{ exists: boolean }, { name: string; ensure?: Ensure }, unknown>('mysql-database', ({ current, desired, expected }) => {
+  assertDiff(mysqlDatabaseDiff(current, desired), expected);
 });
 
 describe('grantsAll: what counts as ALL on the database', () => {
@@ -67,41 +91,58 @@ describe('grantsAll: what counts as ALL on the database', () => {
   test('no lines: no grant', () => assert.equal(grantsAll([], 'glance'), false));
 });
 
-eachCase<{ name: string; state: KsUserState }, Diff>('keystone-user', (input, expected) => {
-  assert.deepEqual(keystoneUserDiff(input.name, input.state), expected);
+eachCase<KsUserState, { name: string; domainId: string; ensure?: Ensure }, unknown>('keystone-user', ({ current, desired, expected }) => {
+  assertDiff(keystoneUserDiff(current, { ...desired, password: PASSWORD }), expected);
 });
 
-eachCase<{ want: { name: string; type: string; description: string } } & KsServiceState, { keep: string | null; diff: Diff }>(
-  'keystone-service', (input, expected) => {
-    const state: KsServiceState = { services: input.services, endpointCount: input.endpointCount };
-    assert.equal(serviceToKeep(state)?.id ?? null, expected.keep, 'serviceToKeep');
-    assert.deepEqual(keystoneServiceDiff(input.want, state), expected.diff);
+eachCase<KsRoleState, { user: string; project: string; role: string; ensure?: Ensure }, unknown>('keystone-role-assignment', ({ current, desired, expected }) => {
+  assertDiff(roleAssignmentDiff(current, desired), expected);
+});
+
+eachCase<KsServiceState, { name: string; type: string; description: string; ensure?: Ensure }, { keep: string | null; diff: unknown }>(
+  'keystone-service', ({ current, desired, expected }) => {
+    assert.equal(serviceToKeep(current)?.id ?? null, expected.keep, 'serviceToKeep');
+    assertDiff(keystoneServiceDiff(current, desired), expected.diff);
   });
 
-interface EndpointWant { urls: Record<Iface, string>; region: string }
-eachCase<{ want: EndpointWant; endpoints: KsEndpoint[] },
-  { create: Iface[]; update: ReturnType<typeof planEndpoints>['update']; remove: string[]; action: Diff['action']; why: string }>(
-  'keystone-endpoint', (input, expected) => {
-    const work = planEndpoints(input.want, input.endpoints);
-    assert.deepEqual(work.create, expected.create, 'create');
-    assert.deepEqual(work.update, expected.update, 'update');
-    assert.deepEqual(work.remove.map((e) => e.id).sort(), [...expected.remove].sort(), 'remove (in any order)');
-    // Exactly one endpoint per interface stays: every interface is either created or kept once.
-    const kept = input.endpoints.filter((e) => !work.remove.includes(e));
-    for (const i of ['public', 'internal', 'admin'] as const) {
-      assert.equal(kept.filter((e) => e.interface === i).length + (work.create.includes(i) ? 1 : 0), 1, `one ${i} endpoint after the change`);
-    }
-    // The resource's diff (what the plan shows) agrees with the work.
-    const ctx = { settings: { endpoints: input.want.urls, region: input.want.region } } as unknown as HostContext;
-    const diff = keystoneEndpoints().diff({ serviceId: 's1', endpoints: input.endpoints }, ctx);
-    assert.equal(diff.action, expected.action, 'action');
-    assert.equal(diff.why, expected.why, 'why');
-    assert.equal(diff.changes.length, work.create.length + work.update.length + work.remove.length, 'one change line per piece of work');
+eachCase<KsEndpointsState, { urls: Record<Iface, string>; region: string; ensure?: Ensure }, unknown>('keystone-endpoint', ({ current, desired, expected }) => {
+  const diff = keystoneEndpointsDiff(current, desired);
+  assertDiff(diff, expected);
+  if (desired.ensure === 'absent') return;
+  // Exactly one endpoint per interface after the operations: every interface is created or kept once.
+  const deleted = new Set(diff.ops.flatMap((o) => (o.op === 'delete-endpoint' ? [o.id] : [])));
+  const kept = current.endpoints.filter((e) => !deleted.has(e.id));
+  for (const i of ['public', 'internal', 'admin'] as const) {
+    const created = diff.ops.filter((o) => o.op === 'create-endpoint' && o.interface === i).length;
+    assert.equal(kept.filter((e) => e.interface === i).length + created, 1, `one ${i} endpoint after the change`);
+  }
+  assert.equal(diff.changes.length, diff.ops.length, 'one change line per operation');
+});
+
+eachCase<{ heads?: string[]; revisions?: string; current: string[] }, { command: string; user: string }, unknown>('db-schema', ({ current, desired, expected }) => {
+  const heads = current.revisions
+    ? schemaHeads(parseRevisions(fs.readFileSync(path.join(root, 'test/fixtures/facts', current.revisions), 'utf8')))
+    : current.heads ?? [];
+  assertDiff(schemaDiff({ heads, current: current.current }, desired), expected);
+});
+
+eachCase<PackagesState, { preseed?: string[]; ensure?: Ensure }, unknown>('apt-package', ({ current, desired, expected }) => {
+  assertDiff(aptPackagesDiff(current, desired), expected);
+});
+
+eachCase<IniFileState, { path: string; template: string; vars: Record<string, string>; secretVars?: string[]; owner: string; mode: string; madeBy?: string; ensure?: Ensure }, unknown>(
+  'ini-file', ({ current, desired, expected }) => {
+    const vars = Object.fromEntries(Object.entries(desired.vars).map(([k, v]) => [k, desired.secretVars?.includes(k) ? new Secret(v) : v]));
+    const got = iniFileDiff(current, { ...desired, mode: parseInt(desired.mode, 8), managed: renderTemplate(desired.template, vars) });
+    assert.deepEqual(plain(got), expected);
+    assert.equal(got.ops.length === 0, got.action === 'none');
+    for (const k of desired.secretVars ?? []) assert.ok(!JSON.stringify(got).includes(desired.vars[k]!), `${k} never shows`);
   });
 
-eachCase<{ heads?: string[]; revisions?: string; current: string[] }, Diff>('db-schema', (input, expected) => {
-  const heads = input.revisions
-    ? schemaHeads(parseRevisions(fs.readFileSync(path.join(root, 'test/fixtures/facts', input.revisions), 'utf8')))
-    : input.heads ?? [];
-  assert.deepEqual(schemaDiff({ heads, current: input.current }), expected);
+eachCase<ServiceState, { name: string; state: 'running' | 'stopped' }, unknown>('service', ({ current, desired, expected }) => {
+  assertDiff(serviceDiff(current, desired), expected);
+});
+
+eachCase<{ exists: boolean }, { path: string }, unknown>('path', ({ current, desired, expected }) => {
+  assertDiff(pathAbsentDiff(current.exists, desired.path), expected);
 });

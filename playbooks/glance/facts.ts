@@ -1,0 +1,21 @@
+// Every fact any Glance profile's resources ask for, so the engine gathers them all in its one round
+// trip whatever the release turns out to be.
+import type { FactSpec } from '../../src/engine/facts.ts';
+import { dpkgFact } from '../../src/resources/apt-packages.ts';
+import { fileFact } from '../../src/resources/ini-file.ts';
+import { pidFact } from '../../src/resources/service.ts';
+import { revisionsFact } from '../../src/resources/alembic-schema.ts';
+import { openrcFact } from '../../src/providers/admin-credentials.ts';
+import { profiles } from './profiles.ts';
+
+export function glanceFacts(): FactSpec<unknown>[] {
+  const all = Object.values(profiles);
+  const specs = [
+    dpkgFact,
+    openrcFact,
+    ...[...new Set(all.flatMap((p) => p.configs.map((c) => c.path)))].map(fileFact),
+    ...all.flatMap((p) => p.services.map((s) => pidFact(s.name, s.pidfiles))),
+    ...[...new Set(all.filter((p) => p.schema.tool === 'alembic').map((p) => p.schema.versionsDir))].map(revisionsFact),
+  ] as FactSpec<unknown>[];
+  return [...new Map(specs.map((f) => [f.key, f])).values()];
+}

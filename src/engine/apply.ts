@@ -1,0 +1,137 @@
+// Plan and apply for one host: read and diff everything, then (apply) change what differs in order,
+// lane beside lane, each change's handlers written to the journal before the change; then the handlers;
+// then the proof: everything that changed is read again and must now match.
+import { EngineError, asEngineError } from './errors.ts';
+import type { Host } from './host.ts';
+import type { Journal } from './journal.ts';
+import type { HandlerDef } from './playbook.ts';
+import type { HostReport, ResourceResult } from './report-model.ts';
+import type { Resource } from './resource.ts';
+import { readAll, reread } from './plan.ts';
+import { runInLanes } from './lanes.ts';
+import { runHandlers } from './handlers.ts';
+import { proveApplied } from './prove.ts';
+
+export interface HostWork {
+  host: Host;
+  resources: readonly Resource[];
+  handlers: readonly HandlerDef[];
+  journal: Journal;
+  /** Handler names a run wrote down and did not finish. */
+  pending: readonly string[];
+  report: HostReport;
+}
+
+/** A resource that notifies a handler its playbook does not declare is the playbook's bug: say so first. */
+function checkNotifies(resources: readonly Resource[], handlers: readonly HandlerDef[]): void {
+  const declared = new Set(handlers.map((h) => h.name));
+  for (const r of resources) {
+    for (const n of [...(r.notifies ?? []), ...(r.doneBy ? [r.doneBy] : [])]) {
+      if (!declared.has(n)) throw new EngineError('playbook', `${r.kind} ${r.id} names the handler "${n}", which the playbook does not declare`, 'declare it in the playbook\'s handlers');
+    }
+  }
+}
+
+/** Pending names the playbook declares; the others are reported and left in the journal. */
+function pendingHandlers(w: HostWork): Map<string, string> {
+  const declared = new Set(w.handlers.map((h) => h.name));
+  const reasons = new Map<string, string>();
+  for (const name of w.pending) {
+    if (declared.has(name)) reasons.set(name, 'left pending by an earlier run');
+    else w.report.notes.push(`the journal ${w.journal.path} holds "${name}", which this playbook does not run: left there`);
+  }
+  return reasons;
+}
+
+export async function plan(w: HostWork): Promise<void> {
+  checkNotifies(w.resources, w.handlers);
+  const reasons = pendingHandlers(w);
+  const planned = await readAll(w.host, w.resources);
+  for (const { resource: r, diff } of planned) {
+    const changing = diff.action !== 'none';
+    w.report.resources.push({ kind: r.kind, id: r.id, action: diff.action, status: changing ? 'pending' : 'ok', why: diff.why, changes: diff.changes, detail: diff.detail, ms: 0 });
+    if (changing) {
+      w.report.changed++;
+      for (const h of r.notifies ?? []) if (!reasons.has(h)) reasons.set(h, `${r.kind} ${r.id} changes`);
+    } else w.report.ok++;
+  }
+  for (const h of w.handlers) if (reasons.has(h.name)) w.report.handlers.push({ name: h.name, status: 'pending', reason: reasons.get(h.name)! });
+}
+
+export async function apply(w: HostWork): Promise<void> {
+  checkNotifies(w.resources, w.handlers);
+  const { host, resources, report } = w;
+  const reasons = pendingHandlers(w);
+  const notified = new Set(reasons.keys());
+  const planned = await readAll(host, resources);
+
+  // The plan first, as one line per change, before anything is touched.
+  const toChange = planned.filter((p) => p.diff.action !== 'none');
+  if (toChange.length || notified.size) {
+    host.progress(`plan: ${toChange.length} to change${notified.size ? `, pending from an earlier run: ${[...notified].join(', ')}` : ''}`);
+    for (const { resource: r, diff } of toChange) host.progress(`plan:   ${diff.action.padEnd(6)} ${r.kind} ${r.id} (${diff.why})`);
+  }
+
+  const results: ResourceResult[] = planned.map(({ resource: r, diff }) => ({
+    kind: r.kind, id: r.id, action: diff.action, status: 'skipped', why: 'not reached', changes: diff.changes, detail: diff.detail, ms: 0,
+    ...(diff.action !== 'none' ? { planned: { action: diff.action, changes: diff.changes } } : {}),
+  }));
+  report.resources.push(...results);
+  let dirty = false;
+  const journaled = new Map<string, Promise<void>>([...notified].map((h) => [h, Promise.resolve()]));
+
+  async function applyOne(i: number): Promise<void> {
+    const r = resources[i]!;
+    let { state, diff } = planned[i]!;
+    const result = results[i]!;
+    Object.assign(result, { status: 'ok', why: diff.why });
+    const started = Date.now();
+    try {
+      if (diff.action !== 'none' && dirty) {
+        // Something earlier changed the host (a package made this file, a user now exists): read again.
+        ({ state, diff } = await reread(host, r));
+        Object.assign(result, { action: diff.action, why: diff.why, changes: diff.changes, detail: diff.detail });
+      }
+      if (diff.action === 'none') {
+        report.ok++;
+        return;
+      }
+      if (r.doneBy && notified.has(r.doneBy)) {
+        Object.assign(result, { status: 'changed', why: `${diff.why}: done by ${r.doneBy} below` });
+        report.changed++;
+        return;
+      }
+      // Written down before the change, and owed only once written: a lane beside this one that notifies the
+      // same handler waits for the same write, and a write that fails leaves nothing reported as kept.
+      const fresh = (r.notifies ?? []).filter((h) => !journaled.has(h));
+      if (fresh.length) {
+        const write = w.journal.add(fresh).then(() => fresh.forEach((h) => { notified.add(h); reasons.set(h, `${r.kind} ${r.id} changed`); }));
+        fresh.forEach((h) => journaled.set(h, write));
+      }
+      await Promise.all((r.notifies ?? []).map((h) => journaled.get(h)));
+      await r.apply(host, diff.ops, state);
+      result.ms = Date.now() - started;
+      result.status = 'changed';
+      report.changed++;
+      dirty = true;
+    } catch (e) {
+      // The failing resource is the step an operator needs, whatever layer the error came from.
+      const cause = asEngineError('', e);
+      result.status = 'failed';
+      result.error = cause.message;
+      report.failed++;
+      throw new EngineError(`${r.kind} ${r.id}`, cause.message, cause.hint, e);
+    }
+  }
+
+  try {
+    await runInLanes(resources, applyOne);
+  } catch (e) {
+    for (const h of w.handlers) {
+      if (notified.has(h.name)) report.handlers.push({ name: h.name, status: 'pending', reason: `${reasons.get(h.name)}; stays in the journal for the next run` });
+    }
+    throw e;
+  }
+  await runHandlers(w, notified, reasons);
+  await proveApplied(host, resources, results, report);
+}

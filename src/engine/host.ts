@@ -1,0 +1,78 @@
+// What resources, providers, handlers and checks get for one host: the connection, the OS facts, any
+// other fact on demand, the sessions (providers), and a progress line. Nothing of a playbook.
+import type { Transport } from '../transport/ssh.ts';
+import { gatherRaw, initFact, osFact, type FactSpec, type OsFacts } from './facts.ts';
+import { Providers, type Provider } from './providers.ts';
+
+export interface Host {
+  /** The name reports and the local secrets file use (the inventory name, or the host). */
+  readonly name: string;
+  readonly t: Transport;
+  readonly os: OsFacts;
+  /** A fact's value as last gathered; a fact not gathered yet costs one round trip now. */
+  fact<T>(spec: FactSpec<T>): Promise<T>;
+  /** Gathers every known fact again (after a change that moves them: a package install). */
+  refreshFacts(): Promise<void>;
+  use<T>(provider: Provider<T>): Promise<T>;
+  /** One line of progress on a long step (stderr, never the JSON report). */
+  progress(line: string): void;
+}
+
+export class HostSession implements Host {
+  readonly providers = new Providers();
+  #specs = new Map<string, FactSpec<unknown>>();
+  #raw = new Map<string, string>();
+  #parsed = new Map<string, unknown>();
+  #asking = new Map<string, Promise<void>>();
+  #os: OsFacts | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly t: Transport,
+    readonly progress: (line: string) => void,
+  ) {}
+
+  get os(): OsFacts {
+    if (!this.#os) throw new Error('the OS facts are read before anything asks for them');
+    return this.#os;
+  }
+
+  /** The one fact-gathering round trip: the engine's own facts and every spec given. */
+  async gather(specs: readonly FactSpec<unknown>[]): Promise<void> {
+    for (const s of [osFact, initFact, ...specs]) this.#register(s);
+    await this.refreshFacts();
+  }
+
+  /** Two facts with one key and different scripts would answer for each other: a playbook's bug, said at once. */
+  #register(spec: FactSpec<unknown>): void {
+    const known = this.#specs.get(spec.key);
+    if (known && known.script !== spec.script) throw new Error(`two facts are named "${spec.key}" with different scripts`);
+    this.#specs.set(spec.key, spec);
+  }
+
+  async refreshFacts(): Promise<void> {
+    this.#raw = await gatherRaw(this.t, [...this.#specs.values()]);
+    this.#parsed.clear();
+    this.#os = { ...osFact.parse(this.#raw.get(osFact.key) ?? ''), init: initFact.parse(this.#raw.get(initFact.key) ?? '') };
+  }
+
+  async fact<T>(spec: FactSpec<T>): Promise<T> {
+    this.#register(spec as FactSpec<unknown>);
+    if (!this.#raw.has(spec.key)) {
+      // Resources read side by side may ask for the same missing fact: one round trip for all of them.
+      let asked = this.#asking.get(spec.key);
+      if (!asked) {
+        asked = gatherRaw(this.t, [spec as FactSpec<unknown>]).then((raw) => { this.#raw.set(spec.key, raw.get(spec.key) ?? ''); });
+        this.#asking.set(spec.key, asked);
+        void asked.finally(() => this.#asking.delete(spec.key)).catch(() => {});
+      }
+      await asked;
+    }
+    if (!this.#parsed.has(spec.key)) this.#parsed.set(spec.key, spec.parse(this.#raw.get(spec.key) ?? ''));
+    return this.#parsed.get(spec.key) as T;
+  }
+
+  use<T>(provider: Provider<T>): Promise<T> {
+    return this.providers.use(provider, this);
+  }
+}

@@ -1,0 +1,28 @@
+// Plan: read every resource (side by side: they are independent reads), diff each against what the
+// playbook wants. Nothing is changed.
+import { asEngineError } from './errors.ts';
+import type { Host } from './host.ts';
+import type { Diff, Resource } from './resource.ts';
+
+export interface Planned {
+  resource: Resource;
+  state: unknown;
+  diff: Diff;
+}
+
+export async function readAll(host: Host, resources: readonly Resource[]): Promise<Planned[]> {
+  return Promise.all(resources.map(async (resource) => {
+    try {
+      const state = await resource.read(host);
+      return { resource, state, diff: resource.diff(state) };
+    } catch (e) {
+      throw asEngineError(`${resource.kind} ${resource.id}`, e);
+    }
+  }));
+}
+
+/** Reads one resource again and diffs it: the state after earlier changes, or the proof after apply. */
+export async function reread(host: Host, resource: Resource): Promise<Planned> {
+  const state = await resource.read(host);
+  return { resource, state, diff: resource.diff(state) };
+}

@@ -1,0 +1,88 @@
+// The contract between the engine and a playbook. A playbook says what a host should look like; the
+// engine knows order, lanes, handlers with their journal, proof after apply, reporting. The engine
+// takes a playbook and runs it; it never imports one (the command line hands it over).
+import type { Secret } from '../secret.ts';
+import type { FactSpec, OsFacts } from './facts.ts';
+import type { Host } from './host.ts';
+import type { Provider } from './providers.ts';
+import type { Resource } from './resource.ts';
+
+/** What every release profile has; a playbook's profiles add their own data. */
+export interface ProfileBase {
+  readonly id: string;
+  /** One line each for what this release does not have (a config file, a service), shown by the plan. */
+  readonly notes?: readonly string[];
+}
+
+/** A secret the playbook needs per host: kept locally, made on first use when it can be generated. */
+export interface SecretSpec {
+  readonly name: string;
+  readonly describe: string;
+  /** A new random value; absent when the operator must supply it. */
+  generate?(): string;
+}
+
+/** A command-line option a playbook reads its settings from. */
+export interface OptionSpec {
+  readonly name: string;
+  readonly type: 'string' | 'number' | 'boolean';
+  readonly describe: string;
+  readonly default?: string | number | boolean;
+}
+
+export interface PlaybookContext<S, P extends ProfileBase> {
+  readonly host: Host;
+  readonly profile: P;
+  readonly settings: S;
+  readonly secrets: Readonly<Record<string, Secret>>;
+}
+
+/** Something the engine runs once after the changes that asked for it, in the order declared. */
+export interface HandlerDef {
+  readonly name: string;
+  run(host: Host): Promise<void>;
+}
+
+/** The closing check: proof that the service works, not only that its parts look right. */
+export interface CheckResult {
+  kind: string;
+  ok: boolean;
+  ms: number;
+  /** One line for people, e.g. "image 624ff592-…: active, 1048576 bytes, …". */
+  summary: string;
+  [detail: string]: unknown;
+}
+
+export interface Check<S, P extends ProfileBase> {
+  /** A read-only check, run beside the plan's reads and kept when nothing changed. */
+  quick(ctx: PlaybookContext<S, P>): Promise<CheckResult>;
+  /** The full check after a change, or asked for (`verify`). */
+  full(ctx: PlaybookContext<S, P>): Promise<CheckResult>;
+}
+
+export interface Playbook<S = unknown, P extends ProfileBase = ProfileBase> {
+  readonly id: string;
+  readonly describe: string;
+  readonly profiles: Readonly<Record<string, P>>;
+  /** The profile for a host's OS, or undefined (then the operator must name one). */
+  profileFor(os: OsFacts): P | undefined;
+  readonly options: readonly OptionSpec[];
+  /** Settings from the command line's values for `options` and the operator's environment. */
+  settings(values: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): S;
+  readonly secrets: readonly SecretSpec[];
+  /** Facts gathered in the engine's one round trip (what the resources of any profile will ask for). */
+  readonly facts: readonly FactSpec<unknown>[];
+  /** Sessions worth opening while the facts are gathered (they need nothing from them). */
+  warm?(settings: S): readonly Provider<unknown>[];
+  resources(ctx: PlaybookContext<S, P>): Resource[] | Promise<Resource[]>;
+  handlers(ctx: PlaybookContext<S, P>): readonly HandlerDef[];
+  readonly check?: Check<S, P>;
+  /** A tear-down: after a successful apply the host's local secrets are forgotten too. */
+  readonly forgetsSecrets?: boolean;
+}
+
+/** Where a host's secrets are kept on the operator's side (a 0600 file per host, or a team's file). */
+export interface SecretsSource {
+  load(host: string, specs: readonly SecretSpec[]): Promise<Record<string, Secret>>;
+  forget(host: string): Promise<void>;
+}

@@ -1,0 +1,102 @@
+// One host's run: connect once, gather facts once (sessions opening meanwhile), pick the release
+// profile, then plan, or apply with handlers and proof, then the playbook's closing check. Knows no
+// playbook: it is handed one.
+import { connect, type ConnectOptions, type Transport } from '../transport/ssh.ts';
+import { EngineError, asEngineError } from './errors.ts';
+import { HostSession } from './host.ts';
+import { Journal } from './journal.ts';
+import type { Playbook, PlaybookContext, ProfileBase, SecretsSource } from './playbook.ts';
+import type { HostReport, Mode } from './report-model.ts';
+import { apply, plan } from './apply.ts';
+
+export interface Target extends ConnectOptions {
+  /** The name reports and the secrets file use (the inventory name, or the host). */
+  name: string;
+}
+
+export interface RunOptions<S, P extends ProfileBase> {
+  mode: Mode;
+  playbook: Playbook<S, P>;
+  settings: S;
+  /** A profile id of the playbook's; default: the one for the host's OS. */
+  release?: string;
+  secrets: SecretsSource;
+  /** Where the pending-handler journal lives on the target. */
+  journalPath: string;
+  progress: (host: string, line: string) => void;
+  /** How to reach a target; the SSH transport unless a test hands in another. */
+  connect?: (target: Target) => Promise<Transport>;
+}
+
+function pickProfile<S, P extends ProfileBase>(host: HostSession, opts: RunOptions<S, P>): P {
+  const pb = opts.playbook;
+  const ids = Object.keys(pb.profiles).join(', ');
+  if (opts.release) {
+    const p = pb.profiles[opts.release];
+    if (!p) throw new EngineError('release', `the ${pb.id} playbook has no profile "${opts.release}"`, `pass --release with one of: ${ids}`);
+    if (pb.profileFor(host.os)?.id !== p.id) host.progress(`note: --release ${opts.release} on a ${host.os.osName} host`);
+    return p;
+  }
+  const p = pb.profileFor(host.os);
+  if (!p) throw new EngineError('release', `no release profile for ${host.os.osName} (codename "${host.os.codename}")`, `pass --release with one of: ${ids}`);
+  return p;
+}
+
+export async function runHost<S, P extends ProfileBase>(target: Target, opts: RunOptions<S, P>): Promise<HostReport> {
+  const t0 = Date.now();
+  const pb = opts.playbook;
+  const report: HostReport = {
+    host: target.name, address: target.host, playbook: pb.id, mode: opts.mode, ok: 0, changed: 0, failed: 0, durationMs: 0,
+    resources: [], handlers: [], notes: [], stats: { sshRoundTrips: 0, remoteCommands: 0 },
+  };
+  let t: Transport | undefined;
+  let host: HostSession | undefined;
+  let step = 'connect';
+  try {
+    t = await (opts.connect ?? connect)(target);
+    host = new HostSession(target.name, t, (line) => opts.progress(target.name, line));
+    step = 'gather facts';
+    if (opts.mode !== 'verify') for (const p of pb.warm?.(opts.settings) ?? []) void host.use(p);
+    const journal = new Journal(t, opts.journalPath);
+    await host.gather([...pb.facts, journal.fact()]);
+    report.os = host.os.osName;
+    step = 'release';
+    const profile = pickProfile(host, opts);
+    report.release = profile.id;
+    report.notes.push(...(profile.notes ?? []));
+    step = 'secrets';
+    const secrets = await opts.secrets.load(target.name, pb.secrets);
+    const ctx: PlaybookContext<S, P> = { host, profile, settings: opts.settings, secrets };
+    step = 'playbook';
+    const resources = await pb.resources(ctx);
+    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report };
+    if (opts.mode === 'plan') {
+      await plan(work);
+    } else if (opts.mode === 'apply') {
+      // On a converged host the closing check is a read: run it beside the plan's reads, keep it if nothing changes.
+      const quick = pb.check?.quick(ctx);
+      quick?.catch(() => {});
+      await apply(work);
+      step = 'verify';
+      if (pb.check) report.verify = report.changed > 0 || report.handlers.length > 0 ? await pb.check.full(ctx) : await quick!;
+      if (pb.forgetsSecrets) await opts.secrets.forget(target.name);
+    } else {
+      step = 'verify';
+      if (!pb.check) throw new EngineError('verify', `the ${pb.id} playbook has no check to run`, 'use plan or apply');
+      report.verify = await pb.check.full(ctx);
+    }
+  } catch (e) {
+    const err = asEngineError(step, e);
+    report.error = { step: err.step, message: err.message, hint: err.hint };
+  } finally {
+    if (host) Object.assign(report.stats, await host.providers.closeAll());
+    if (t) {
+      report.stats.sshRoundTrips = t.stats.roundTrips;
+      report.stats.remoteCommands = t.stats.commands;
+      t.close();
+    }
+  }
+  if (report.error) report.failed = Math.max(1, report.failed);
+  report.durationMs = Date.now() - t0;
+  return report;
+}

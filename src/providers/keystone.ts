@@ -1,0 +1,65 @@
+// Keystone sessions for resources: an admin client for writes (logged in on first use only), and a
+// reader. The reader is a service user's own token when the playbook names one (asking for it IS that
+// user's password check, so a converged run hashes one password), the admin client once that is open
+// (it sees every write of the run), or the admin client when the service user cannot log in yet.
+import type { Provider } from '../engine/providers.ts';
+import type { Secret } from '../secret.ts';
+import { keystoneLogin, checkKeystonePassword, KeystoneError } from '../clients/keystone.ts';
+import type { AdminCredentials, KeystoneClient } from '../clients/keystone-api.ts';
+
+export interface ServiceUser {
+  username: string;
+  domainId: string;
+  password: Secret;
+  projectName: string;
+}
+
+export interface KeystoneSession {
+  reader(): Promise<KeystoneClient>;
+  admin(): Promise<KeystoneClient>;
+  /** Whether Keystone issues a token for this user with this password. */
+  passwordWorks(user: string, domainId: string, password: Secret): Promise<boolean>;
+  readonly authUrl: string;
+  /** HTTP requests made so far by this session's clients. */
+  requests(): number;
+}
+
+export function keystoneSession(opts: { credentials: Provider<AdminCredentials>; readAs?: ServiceUser }): Provider<KeystoneSession> {
+  return {
+    key: `keystone${opts.readAs ? ` as ${opts.readAs.username}` : ''}`,
+    async open(host) {
+      const creds = await host.use(opts.credentials);
+      let admin: Promise<KeystoneClient> | undefined;
+      let adminClient: KeystoneClient | undefined;
+      let service: Promise<KeystoneClient | undefined> | undefined;
+      let serviceClient: KeystoneClient | undefined;
+      const openAdmin = () => (admin ??= keystoneLogin(host.t, creds).then((c) => (adminClient = c)));
+      const loginAsService = () => (service ??= (async () => {
+        const u = opts.readAs;
+        if (!u) return undefined;
+        try {
+          serviceClient = await keystoneLogin(host.t, { authUrl: creds.authUrl, username: u.username, password: u.password, projectName: u.projectName, userDomainName: 'Default', projectDomainName: 'Default' });
+          return serviceClient;
+        } catch (e) {
+          if (e instanceof KeystoneError && e.request.status === 401) return undefined;
+          throw e;
+        }
+      })());
+      return {
+        authUrl: creds.authUrl,
+        admin: openAdmin,
+        async reader() {
+          if (adminClient) return adminClient;
+          return (await loginAsService()) ?? openAdmin();
+        },
+        async passwordWorks(user, domainId, password) {
+          const u = opts.readAs;
+          if (u && user === u.username && domainId === u.domainId && password.equals(u.password) && (await loginAsService())) return true;
+          return checkKeystonePassword(host.t, creds.authUrl, user, domainId, password);
+        },
+        requests: () => (adminClient?.requests ?? 0) + (serviceClient?.requests ?? 0),
+      };
+    },
+    stats: (s) => ({ keystoneRequests: s.requests() }),
+  };
+}

@@ -1,0 +1,104 @@
+// A database schema managed by alembic, synced by the service's own command (as its user) only when the
+// database is not at the head the installed package ships. Both sides are read cheaply: the heads from
+// the migration files (a fact), the database's from alembic_version (the admin session), so a
+// converged run never starts the service's Python tooling (~1.5 s of start-up).
+import type { Diff, Resource } from '../engine/resource.ts';
+import { noChange } from '../engine/resource.ts';
+import { defineFact, shq } from '../engine/facts.ts';
+import { EngineError } from '../engine/errors.ts';
+import type { Provider } from '../engine/providers.ts';
+import type { MysqlSession } from '../clients/mysql.ts';
+
+export interface Revision {
+  revision: string;
+  /** What it builds on: down_revision and depends_on. */
+  down: string[];
+}
+
+/** `revision = 'x'` then `down_revision` / `depends_on` (a name, a tuple or None) lines, per file in order. */
+export function parseRevisions(text: string): Revision[] {
+  const out: Revision[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(revision|down_revision|depends_on) *= *(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const ids = [...m[2]!.matchAll(/['"]([^'"]+)['"]/g)].map((x) => x[1]!);
+    if (m[1] === 'revision') out.push({ revision: ids[0] ?? '', down: [] });
+    else if (out.length) out[out.length - 1]!.down.push(...ids);
+  }
+  return out.filter((r) => r.revision);
+}
+
+/** Schema heads: revisions nothing else builds on or depends on (alembic keeps only those in its table). */
+export function schemaHeads(files: Revision[]): string[] {
+  const downs = new Set(files.flatMap((f) => f.down));
+  return files.map((f) => f.revision).filter((r) => !downs.has(r)).sort();
+}
+
+/** The revision lines of every migration file in a versions directory (empty before the package is installed). */
+export function revisionsFact(versionsDir: string) {
+  return defineFact(`alembic ${versionsDir}`, `grep -hE '^(revision|down_revision|depends_on) *=' ${shq(versionsDir)}/*.py`, parseRevisions);
+}
+
+export interface AlembicSchemaSpec {
+  id: string;
+  database: string;
+  versionsDir: string;
+  /** The sync command and the user it runs as (`glance-manage db_sync` as glance). */
+  sync: { command: string; user: string };
+  /** Where to look when the sync fails. */
+  hint: string;
+  admin: Provider<MysqlSession>;
+  notifies?: readonly string[];
+}
+
+export interface SchemaState {
+  heads: string[];
+  current: string[];
+}
+
+export type SchemaOp = { op: 'sync'; command: string; user: string };
+
+export function schemaDiff(s: SchemaState, sync: AlembicSchemaSpec['sync']): Diff<SchemaOp> {
+  const ops: SchemaOp[] = [{ op: 'sync', ...sync }];
+  if (!s.heads.length) return { action: 'update', changes: [{ field: 'schema', to: 'head' }], why: 'the package is not installed yet: the sync follows the install', ops };
+  const missing = s.heads.filter((h) => !s.current.includes(h));
+  if (!missing.length) return noChange(`schema at head (${s.heads.join(', ')})`);
+  return {
+    action: 'update',
+    changes: [{ field: 'schema', from: s.current.join(', ') || '(empty)', to: s.heads.join(', ') }],
+    why: s.current.length ? 'the schema is behind the installed package' : 'the database has no schema yet',
+    ops,
+  };
+}
+
+export function alembicSchema(spec: AlembicSchemaSpec): Resource<SchemaState, SchemaOp> {
+  const fact = revisionsFact(spec.versionsDir);
+  return {
+    kind: 'db-schema',
+    id: spec.id,
+    notifies: spec.notifies,
+    async read(host) {
+      const heads = schemaHeads(await host.fact(fact));
+      const db = await host.use(spec.admin);
+      const table = await db.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'alembic_version'", [spec.database]);
+      const current = table.length
+        ? (await db.query<{ version_num: string }>(`SELECT version_num FROM ${'`'}${spec.database.replace(/`/g, '')}${'`'}.alembic_version`)).map((r) => r.version_num)
+        : [];
+      return { heads, current };
+    },
+    diff: (current) => schemaDiff(current, spec.sync),
+    async apply(host, ops) {
+      for (const o of ops) {
+        host.progress(`${o.command} …`);
+        const argv = ['su', '-s', '/bin/sh', '-c', o.command, o.user];
+        let r = await host.t.exec(argv);
+        // A first connection right after the database or its grants changed can fail once; a second try is cheap.
+        if (r.code !== 0) r = await host.t.exec(argv);
+        if (r.code !== 0) {
+          const said = r.stderr.split('\n').filter((l) => l.trim() && !/Exception ignored|getcurrent|^\s+File |^Traceback/.test(l)).slice(-6).join('\n');
+          throw new EngineError('db-schema', `${o.command} failed (exit ${r.code}):\n${said}`, spec.hint);
+        }
+      }
+    },
+  };
+}
