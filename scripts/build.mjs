@@ -16,7 +16,7 @@ const dist = path.join(root, 'dist');
 const entry = path.join(dist, 'install-glance.mjs');
 
 if (Number(process.versions.node.split('.')[0]) < 20) {
-  process.stderr.write(`install-glance needs Node.js 20 or newer; this is Node.js ${process.versions.node} (${process.execPath})\n`);
+  process.stderr.write(`install-glance needs Node.js 20 or newer; this is Node.js ${process.versions.node} (${process.execPath}): install a newer one, e.g. from NodeSource or with nvm\n`);
   process.exit(1);
 }
 
@@ -33,7 +33,10 @@ function gitCommit() {
 }
 
 async function build() {
-  const esbuild = await import('esbuild');
+  const esbuild = await import('esbuild').catch((err) => {
+    if (err.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new Error(`esbuild is not installed in ${root}: run "npm ci" there first (it installs the dev dependencies the build needs, then builds)`);
+  });
   const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   const result = await esbuild.build({
     absWorkingDir: root,
