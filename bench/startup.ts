@@ -20,7 +20,7 @@ if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a posit
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wrapper = path.join(repoRoot, 'bin', 'install-glance');
 const bundle = path.join(repoRoot, 'dist', 'install-glance.mjs');
-const preload = path.join(repoRoot, 'bench', 'loaded-modules.mjs');
+const preload = path.join(repoRoot, 'test', 'loaded-modules.mjs');
 // `lab list` reads the state directory only; a scratch one keeps the figure independent of running labs.
 const env = { ...process.env, INSTALL_GLANCE_STATE: fs.mkdtempSync(path.join(os.tmpdir(), 'ig-startup-')) };
 

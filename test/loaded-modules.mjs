@@ -1,6 +1,7 @@
-// Preload (`node --import ./bench/loaded-modules.mjs …`) that writes, at exit, every module file the
+// Preload (`node --import ./test/loaded-modules.mjs …`) that writes, at exit, every module file the
 // process loaded (ESM through a load hook, CommonJS from require's cache) to $LOADED_MODULES_OUT, one per
-// line. bench/startup.ts uses it to say which packages a command pulls in. Plain JS: it runs before tsx.
+// line. bench/startup.ts and test/unit/startup-modules.test.ts use it to see which packages a command
+// pulls in. Plain JS: it runs before tsx.
 import fs from 'node:fs';
 import { register, createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
