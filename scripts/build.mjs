@@ -56,7 +56,8 @@ async function build() {
   });
   // Every file goes through a rename, and the entry (the one fixed name) last, so a run starting
   // meanwhile loads the old bundle or the new one, never half of one. Chunk names carry a hash of their
-  // content; the ones no longer referenced are removed.
+  // content; the ones no longer referenced are removed (a run still on the old bundle that has yet to
+  // import one of those fails: that takes a rebuild, i.e. a source edited, during the run).
   const put = (file, contents) => {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(`${file}.${process.pid}.tmp`, contents);
