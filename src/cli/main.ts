@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 // install-glance's command line. Every command parses, calls the library, prints; exit codes:
 // 0 ok/converged, 2 plan has changes, 1 failed, 64 usage error.
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { labCommands } from './lab-commands.ts';
-import { runCommand, destroyCommand, EXIT } from './run-commands.ts';
+//
+// Start-up is part of every run, so a run loads only what its command uses: `--version` alone answers
+// before anything else loads; otherwise only the named command's module is imported (all of them for the
+// full --help or a usage error), and those modules import their heavy parts (the engine with ssh2 and
+// mysql2, the lab builder with zx) inside their handlers. scripts/build.mjs keeps each lazily imported
+// module in a chunk of its own, so this holds for the bundle too (bench/startup.ts measures it).
+import type { Argv } from 'yargs';
+import { versionLine } from './build-info.ts';
+import { EXIT } from './exit-codes.ts';
 import { UsageError } from './usage-error.ts';
 
 function fail(err: unknown): never {
@@ -18,25 +23,44 @@ function fail(err: unknown): never {
   process.exit(EXIT.failed);
 }
 
-const cli = yargs(hideBin(process.argv))
-  .scriptName('install-glance')
-  .wrap(Math.min(110, process.stdout.columns || 110))
-  .parserConfiguration({ 'populate--': true })
-  .command(runCommand('plan'))
-  .command(runCommand('apply'))
-  .command(runCommand('verify'))
-  .command(destroyCommand)
-  .command('lab', 'lab controllers built on this machine', labCommands)
-  .demandCommand(1, 'name a command: plan, apply, verify, destroy or lab')
-  .strict()
-  .fail((msg, err) => {
-    if (err) fail(err);
-    process.stderr.write(`usage error: ${msg}\nrun "install-glance --help" for the commands\n`);
-    process.exit(EXIT.usage);
-  });
+/** Each top-level command, in the order --help lists them: how to import it and add it to the parser. */
+const commands: Record<string, () => Promise<(y: Argv) => Argv>> = {
+  plan: async () => { const { runCommand } = await import('./run-commands.ts'); return (y) => y.command(runCommand('plan')); },
+  apply: async () => { const { runCommand } = await import('./run-commands.ts'); return (y) => y.command(runCommand('apply')); },
+  verify: async () => { const { runCommand } = await import('./run-commands.ts'); return (y) => y.command(runCommand('verify')); },
+  destroy: async () => { const { destroyCommand } = await import('./run-commands.ts'); return (y) => y.command(destroyCommand); },
+  lab: async () => { const { labCommands } = await import('./lab-commands.ts'); return (y) => y.command('lab', 'lab controllers built on this machine', labCommands); },
+};
+
+async function main(args: string[]): Promise<void> {
+  if (args.length === 1 && args[0] === '--version') {
+    process.stdout.write(versionLine() + '\n');
+    return;
+  }
+  const { default: yargs } = await import('yargs');
+  const { Parser } = await import('yargs/helpers');
+  // The command as yargs will see it (options may come first); anything else needs every command.
+  const named = String(Parser(args)._[0] ?? '');
+  const wanted = Object.hasOwn(commands, named) ? [commands[named]!] : Object.values(commands);
+  let cli = yargs(args)
+    .scriptName('install-glance')
+    .version(versionLine())
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .parserConfiguration({ 'populate--': true });
+  for (const add of await Promise.all(wanted.map((load) => load()))) cli = add(cli);
+  await cli
+    .demandCommand(1, 'name a command: plan, apply, verify, destroy or lab')
+    .strict()
+    .fail((msg, err) => {
+      if (err) fail(err);
+      process.stderr.write(`usage error: ${msg}\nrun "install-glance --help" for the commands\n`);
+      process.exit(EXIT.usage);
+    })
+    .parseAsync();
+}
 
 try {
-  await cli.parseAsync();
+  await main(process.argv.slice(2));
 } catch (e) {
   fail(e);
 }

@@ -6,7 +6,9 @@ import type { Playbook, ProfileBase } from '../engine/playbook.ts';
 import { options as glanceOptions } from '../../playbooks/glance/settings.ts';
 import { resolveTargets } from './targets.ts';
 
-export const EXIT = { ok: 0, failed: 1, changes: 2, usage: 64 } as const;
+import { EXIT } from './exit-codes.ts';
+
+export { EXIT };
 
 const DESCRIBE: Record<Mode, string> = {
   plan: 'show what would change (secrets masked); exit 0 = nothing, 2 = changes',
