@@ -19,6 +19,7 @@ function options(y: Argv) {
   return y
     .option('host', { type: 'string', array: true, describe: 'a controller to reach over SSH (repeatable)' })
     .option('inventory', { type: 'string', describe: 'an Ansible-style INI inventory' })
+    .option('limit', { type: 'string', describe: 'only the hosts matching this Ansible pattern (hosts, groups, web*, a:b, !group, &group)' })
     .option('lab', { type: 'string', array: true, describe: 'lab controllers by name; alone, every running one (default target: the lab "controller")' })
     .option('user', { type: 'string', describe: 'SSH user (default root)' })
     .option('port', { type: 'number', describe: 'SSH port (default 22)' })
@@ -42,7 +43,7 @@ export function runCommand(mode: Mode) {
       const human = (s: string) => (a.json ? process.stderr : process.stdout).write(s + '\n');
       const progress = (host: string, line: string) => process.stderr.write(`${host}: ${line}\n`);
       const targets = await resolveTargets(
-        { host: a.host, inventory: a.inventory, lab: a.lab, user: a.user, port: a.port, identity: a.identity, knownHosts: a['known-hosts'], acceptNewHostKey: a['accept-new-host-key'] },
+        { host: a.host, inventory: a.inventory, lab: a.lab, user: a.user, port: a.port, identity: a.identity, knownHosts: a['known-hosts'], acceptNewHostKey: a['accept-new-host-key'], limit: a.limit },
         (line) => process.stderr.write(line + '\n'),
       );
       const settings = defaultSettings({ controller: a.controller, region: a.region, endpointUrl: a['endpoint-url'] });
