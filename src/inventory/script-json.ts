@@ -14,8 +14,11 @@ export function parseJsonOutput(text: string, source: string, what: string): unk
     return JSON.parse(text);
   } catch (e) {
     const msg = (e as Error).message;
+    // V8 names a position for some errors only; when it does not, the usual culprit is text before the
+    // JSON (a log line), so point at the first line that does not start a JSON value.
     const pos = /position (\d+)/.exec(msg);
-    const lineNo = pos ? text.slice(0, Number(pos[1])).split('\n').length : /line (\d+)/.exec(msg)?.[1] ? Number(/line (\d+)/.exec(msg)![1]) : undefined;
+    const offset = pos ? Number(pos[1]) : /^\s*[^\s{["\d-]/.test(text) ? text.search(/\S/) : undefined;
+    const lineNo = offset === undefined ? undefined : text.slice(0, offset).split('\n').length;
     const lines = text.split('\n');
     throw new InventoryError(source, lineNo, `${what} is not JSON (${msg})`, 'an inventory script prints one JSON object for --list', lineNo ? lines[lineNo - 1]?.slice(0, 200) : text.slice(0, 200));
   }

@@ -44,7 +44,7 @@ function readVarsFile(file: string, warnings: string[]): Vars {
   const doc = parseDocument(text, { version: '1.1', lineCounter, uniqueKeys: false });
   const err = doc.errors[0];
   if (err) {
-    const line = err.linePos?.[0].line;
+    const line = err.linePos?.[0].line ?? lineCounter.linePos(err.pos[0]).line;
     throw new InventoryError(file, line, `not valid YAML: ${err.message.split('\n')[0]}`, 'fix the YAML syntax', line ? text.split(/\r?\n/)[line - 1] : undefined);
   }
   const data = doc.toJS({ maxAliasCount: 1000 }) as unknown;

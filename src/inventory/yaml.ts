@@ -41,7 +41,7 @@ export function parseYaml(text: string, source: string): Inventory {
     new InventoryError(source, line, what, hint, line ? lines[line - 1] : undefined);
 
   const firstError = doc.errors[0];
-  if (firstError) throw at(firstError.linePos?.[0].line, `not valid YAML: ${firstError.message.split('\n')[0]}`, 'fix the YAML syntax (indentation, a ":" after each key)');
+  if (firstError) throw at(firstError.linePos?.[0].line ?? lineOf(firstError.pos[0]), `not valid YAML: ${firstError.message.split('\n')[0]}`, 'fix the YAML syntax (indentation, a ":" after each key)');
 
   // The line of the node at `path`, or of its nearest ancestor that has one (merged keys have none).
   const lineAt = (path: Path): number | undefined => {
@@ -74,6 +74,10 @@ export function parseYaml(text: string, source: string): Inventory {
       lines[(lineAt(['plugin']) ?? 1) - 1]);
   }
 
+  if (data.has('_meta')) {
+    throw at(lineAt(['_meta']), 'this is the --list output of a dynamic inventory (it has "_meta"), not a static inventory',
+      `give --inventory the script itself (executable, printing this JSON for --list), or convert it once: ansible-inventory -i SCRIPT --list --yaml > inventory.yml`);
+  }
   const inv = new InventoryBuilder();
   const groupHint = 'a group is a mapping with hosts:, children: and vars: under it (or empty)';
 
