@@ -20,7 +20,7 @@ function run(file: string, args: string[], source: string, hint: string, env?: N
       const why = e.killed ? `did not finish in ${TIMEOUT_MS / 1000} s`
         : typeof e.code === 'number' ? `exited with ${e.code}`
         : `could not start (${e.code ?? e.message})`;
-      const said = stderr.trim().split('\n').slice(-5).join('\n    ');
+      const said = stderr.trim().split('\n').slice(-15).join('\n    ');
       reject(new InventoryError(source, undefined, `${cmd} ${why}${said ? `:\n    ${said}` : ''}`, hint));
     });
   });

@@ -102,7 +102,10 @@ export function applyLimit(inv: Inventory, limit: string, cwd = process.cwd()): 
       for (const h of inv.hosts) if (test(h.name) && !result.includes(h.name)) result.push(h.name);
     }
     if (!result.length && !groups.length) {
-      throw new LimitError(`--limit: "${pattern}" matches no host and no group of ${inv.source}`, `the groups are: ${groupNames.join(', ')}`);
+      const groups = groupNames.filter((g) => g !== 'all' && g !== 'ungrouped');
+      const hosts = inv.hosts.slice(0, 10).map((h) => h.name).join(', ') + (inv.hosts.length > 10 ? `, … (${inv.hosts.length} in all)` : '');
+      throw new LimitError(`--limit: "${pattern}" matches no host and no group of ${inv.source}`,
+        groups.length ? `the groups are: ${groups.join(', ')}; the hosts: ${hosts}` : `the hosts are: ${hosts}`);
     }
     if (!sub || !result.length) return result;
     const [start, end] = sub;

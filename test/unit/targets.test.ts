@@ -72,14 +72,14 @@ test('--limit picks hosts and groups; one that matches nothing is a usage error 
   assert.deepEqual(await names('controllers'), ['ctl1', 'ctl2']);
   assert.deepEqual(await names('all:!compute'), ['ctl1', 'ctl2']);
   assert.deepEqual(await names('cmp*,ctl2'), ['ctl2', 'cmp1', 'cmp2']);
-  await usage(names('controlers'), /"controlers" matches no host and no group of .*hosts\.ini[\s\S]*the groups are: all, ungrouped, controllers, compute/);
+  await usage(names('controlers'), /"controlers" matches no host and no group of .*hosts\.ini[\s\S]*the groups are: controllers, compute; the hosts: ctl1, ctl2, cmp1, cmp2/);
   await usage(names('controllers:&compute'), /leaves no host/);
 });
 
 test('--limit also applies to --host lists (by name)', async () => {
   const t = await resolveTargets({ host: ['a.example', 'b.example', 'c.other'], limit: '*.example:!b*' }, noProgress);
   assert.deepEqual(t.map((x) => x.host), ['a.example']);
-  await usage(resolveTargets({ host: ['a'], limit: 'z' }, noProgress), /"z" matches no host and no group of the --host list/);
+  await usage(resolveTargets({ host: ['a'], limit: 'z' }, noProgress), /"z" matches no host and no group of the --host list\n  what to do: the hosts are: a$/);
   await usage(resolveTargets({ host: ['a'], limit: ' ' }, noProgress), /--limit needs a pattern/);
 });
 
