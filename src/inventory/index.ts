@@ -68,13 +68,13 @@ export async function loadInventory(file: string, opts: LoadOptions = {}): Promi
 
   let inv: Inventory;
   try {
-    inv = detectFormat(file, text) === 'yaml' ? parseYaml(text, file) : parseIni(text, file);
+    inv = detectFormat(file, text) === 'yaml' ? await parseYaml(text, file) : parseIni(text, file);
   } catch (e) {
     if (e instanceof PluginConfigError) return viaAnsible(file, opts, 'this is an inventory plugin configuration', e);
     throw e;
   }
 
-  const dirVars = readVarsDirs(path.dirname(path.resolve(file)), [...inv.groups.keys()], inv.hosts.map((h) => h.name));
+  const dirVars = await readVarsDirs(path.dirname(path.resolve(file)), [...inv.groups.keys()], inv.hosts.map((h) => h.name));
   if (!dirVars) return inv;
   return {
     ...inv,

@@ -95,12 +95,13 @@ export function applyLimit(inv: Inventory, limit: string, cwd = process.cwd()): 
       sub = m[2] !== undefined ? [Number(m[2]), undefined] : [Number(m[3]), m[5] ? Number(m[5]) : -1];
     }
     const test = matcher(expr);
-    const result: string[] = [];
+    const found = new Set<string>();
     const groups = groupNames.filter(test);
-    for (const g of groups) for (const h of inv.groups.get(g)!) if (!result.includes(h)) result.push(h);
+    for (const g of groups) for (const h of inv.groups.get(g)!) found.add(h);
     if (!groups.length || expr.startsWith('~') || /[.?*[]/.test(expr)) {
-      for (const h of inv.hosts) if (test(h.name) && !result.includes(h.name)) result.push(h.name);
+      for (const h of inv.hosts) if (test(h.name)) found.add(h.name);
     }
+    const result = [...found];
     if (!result.length && !groups.length) {
       const groups = groupNames.filter((g) => g !== 'all' && g !== 'ungrouped');
       const hosts = inv.hosts.slice(0, 10).map((h) => h.name).join(', ') + (inv.hosts.length > 10 ? `, … (${inv.hosts.length} in all)` : '');
@@ -123,20 +124,19 @@ export function applyLimit(inv: Inventory, limit: string, cwd = process.cwd()): 
 
   const plain = patterns.filter((p) => p[0] !== '&' && p[0] !== '!');
   const ordered = [...(plain.length ? plain : ['all']), ...patterns.filter((p) => p[0] === '&'), ...patterns.filter((p) => p[0] === '!')];
-  let selected: string[] = [];
+  let selected = new Set<string>();
   for (const p of ordered) {
     if (p[0] === '!' || p[0] === '&') {
       const inner = p.slice(1);
       if (!inner) throw new LimitError(`--limit: "${p}" has nothing after "${p[0]}"`, `write ${p[0]}GROUP or ${p[0]}HOST`);
       const these = new Set(order.has(inner) ? [inner] : matchOne(inner));
-      selected = selected.filter((h) => (p[0] === '!' ? !these.has(h) : these.has(h)));
+      selected = new Set([...selected].filter((h) => (p[0] === '!' ? !these.has(h) : these.has(h))));
     } else {
-      for (const h of order.has(p) ? [p] : matchOne(p)) if (!selected.includes(h)) selected.push(h);
+      for (const h of order.has(p) ? [p] : matchOne(p)) selected.add(h);
     }
   }
-  if (!selected.length) {
+  if (!selected.size) {
     throw new LimitError(`--limit "${limit}" leaves no host of ${inv.source}`, 'check the patterns: "!" removes hosts, "&" keeps only hosts also in that group');
   }
-  const keep = new Set(selected);
-  return inv.hosts.filter((h) => keep.has(h.name));
+  return inv.hosts.filter((h) => selected.has(h.name));
 }

@@ -6,7 +6,6 @@
 // warning (its secrets are not needed to connect).
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseDocument, LineCounter } from 'yaml';
 import { InventoryError } from './errors.ts';
 import type { Vars } from './model.ts';
 
@@ -34,7 +33,7 @@ function varsFiles(dir: string, name: string): string[] {
   return [];
 }
 
-function readVarsFile(file: string, warnings: string[]): Vars {
+function readVarsFile(file: string, warnings: string[], { parseDocument, LineCounter }: typeof import('yaml')): Vars {
   const text = fs.readFileSync(file, 'utf8');
   if (text.startsWith('$ANSIBLE_VAULT;')) {
     warnings.push(`${file} is encrypted with ansible-vault and was not read`);
@@ -62,11 +61,12 @@ export interface DirVars {
 }
 
 /** The vars in `<dir>/group_vars` and `<dir>/host_vars` for these groups and hosts; undefined when neither directory exists. */
-export function readVarsDirs(dir: string, groups: string[], hosts: string[]): DirVars | undefined {
+export async function readVarsDirs(dir: string, groups: string[], hosts: string[]): Promise<DirVars | undefined> {
   const gdir = path.join(dir, 'group_vars');
   const hdir = path.join(dir, 'host_vars');
   const isDir = (d: string) => fs.existsSync(d) && fs.statSync(d).isDirectory();
   if (!isDir(gdir) && !isDir(hdir)) return undefined;
+  const yaml = await import('yaml'); // only when there are such directories (see yaml.ts)
   const warnings: string[] = [];
   const load = (d: string, names: string[]) => {
     const out = new Map<string, Vars>();
@@ -74,7 +74,7 @@ export function readVarsDirs(dir: string, groups: string[], hosts: string[]): Di
     for (const n of names) {
       if (n.startsWith('/')) continue; // Ansible skips chroot-style names too
       const files = varsFiles(d, n);
-      if (files.length) out.set(n, Object.assign({}, ...files.map((f) => readVarsFile(f, warnings))) as Vars);
+      if (files.length) out.set(n, Object.assign({}, ...files.map((f) => readVarsFile(f, warnings, yaml))) as Vars);
     }
     return out;
   };

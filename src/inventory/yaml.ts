@@ -4,7 +4,7 @@
 // true, `0644` octal), through the `yaml` package. Where Ansible only warns (a group that is not a
 // mapping, a key other than hosts/children/vars), this refuses, with the line: a playbook, a compose file
 // or a typo (`host:`) must not come out as an inventory with fewer or no hosts.
-import { parseDocument, LineCounter, isMap, isScalar, type Document, type Node } from 'yaml';
+import type { Document, Node } from 'yaml';
 import { InventoryBuilder, LoopError, type Inventory } from './model.ts';
 import { expandHostPattern } from './patterns.ts';
 import { InventoryError, InventorySyntaxError } from './errors.ts';
@@ -32,7 +32,9 @@ function plain(v: unknown): unknown {
   return v;
 }
 
-export function parseYaml(text: string, source: string): Inventory {
+export async function parseYaml(text: string, source: string): Promise<Inventory> {
+  // Loaded here, not at the top: a bundled CLI would otherwise load the YAML library on every run.
+  const { parseDocument, LineCounter, isMap, isScalar } = await import('yaml');
   const lineCounter = new LineCounter();
   const lines = text.split(/\r\n|\n|\r/);
   const doc = parseDocument(text, { version: '1.1', lineCounter, uniqueKeys: false, prettyErrors: false });

@@ -8,7 +8,7 @@ import { parseYaml } from '../../src/inventory/yaml.ts';
 import { InventoryError } from '../../src/inventory/errors.ts';
 
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures', 'inventory');
-const cloud = parseYaml(fs.readFileSync(path.join(fixtures, 'openstack.yml'), 'utf8'), 'openstack.yml');
+const cloud = await parseYaml(fs.readFileSync(path.join(fixtures, 'openstack.yml'), 'utf8'), 'openstack.yml');
 const vars = Object.fromEntries(cloud.hosts.map((h) => [h.name, h.vars]));
 
 test('hosts in order, ranges in keys expanded, host:port read as ansible_port', () => {
@@ -33,36 +33,36 @@ test('vars: all < parent < child < host; same depth by name (storage after opens
   assert.deepEqual(vars.bastion, { ansible_user: 'root', ntp_server: 'ntp.example.com', ansible_host: '192.0.2.1' });
 });
 
-test('anchors, aliases and merge keys resolve as PyYAML resolves them', () => {
-  const inv = parseYaml('all:\n  vars:\n    base: &b {user: ops, port: 22}\n    copy: *b\n    merged:\n      <<: *b\n      port: 2222\n  hosts:\n    h1:\n', 'm.yml');
+test('anchors, aliases and merge keys resolve as PyYAML resolves them', async () => {
+  const inv = await parseYaml('all:\n  vars:\n    base: &b {user: ops, port: 22}\n    copy: *b\n    merged:\n      <<: *b\n      port: 2222\n  hosts:\n    h1:\n', 'm.yml');
   assert.deepEqual(inv.hosts[0]!.vars, { base: { user: 'ops', port: 22 }, copy: { user: 'ops', port: 22 }, merged: { user: 'ops', port: 2222 } });
 });
 
 const refused = (text: string, line: number | undefined, what: RegExp) =>
-  assert.throws(() => parseYaml(text, 'inv.yml'), (e: unknown) => {
+  assert.rejects(parseYaml(text, 'inv.yml'), (e: unknown) => {
     assert.ok(e instanceof InventoryError, String(e));
     assert.equal(e.line, line, e.message);
     assert.match(e.message, what);
     return true;
   });
 
-test('refused with the line: a playbook, a compose file, a typo, hosts as a list, bad YAML, a bad host', () => {
-  refused('- hosts: all\n  tasks: []\n', 1, /the top level is a list, not groups/);
-  refused('version: "3"\nservices:\n  web: {image: x}\n', 1, /group "version" is a string \("3"\), not a group/);
-  refused('all:\n  children:\n    web:\n      host:\n        w1:\n', 4, /unexpected key "host" in group "web"/);
-  refused('all:\n  hosts:\n    - w1\n    - w2\n', 2, /"hosts" of group "all" is a list, it must be a mapping/);
-  refused('all:\n  hosts:\n    w1:\n  x: y: z\n', 4, /not valid YAML: Nested mappings/);
-  refused('all:\n\thosts:\n', 2, /not valid YAML: Tabs/);
-  refused('all:\n  hosts:\n    "web server":\n', 3, /"web server" is not a host name/);
-  refused('all:\n  hosts:\n    1234:\n', 3, /host a number \(1234\) in group "all" is not text/);
-  refused('all:\n  hosts:\n    w1: just-a-string\n', 3, /host "w1" has a string/);
-  refused('all:\n  children:\n    a:\n      children:\n        a:\n', 5, /loop/);
-  refused('', undefined, /empty/);
-  refused('# only comments\n', undefined, /empty/);
+test('refused with the line: a playbook, a compose file, a typo, hosts as a list, bad YAML, a bad host', async () => {
+  await refused('- hosts: all\n  tasks: []\n', 1, /the top level is a list, not groups/);
+  await refused('version: "3"\nservices:\n  web: {image: x}\n', 1, /group "version" is a string \("3"\), not a group/);
+  await refused('all:\n  children:\n    web:\n      host:\n        w1:\n', 4, /unexpected key "host" in group "web"/);
+  await refused('all:\n  hosts:\n    - w1\n    - w2\n', 2, /"hosts" of group "all" is a list, it must be a mapping/);
+  await refused('all:\n  hosts:\n    w1:\n  x: y: z\n', 4, /not valid YAML: Nested mappings/);
+  await refused('all:\n\thosts:\n', 2, /not valid YAML: Tabs/);
+  await refused('all:\n  hosts:\n    "web server":\n', 3, /"web server" is not a host name/);
+  await refused('all:\n  hosts:\n    1234:\n', 3, /host a number \(1234\) in group "all" is not text/);
+  await refused('all:\n  hosts:\n    w1: just-a-string\n', 3, /host "w1" has a string/);
+  await refused('all:\n  children:\n    a:\n      children:\n        a:\n', 5, /loop/);
+  await refused('', undefined, /empty/);
+  await refused('# only comments\n', undefined, /empty/);
 });
 
-test('a plugin configuration is told apart, so the caller can hand it to ansible-inventory', () => {
-  assert.throws(() => parseYaml('plugin: openstack.cloud.openstack\nexpand_hostvars: true\n', 'os.yml'), (e: unknown) => {
+test('a plugin configuration is told apart, so the caller can hand it to ansible-inventory', async () => {
+  await assert.rejects(parseYaml('plugin: openstack.cloud.openstack\nexpand_hostvars: true\n', 'os.yml'), (e: unknown) => {
     assert.ok(e instanceof InventoryError);
     assert.equal(e.constructor.name, 'PluginConfigError');
     assert.match(e.message, /inventory plugin "openstack.cloud.openstack"/);
