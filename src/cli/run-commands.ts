@@ -21,7 +21,8 @@ const RELEASES = ['juno', 'bullseye', 'bookworm', 'trixie'];
 function options(y: Argv) {
   let a = y
     .option('host', { type: 'string', array: true, describe: 'a controller to reach over SSH (repeatable)' })
-    .option('inventory', { type: 'string', describe: 'an Ansible-style INI inventory' })
+    .option('inventory', { type: 'string', describe: 'an Ansible inventory: INI, YAML, an executable script, or (with ansible-inventory) a plugin config or directory' })
+    .option('limit', { type: 'string', describe: 'only the hosts matching this Ansible pattern (hosts, groups, web*, a:b, !group, &group)' })
     .option('lab', { type: 'string', array: true, describe: 'lab controllers by name; alone, every running one (default target: the lab "controller")' })
     .option('user', { type: 'string', describe: 'SSH user (default root)' })
     .option('port', { type: 'number', describe: 'SSH port (default 22)' })
@@ -43,7 +44,7 @@ async function run<S, P extends ProfileBase>(a: Args, mode: Mode, playbook: Play
   ]);
   const progress = (host: string, line: string) => process.stderr.write(`${host}: ${line}\n`);
   const targets = await resolveTargets(
-    { host: a.host, inventory: a.inventory, lab: a.lab, user: a.user, port: a.port, identity: a.identity, knownHosts: a['known-hosts'], acceptNewHostKey: a['accept-new-host-key'] },
+    { host: a.host, inventory: a.inventory, lab: a.lab, user: a.user, port: a.port, identity: a.identity, knownHosts: a['known-hosts'], acceptNewHostKey: a['accept-new-host-key'], limit: a.limit },
     (line) => process.stderr.write(line + '\n'),
   );
   const settings = playbook.settings(a as Record<string, unknown>, process.env);

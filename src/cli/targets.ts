@@ -1,7 +1,9 @@
-// Which hosts a run targets: --host (repeatable), an Ansible-style INI inventory, every running lab
-// controller (--lab), or by default the local lab `controller`, brought up when it is not running.
-import fs from 'node:fs';
+// Which hosts a run targets: --host (repeatable), an Ansible inventory (src/inventory/: INI, YAML, a
+// script, or what ansible-inventory reads), every running lab controller (--lab), or by default the local
+// lab `controller`, brought up when it is not running; then --limit, as Ansible's, on any of them.
+import os from 'node:os';
 import type { Target } from '../engine/run-host.ts';
+import { loadInventory, applyLimit, InventoryError, LimitError, type Inventory, type InventoryHost } from '../inventory/index.ts';
 import { listRecords, stateOf, type LabRecord } from '../lab/records.ts';
 import { paths } from '../lab/paths.ts';
 import { UsageError } from './usage-error.ts';
@@ -16,74 +18,135 @@ export interface TargetArgs {
   identity?: string;
   knownHosts?: string;
   acceptNewHostKey?: boolean;
+  /** Ansible's --limit: host and group names, globs, `,`/`:` unions, `!` exclusion, `&` intersection. */
+  limit?: string;
+}
+
+/** A target with what the inventory says about privilege escalation, kept for the engine's later use. */
+export interface ResolvedTarget extends Target {
+  /** ansible_become, as Ansible reads a boolean. */
+  become?: boolean;
+  /** ansible_become_user. */
+  becomeUser?: string;
+}
+
+type Common = Omit<Target, 'name' | 'host'>;
+
+/** The last of `names` that the host has, as Ansible's config loader picks among a setting's vars. */
+function pick(h: InventoryHost, names: string[]): { name: string; value: unknown } | undefined {
+  let found: { name: string; value: unknown } | undefined;
+  for (const name of names) if (h.vars[name] !== undefined && h.vars[name] !== null) found = { name, value: h.vars[name] };
+  return found;
+}
+
+function text(h: InventoryHost, source: string, names: string[]): string | undefined {
+  const v = pick(h, names);
+  if (!v) return undefined;
+  if (typeof v.value !== 'string' && typeof v.value !== 'number') {
+    throw new UsageError(`inventory ${source}, host ${h.name}: ${v.name} is ${JSON.stringify(v.value)}, not text`);
+  }
+  const s = String(v.value);
+  if (s.includes('{{') || s.includes('{%')) {
+    throw new UsageError(`inventory ${source}, host ${h.name}: ${v.name} is a Jinja2 template (${s}), which install-glance does not evaluate; write the value itself`);
+  }
+  return s;
+}
+
+const BOOL_TRUE = new Set(['y', 'yes', 'on', '1', 'true', 't']);
+const BOOL_FALSE = new Set(['n', 'no', 'off', '0', 'false', 'f']);
+
+function bool(h: InventoryHost, source: string, name: string): boolean | undefined {
+  const v = h.vars[name];
+  if (v === undefined) return undefined;
+  if (typeof v === 'boolean') return v;
+  const norm = String(v).trim().toLowerCase();
+  if (typeof v !== 'object' && BOOL_TRUE.has(norm)) return true;
+  if (typeof v !== 'object' && BOOL_FALSE.has(norm)) return false;
+  throw new UsageError(`inventory ${source}, host ${h.name}: ${name} is ${JSON.stringify(v)}, not a boolean (write true or false)`);
+}
+
+export function inventoryTarget(h: InventoryHost, source: string, common: Common): ResolvedTarget {
+  const port = pick(h, ['ansible_port', 'ansible_ssh_port']);
+  let portNumber: number | undefined;
+  if (port) {
+    const p = typeof port.value === 'string' && /^\s*\d+\s*$/.test(port.value) ? Number(port.value) : port.value;
+    if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535) {
+      throw new UsageError(`inventory ${source}, host ${h.name}: ${port.name} is ${JSON.stringify(port.value)}, not a port number (1-65535)`);
+    }
+    portNumber = p;
+  }
+  const key = text(h, source, ['ansible_private_key_file', 'ansible_ssh_private_key_file']);
+  const target: ResolvedTarget = {
+    ...common,
+    name: h.name,
+    host: text(h, source, ['ansible_host', 'ansible_ssh_host']) ?? h.name,
+    user: text(h, source, ['ansible_user', 'ansible_ssh_user']) ?? common.user,
+    port: portNumber ?? common.port,
+    // Ansible expands ~ in key paths; operators write ~/.ssh/… in inventories.
+    identity: key?.replace(/^~(?=$|\/)/, os.homedir()) ?? common.identity,
+  };
+  const become = bool(h, source, 'ansible_become');
+  if (become !== undefined) target.become = become;
+  const becomeUser = text(h, source, ['ansible_become_user']);
+  if (becomeUser !== undefined) target.becomeUser = becomeUser;
+  return target;
+}
+
+/** --host and --lab names as an inventory of ungrouped hosts, so that --limit reads the same on them. */
+function namesInventory(names: string[], source: string): Inventory {
+  const hosts = names.map((name) => ({ name, vars: {}, ownVars: {}, groups: ['all', 'ungrouped'] }));
+  return { source, format: 'ini', hosts, groups: new Map([['all', names], ['ungrouped', names]]), groupVars: new Map(), warnings: [] };
+}
+
+function limited<T extends { name: string }>(targets: T[], limit: string | undefined, source: string): T[] {
+  if (limit === undefined) return targets;
+  const keep = new Set(limitInventory(namesInventory(targets.map((t) => t.name), source), limit).map((h) => h.name));
+  return targets.filter((t) => keep.has(t.name));
+}
+
+function limitInventory(inv: Inventory, limit: string | undefined): InventoryHost[] {
+  if (limit === undefined) return inv.hosts;
+  try {
+    return applyLimit(inv, limit);
+  } catch (e) {
+    if (e instanceof LimitError) throw new UsageError(`${e.message}\n  what to do: ${e.hint}`);
+    throw e;
+  }
 }
 
 export function labTarget(r: LabRecord): Target {
   return { name: r.name, host: r.address, user: 'root', identity: paths.clientKey, knownHostsFile: paths.knownHosts };
 }
 
-/** `name key=value …` lines under [group] headers; [group:vars] and [all:vars] give defaults. */
-export function parseInventory(text: string): { name: string; vars: Record<string, string> }[] {
-  const hosts = new Map<string, Record<string, string>>();
-  const groupVars = new Map<string, Record<string, string>>();
-  const members = new Map<string, string[]>();
-  let section = 'ungrouped';
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/\r$/, '').replace(/\s[#;].*$/, '').trim();
-    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
-    const h = /^\[([^\]]+)\]$/.exec(line);
-    if (h) { section = h[1]!; continue; }
-    const [first, ...rest] = line.split(/\s+/);
-    const kv = Object.fromEntries(rest.map((p) => p.split('=')).filter((p) => p.length >= 2).map(([k, ...v]) => [k!, v.join('=').replace(/^["']|["']$/g, '')]));
-    if (section.endsWith(':vars')) {
-      const [k, ...v] = line.split('=');
-      const g = section.slice(0, -5);
-      groupVars.set(g, { ...groupVars.get(g), [k!.trim()]: v.join('=').trim().replace(/^["']|["']$/g, '') });
-      continue;
-    }
-    if (section.endsWith(':children')) continue;
-    hosts.set(first!, { ...hosts.get(first!), ...kv });
-    members.set(section, [...(members.get(section) ?? []), first!]);
-  }
-  return [...hosts].map(([name, vars]) => {
-    const groups = [...members].filter(([, m]) => m.includes(name)).map(([g]) => g);
-    return { name, vars: { ...groupVars.get('all'), ...Object.assign({}, ...groups.map((g) => groupVars.get(g) ?? {})), ...vars } };
-  });
-}
-
-export async function resolveTargets(a: TargetArgs, progress: (line: string) => void): Promise<Target[]> {
+export async function resolveTargets(a: TargetArgs, progress: (line: string) => void): Promise<ResolvedTarget[]> {
   const common = { user: a.user, port: a.port, identity: a.identity, knownHostsFile: a.knownHosts, acceptNewHostKey: a.acceptNewHostKey };
   if (a.host && (!a.host.length || a.host.some((h) => !h))) throw new UsageError('--host needs a host name or address');
   const given = [a.host?.length, a.inventory, a.lab].filter(Boolean).length;
   const labNames = (a.lab ?? []).filter(Boolean);
   if (given > 1) throw new UsageError('give one of --host, --inventory or --lab');
-  if (a.host?.length) return a.host.map((h) => ({ ...common, name: h, host: h }));
+  if (a.limit !== undefined && !a.limit.trim()) throw new UsageError('--limit needs a pattern: a host or group name, e.g. --limit controllers');
+  if (a.host?.length) return limited(a.host.map((h) => ({ ...common, name: h, host: h })), a.limit, 'the --host list');
   if (a.inventory) {
-    let text: string;
+    let inv: Inventory;
     try {
-      text = fs.readFileSync(a.inventory, 'utf8');
+      inv = await loadInventory(a.inventory);
     } catch (e) {
-      throw new UsageError(`cannot read the inventory ${a.inventory}: ${(e as Error).message}`);
+      if (e instanceof InventoryError) throw new UsageError(`inventory ${e.message}\n  what to do: ${e.hint}`);
+      throw e;
     }
-    const hosts = parseInventory(text);
-    if (!hosts.length) throw new UsageError(`the inventory ${a.inventory} names no host`);
-    return hosts.map(({ name, vars }) => ({
-      ...common,
-      name,
-      host: vars.ansible_host ?? name,
-      user: vars.ansible_user ?? common.user,
-      port: vars.ansible_port ? Number(vars.ansible_port) : common.port,
-      identity: vars.ansible_ssh_private_key_file ?? common.identity,
-    }));
+    for (const w of inv.warnings) progress(`inventory: ${w}`);
+    if (!inv.hosts.length) throw new UsageError(`the inventory ${a.inventory} names no host`);
+    return limitInventory(inv, a.limit).map((h) => inventoryTarget(h, a.inventory!, common));
   }
   const running = listRecords().filter((r) => stateOf(r) === 'running');
   if (a.lab) {
     if (!running.length) throw new UsageError('no lab controller is running: "install-glance lab up" starts one');
     const unknown = labNames.filter((n) => !running.some((r) => r.name === n));
     if (unknown.length) throw new UsageError(`no running lab named ${unknown.join(', ')} (running: ${running.map((r) => r.name).join(', ')})`);
-    return (labNames.length ? running.filter((r) => labNames.includes(r.name)) : running).map(labTarget);
+    return limited((labNames.length ? running.filter((r) => labNames.includes(r.name)) : running).map(labTarget), a.limit, 'the running labs');
   }
   // No target named: the built-in one, the local lab controller.
+  if (a.limit !== undefined) limited([{ name: 'controller' }], a.limit, 'the default target');
   const lab = running.find((r) => r.name === 'controller') ?? (await (await import('../lab/lab.ts')).up(['controller'], 'bookworm', progress))[0]!;
   return [labTarget(lab)];
 }
