@@ -2,7 +2,8 @@
 // upload a small image for `verify`. The token comes from the Keystone client of the same run.
 import { ApiError } from './api-error.ts';
 import type { Transport } from '../transport/ssh.ts';
-import { HttpError, httpRequest, type HttpResponse } from './http.ts';
+import { HttpError, type HttpResponse } from './http.ts';
+import { ApiCaller, type SendOptions } from './api-call.ts';
 
 export interface GlanceImage {
   id: string;
@@ -50,33 +51,26 @@ const LOG_HINT = 'look at glance-api on the controller (/var/log/glance/glance-a
 
 export function glanceClient(t: Transport, endpointUrl: string, token: () => Promise<string>, opts: { timeoutMs?: number } = {}): GlanceClient {
   const base = endpointUrl.replace(/\/+$/, '').replace(/\/v2(\.\d+)?$/, '');
-  const timeoutMs = opts.timeoutMs ?? 30_000;
-  let requests = 0;
+  const c = new ApiCaller(t, {
+    api: 'Glance',
+    daemon: 'glance-api',
+    base,
+    timeoutMs: opts.timeoutMs,
+    makeError: (m, h, r, cause) => new GlanceError(m, h, r, cause),
+    connectHint: () => LOG_HINT,
+    timeoutHint: LOG_HINT,
+  });
+  const timeoutMs = c.timeoutMs;
 
-  async function send(method: string, path: string, o: { body?: string | Buffer; contentType?: string; timeoutMs?: number; onProgress?: (n: number) => void; auth?: boolean } = {}): Promise<{ res: HttpResponse; tok: string }> {
+  async function send(method: string, path: string, o: Omit<SendOptions, 'token'> & { auth?: boolean } = {}): Promise<{ res: HttpResponse; tok: string }> {
     const tok = o.auth === false ? '' : await token();
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (tok) headers['x-auth-token'] = tok;
-    if (o.contentType) headers['content-type'] = o.contentType;
-    requests++;
-    try {
-      const res = await httpRequest(t, base + path, { method, headers, body: o.body, timeoutMs: o.timeoutMs ?? timeoutMs, onProgress: o.onProgress });
-      return { res, tok };
-    } catch (e) {
-      if (e instanceof HttpError && e.kind === 'connect') {
-        throw new GlanceError(`glance-api does not answer at ${base}; is it running on the controller?`, LOG_HINT, { method, path }, e);
-      }
-      if (e instanceof HttpError && e.kind === 'timeout') {
-        throw new GlanceError(`glance-api at ${base} gave no answer to ${method} ${path} in ${o.timeoutMs ?? timeoutMs} ms`, LOG_HINT, { method, path }, e);
-      }
-      throw e;
-    }
+    return { res: await c.send(method, path, { ...o, token: tok }), tok };
   }
 
   async function call(method: string, path: string, expect: number[], o: Parameters<typeof send>[2] = {}): Promise<HttpResponse> {
     const { res, tok } = await send(method, path, o);
     if (expect.includes(res.status)) return res;
-    throw new GlanceError(`Glance: ${method} ${path} answered ${res.status}: ${glanceMessage(res, tok)}`, res.status === 401 ? 'the token was refused: check [keystone_authtoken] in glance-api.conf (password, region_name, www_authenticate_uri/auth_url)' : LOG_HINT, { method, path, status: res.status });
+    throw c.unexpected(method, path, res, [tok], res.status === 401 ? 'the token was refused: check [keystone_authtoken] in glance-api.conf (password, region_name, www_authenticate_uri/auth_url)' : LOG_HINT);
   }
 
   const seg = encodeURIComponent;
@@ -84,14 +78,14 @@ export function glanceClient(t: Transport, endpointUrl: string, token: () => Pro
   return {
     endpointUrl: base,
     get requests() {
-      return requests;
+      return c.requests;
     },
     async listImages(limit = 25) {
       const res = await call('GET', `/v2/images?limit=${limit}`, [200]);
       return (res.json<{ images?: GlanceImage[] }>().images ?? []).map(pickImage);
     },
     async createImage(img) {
-      const res = await call('POST', '/v2/images', [201], { body: JSON.stringify(img), contentType: 'application/json' });
+      const res = await call('POST', '/v2/images', [201], { json: img });
       return pickImage(res.json<GlanceImage>());
     },
     async uploadImage(id, data, onProgress) {
@@ -124,19 +118,6 @@ export function glanceClient(t: Transport, endpointUrl: string, token: () => Pro
       throw new GlanceError(`glance-api did not answer at ${base} within ${limitMs} ms (last: ${last})`, `${LOG_HINT}; a service that started is not always ready`, { method: 'GET', path: '/' });
     },
   };
-}
-
-/** Glance answers errors as JSON, plain text or HTML (webob): keep the words, drop tags, scrub the token. */
-function glanceMessage(res: HttpResponse, token: string): string {
-  let msg = res.text();
-  try {
-    const j = res.json<{ message?: string; error?: { message?: string } }>();
-    msg = j.error?.message ?? j.message ?? msg;
-  } catch {
-    // not JSON
-  }
-  msg = msg.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 300) || '(no message)';
-  return token ? msg.split(token).join('[secret]') : msg;
 }
 
 function pickImage(i: GlanceImage): GlanceImage {

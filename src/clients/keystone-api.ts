@@ -8,13 +8,29 @@ export interface KsService { id: string; name: string; type: string; description
 export interface KsEndpoint { id: string; service_id: string; interface: 'public' | 'internal' | 'admin'; url: string; region_id: string | null; region?: string; enabled?: boolean }
 
 export interface AdminCredentials {
-  authUrl: string; // e.g. http://controller:5000/v3 (the host is resolved on the controller's side)
+  /**
+   * e.g. http://controller:5000/v3 (the host is resolved on the controller's side). A v2.0 URL (the Juno
+   * guide's http://controller:35357/v2.0) is used as /v3 on the same host and port.
+   */
+  authUrl: string;
   username: string;
   password: Secret;
   projectName: string;
   userDomainName: string;
   projectDomainName: string;
+  /** When set (OS_USER_DOMAIN_ID without a name), the user's domain by id instead of userDomainName. */
+  userDomainId?: string;
+  /** When set (OS_PROJECT_DOMAIN_ID without a name), the project's domain by id instead of projectDomainName. */
+  projectDomainId?: string;
 }
+
+/**
+ * How endpoints are written. 'v3': POST /v3/endpoints, one per interface. 'v2.0': as the Juno guide's
+ * `keystone endpoint-create` does, one POST /v2.0/endpoints (admin port) for the three URLs, so
+ * `keystone endpoint-list` shows them (it hides endpoints made through v3) and keystone 2014.2's v3 URL
+ * check (no dotless host names like `controller`) is not in the way.
+ */
+export type CatalogWrites = 'v3' | 'v2.0';
 
 /** One admin token for the whole run; every call rides on the host's SSH connection. */
 export interface KeystoneClient {
@@ -38,7 +54,16 @@ export interface KeystoneClient {
   updateService(id: string, patch: Partial<Pick<KsService, 'name' | 'description' | 'enabled'>>): Promise<void>;
   deleteService(id: string): Promise<void>;
   listEndpoints(serviceId: string): Promise<KsEndpoint[]>;
+  /** One endpoint through v3 (with catalogWrites 'v2.0', its region is given as the legacy `region`, created when missing). */
   createEndpoint(e: { service_id: string; interface: string; url: string; region_id: string; enabled: boolean }): Promise<KsEndpoint>;
+  /**
+   * The endpoints of one service in one region, one per URL given, as one set: with catalogWrites 'v2.0'
+   * and a public URL, the one POST /v2.0/endpoints of `keystone endpoint-create`; otherwise createEndpoint
+   * for each.
+   */
+  createEndpointSet(e: { service_id: string; region: string; urls: { public?: string; internal?: string; admin?: string } }): Promise<void>;
+  /** How this client writes endpoints (see CatalogWrites); a resource replaces a set rather than patch URLs under 'v2.0'. */
+  readonly catalogWrites: CatalogWrites;
   updateEndpoint(id: string, patch: { url?: string; region_id?: string; enabled?: boolean }): Promise<void>;
   deleteEndpoint(id: string): Promise<void>;
   /** How many HTTP requests this client made (for the bench's round-trip count). */

@@ -1,99 +1,94 @@
 // Keystone v3 over the host's SSH connection: one admin token for the whole run, objects looked up by
 // name with query filters, a password checked by asking for a token with it. No password or token ever
 // appears in an error message (Keystone's own messages are scrubbed of them too).
-import { ApiError } from './api-error.ts';
+//
+// One client for Juno and today's releases: keystone 2014.2 serves /v3 on both its ports
+// (etc/keystone-paste.ini, [composite:main] and [composite:admin]), so the Juno guide's v2.0 openrc is
+// used as v3 on the same host and port. The one thing its v3 cannot do as the guide does is write
+// endpoints `keystone endpoint-list` shows: those go through v2.0 on the admin port (CatalogWrites).
 import type { Transport } from '../transport/ssh.ts';
 import { Secret } from '../secret.ts';
-import { HttpError, httpRequest, type HttpResponse } from './http.ts';
-import type { AdminCredentials, KeystoneClient, KsEndpoint, KsProject, KsRole, KsService, KsUser } from './keystone-api.ts';
+import type { HttpResponse } from './http.ts';
+import { ApiCaller } from './api-call.ts';
+import { KeystoneError } from './keystone-error.ts';
+import type { AdminCredentials, CatalogWrites, KeystoneClient, KsEndpoint, KsProject, KsRole, KsService, KsUser } from './keystone-api.ts';
 
-/** Keystone said no, or could not be reached: the request, Keystone's status and message, what to do. */
-export class KeystoneError extends ApiError {}
+export { KeystoneError } from './keystone-error.ts';
+export { adminCredentialsFromOpenrc, adminCredentialsFromEnv } from './openrc.ts';
 
 export interface KeystoneOptions {
   /** Per request (longest silence); default 30 s. */
   timeoutMs?: number;
+  /** Default: 'v2.0' when the auth URL is a v2.0 one (the Juno guide's openrc), else 'v3'. */
+  catalogWrites?: CatalogWrites;
+  /**
+   * Keystone's v2.0 admin API, where OS-KSADM and POST /v2.0/endpoints live (keystone 2014.2 mounts
+   * admin_crud only in [pipeline:admin_api], port 35357). Default: the auth URL when it is on port
+   * 35357, else the same host on 35357.
+   */
+  v2AdminUrl?: string;
 }
 
-/** http://controller:5000/v3/ → http://controller:5000/v3; http://controller:5000 → …/v3. v2.0 is refused. */
+const V2_ADMIN_PORT = 35357; // keystone 2014.2 keystone/common/config.py: admin_port
+
+/** True for http://controller:35357/v2.0 and the like: the v2.0-style openrc of the Juno guide. */
+export function isV2AuthUrl(authUrl: string): boolean {
+  return /\/v2\.0\/*$/.test(authUrl);
+}
+
+/** http://controller:5000/v3/ → …:5000/v3; http://controller:5000 → …/v3; http://controller:35357/v2.0 → …:35357/v3. */
 export function v3Base(authUrl: string): string {
   const u = authUrl.replace(/\/+$/, '');
-  if (/\/v2\.0$/.test(u)) {
-    throw new KeystoneError(`the auth URL ${u} is Keystone v2.0, which this tool does not speak yet`, 'use the v3 URL (…:5000/v3) in OS_AUTH_URL', { method: '-', path: u });
-  }
+  if (/\/v2\.0$/.test(u)) return u.replace(/\/v2\.0$/, '/v3');
   return /\/v3$/.test(u) ? u : `${u}/v3`;
 }
 
-const ADMIN_HINT = 'the admin credentials (OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, OS_*_DOMAIN_NAME) come from ~/openstack/admin-openrc.sh on the controller or OS_* in your environment; fix them there';
-
-/** A tiny request layer shared by the login, the password check and the client: counts, maps errors, scrubs secrets. */
-class Caller {
-  requests = 0;
-  constructor(
-    readonly t: Transport,
-    readonly base: string,
-    readonly timeoutMs: number,
-  ) {}
-
-  async send(method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<HttpResponse> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (opts.token) headers['x-auth-token'] = opts.token;
-    let body: string | undefined;
-    if (opts.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(opts.body, revealSecrets);
-    }
-    this.requests++;
-    try {
-      return await httpRequest(this.t, this.base + path, { method, headers, body, timeoutMs: this.timeoutMs });
-    } catch (e) {
-      if (e instanceof HttpError && e.kind === 'connect') {
-        throw new KeystoneError(`Keystone does not answer at ${this.base}; is it running on the controller?`, `check keystone (uwsgi/apache) on the controller and that ${new URL(this.base).host} is where it listens`, { method, path }, e);
-      }
-      if (e instanceof HttpError && e.kind === 'timeout') {
-        throw new KeystoneError(`Keystone at ${this.base} gave no answer to ${method} ${path} in ${this.timeoutMs} ms`, 'look at the keystone log on the controller (it may be overloaded or stuck), then run again', { method, path }, e);
-      }
-      throw e;
-    }
-  }
-
-  /** The error for an answer we did not expect, with Keystone's message (scrubbed). */
-  unexpected(method: string, path: string, res: HttpResponse, secrets: (string | undefined)[]): KeystoneError {
-    return new KeystoneError(`Keystone: ${method} ${path} answered ${res.status}: ${keystoneMessage(res, secrets)}`, 'see the message; the keystone log on the controller has the detail', { method, path, status: res.status });
-  }
-}
-
-/**
- * JSON.stringify replacer that puts a Secret's value on the wire. JSON calls `toJSON` (→ "[secret]") before
- * the replacer sees the value, so look at the holder's original property instead.
- */
-function revealSecrets(this: unknown, key: string, value: unknown): unknown {
-  const original = (this as Record<string, unknown>)[key];
-  return original instanceof Secret ? original.reveal() : value;
-}
-
-/** Keystone's `{"error": {"message": …}}`, else the start of the body; any known secret replaced by [secret]. */
-function keystoneMessage(res: HttpResponse, secrets: (string | undefined)[]): string {
-  let msg: string;
+/** The v2.0 admin base for an auth URL: itself when on the admin port, else the same host on it. */
+export function v2AdminBase(authUrl: string): string {
+  let u: URL;
   try {
-    const j = res.json<{ error?: { message?: string; title?: string } }>();
-    msg = j.error?.message ?? j.error?.title ?? res.text();
+    u = new URL(authUrl);
   } catch {
-    msg = res.text();
+    return authUrl;
   }
-  msg = msg.replace(/\s+/g, ' ').trim().slice(0, 300) || '(no message)';
-  for (const s of secrets) if (s && s.length >= 4) msg = msg.split(s).join('[secret]');
-  return msg;
+  u.port = String(V2_ADMIN_PORT);
+  return `${u.protocol}//${u.host}/v2.0`;
 }
 
-function authBody(name: string, domain: { id: string } | { name: string }, password: Secret, scope?: unknown): unknown {
+const ADMIN_HINT = 'the admin credentials (OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME or OS_TENANT_NAME, OS_*_DOMAIN_NAME) come from ~/openstack/admin-openrc.sh on the controller or OS_* in your environment; fix them there';
+
+function keystoneCaller(t: Transport, base: string, timeoutMs?: number): ApiCaller {
+  return new ApiCaller(t, {
+    api: 'Keystone',
+    daemon: 'Keystone',
+    base,
+    timeoutMs,
+    makeError: (m, h, r, cause) => new KeystoneError(m, h, r, cause),
+    connectHint: (b) => `check keystone (uwsgi/apache, or keystone-all on Juno) on the controller and that ${hostOf(b)} is where it listens`,
+    timeoutHint: 'look at the keystone log on the controller (it may be overloaded or stuck), then run again',
+  });
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+type DomainRef = { id: string } | { name: string };
+
+function authBody(name: string, domain: DomainRef, password: Secret, scope?: unknown): unknown {
   return { auth: { identity: { methods: ['password'], password: { user: { name, domain, password } } }, ...(scope ? { scope } : {}) } };
 }
 
 /** Asks for an unscoped token with these credentials: 201 → true, 401 → false, anything else throws. */
-async function passwordWorks(c: Caller, userName: string, domainId: string, password: Secret, extraSecrets: (string | undefined)[] = []): Promise<boolean> {
+async function passwordWorks(c: ApiCaller, userName: string, domainId: string, password: Secret, extraSecrets: (string | undefined)[] = []): Promise<boolean> {
+  // ?nocatalog: keystone 2014.2 auth/controllers.py Auth.authenticate_for_token (include_catalog =
+  // 'nocatalog' not in query_string); Keystones without it ignore an unknown query parameter.
   const path = '/auth/tokens?nocatalog';
-  const res = await c.send('POST', path, { body: authBody(userName, { id: domainId }, password) });
+  const res = await c.send('POST', path, { json: authBody(userName, { id: domainId }, password) });
   if (res.status === 201) return true;
   if (res.status === 401) return false;
   throw c.unexpected('POST', path, res, [password.reveal(), ...extraSecrets]);
@@ -104,25 +99,34 @@ async function passwordWorks(c: Caller, userName: string, domainId: string, pass
  * (both are a Keystone password hash: the slow part of a converged run).
  */
 export function checkKeystonePassword(t: Transport, authUrl: string, userName: string, domainId: string, password: Secret, opts: KeystoneOptions = {}): Promise<boolean> {
-  return passwordWorks(new Caller(t, v3Base(authUrl), opts.timeoutMs ?? 30_000), userName, domainId, password);
+  return passwordWorks(keystoneCaller(t, v3Base(authUrl), opts.timeoutMs), userName, domainId, password);
 }
 
 interface ListAnswer {
   truncated?: boolean;
 }
 
+/** The words keystone 2014.2's v3 URL check answers with (common/validation: parameter_types.url before 2014.2.1). */
+const JUNO_URL_CHECK = /Invalid input for field 'url'/;
+
 export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts: KeystoneOptions = {}): Promise<KeystoneClient> {
-  const c = new Caller(t, v3Base(creds.authUrl), opts.timeoutMs ?? 30_000);
+  const c = keystoneCaller(t, v3Base(creds.authUrl), opts.timeoutMs);
+  const catalogWrites: CatalogWrites = opts.catalogWrites ?? (isV2AuthUrl(creds.authUrl) ? 'v2.0' : 'v3');
+  const v2Admin = (opts.v2AdminUrl ?? (isV2AuthUrl(creds.authUrl) && hostOf(creds.authUrl).endsWith(`:${V2_ADMIN_PORT}`) ? creds.authUrl : v2AdminBase(creds.authUrl))).replace(/\/+$/, '');
   const adminPassword = creds.password;
   let token = '';
 
   async function login(): Promise<void> {
     const path = '/auth/tokens?nocatalog';
-    const body = authBody(creds.username, { name: creds.userDomainName }, adminPassword, { project: { name: creds.projectName, domain: { name: creds.projectDomainName } } });
-    const res = await c.send('POST', path, { body });
+    const userDomain: DomainRef = creds.userDomainId ? { id: creds.userDomainId } : { name: creds.userDomainName };
+    const projectDomain: DomainRef = creds.projectDomainId ? { id: creds.projectDomainId } : { name: creds.projectDomainName };
+    const body = authBody(creds.username, userDomain, adminPassword, { project: { name: creds.projectName, domain: projectDomain } });
+    const res = await c.send('POST', path, { json: body });
     if (res.status === 401) {
+      const ud = creds.userDomainId ? `domain id ${creds.userDomainId}` : creds.userDomainName;
+      const pd = creds.projectDomainId ? `domain id ${creds.projectDomainId}` : creds.projectDomainName;
       throw new KeystoneError(
-        `Keystone at ${c.base} refused the admin credentials (user ${creds.username}@${creds.userDomainName}, project ${creds.projectName}@${creds.projectDomainName}): wrong password, user, project or domain`,
+        `Keystone at ${c.base} refused the admin credentials (user ${creds.username}@${ud}, project ${creds.projectName}@${pd}): wrong password, user, project or domain`,
         ADMIN_HINT,
         { method: 'POST', path, status: 401 },
       );
@@ -136,10 +140,10 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
   }
 
   /** An authenticated call; a 401 (token expired or revoked mid-run) logs in again once. */
-  async function call(method: string, path: string, expect: number[], body?: unknown, secrets: Secret[] = []): Promise<HttpResponse> {
+  async function call(method: string, path: string, expect: number[], body?: unknown, secrets: Secret[] = [], base?: string): Promise<HttpResponse> {
     if (method !== 'GET' && method !== 'HEAD') reads.clear();
     for (let attempt = 0; ; attempt++) {
-      const res = await c.send(method, path, { token, body });
+      const res = await c.send(method, path, { token, json: body, base });
       if (expect.includes(res.status)) return res;
       if (res.status === 401 && attempt === 0) {
         await login();
@@ -152,8 +156,19 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
         await new Promise((r) => setTimeout(r, 250));
         continue;
       }
-      throw c.unexpected(method, path, res, [token, adminPassword.reveal(), ...secrets.map((s) => s.reveal())]);
+      const shown = base ? `${new URL(base).pathname}${path}` : path;
+      throw c.unexpected(method, shown, res, [token, adminPassword.reveal(), ...secrets.map((s) => s.reveal())], hintFor(method, path, res, base));
     }
+  }
+
+  function hintFor(method: string, path: string, res: HttpResponse, base?: string): string | undefined {
+    if (base && res.status === 404 && method === 'POST') {
+      return `the v2.0 endpoint API (OS-KSADM) is served on Keystone's admin port only (${V2_ADMIN_PORT}); ${base} is not it: point OS_AUTH_URL at http://<controller>:${V2_ADMIN_PORT}/v2.0 as the guide's admin-openrc does`;
+    }
+    if (path.startsWith('/endpoints') && res.status === 400 && JUNO_URL_CHECK.test(res.text())) {
+      return "keystone 2014.2's v3 API takes only URLs whose host has a dot, is localhost or an IPv4 address (fixed in 2014.2.1); update keystone, or give the endpoint a dotted host name or an address";
+    }
+    return undefined;
   }
 
   // Resources read in parallel and some ask the same thing (the user, the services): one request each.
@@ -180,11 +195,23 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
 
   const q = (params: Record<string, string>) => '?' + new URLSearchParams(params).toString();
   const seg = encodeURIComponent;
+  /**
+   * The region of a v3 endpoint write. keystone 2014.2 catalog/controllers.py
+   * EndpointV3._validate_endpoint_region: `region_id` must name a region that exists (400 on create, 404
+   * on update), the legacy `region` is created when missing, as v2.0 endpoint-create does.
+   */
+  const regionField = (region: string) => (catalogWrites === 'v2.0' ? { region } : { region_id: region });
+
+  async function createEndpoint(e: { service_id: string; interface: string; url: string; region_id: string; enabled: boolean }): Promise<KsEndpoint> {
+    const res = await call('POST', '/endpoints', [201], { endpoint: { service_id: e.service_id, interface: e.interface, url: e.url, ...regionField(e.region_id), enabled: e.enabled } });
+    return pickEndpoint(res.json<{ endpoint: KsEndpoint }>().endpoint);
+  }
 
   await login();
 
   return {
     authUrl: c.base,
+    catalogWrites,
     get requests() {
       return c.requests;
     },
@@ -233,12 +260,24 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
     },
 
     listEndpoints: async (serviceId) => (await list<KsEndpoint>(`/endpoints${q({ service_id: serviceId })}`, 'endpoints')).map(pickEndpoint),
-    async createEndpoint(e) {
-      const res = await call('POST', '/endpoints', [201], { endpoint: pick(e, ['service_id', 'interface', 'url', 'region_id', 'enabled']) });
-      return pickEndpoint(res.json<{ endpoint: KsEndpoint }>().endpoint);
+    createEndpoint,
+    async createEndpointSet(e) {
+      if (catalogWrites === 'v2.0' && e.urls.public) {
+        // Exactly the body of python-keystoneclient 0.11 v2_0/endpoints.py EndpointManager.create, which
+        // the guide's `keystone endpoint-create` sends; keystone 2014.2 catalog/controllers.py
+        // Endpoint.create_endpoint answers 200 and writes one v3 row per URL under one legacy id.
+        const body = { endpoint: { region: e.region, service_id: e.service_id, publicurl: e.urls.public, adminurl: e.urls.admin ?? null, internalurl: e.urls.internal ?? null } };
+        await call('POST', '/endpoints', [200], body, [], v2Admin);
+        return;
+      }
+      for (const iface of ['public', 'internal', 'admin'] as const) {
+        const url = e.urls[iface];
+        if (url) await createEndpoint({ service_id: e.service_id, interface: iface, url, region_id: e.region, enabled: true });
+      }
     },
     async updateEndpoint(id, patch) {
-      await call('PATCH', `/endpoints/${seg(id)}`, [200], { endpoint: pick(patch, ['url', 'region_id', 'enabled']) });
+      const { region_id, ...rest } = patch;
+      await call('PATCH', `/endpoints/${seg(id)}`, [200], { endpoint: { ...pick(rest, ['url', 'enabled']), ...(region_id === undefined ? {} : regionField(region_id)) } });
     },
     async deleteEndpoint(id) {
       await call('DELETE', `/endpoints/${seg(id)}`, [204, 404]);
@@ -262,40 +301,4 @@ function pickService(s: KsService): KsService {
 
 function pickEndpoint(e: KsEndpoint): KsEndpoint {
   return { id: e.id, service_id: e.service_id, interface: e.interface, url: e.url, region_id: e.region_id ?? null, region: e.region, enabled: e.enabled };
-}
-
-/**
- * Admin credentials from an openrc file's `export OS_…=…` lines (quoted '…', "…" or bare). The variables
- * this tool needs must all be there; the password is wrapped at once.
- */
-export function adminCredentialsFromOpenrc(text: string, source = 'admin-openrc.sh'): AdminCredentials {
-  const vars: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^\s*(?:export\s+)?(OS_[A-Z_]+)=(.*?)\s*$/.exec(line);
-    if (!m?.[1] || m[2] === undefined) continue;
-    vars[m[1]] = unquote(m[2]);
-  }
-  return adminCredentialsFromEnv(vars, source);
-}
-
-/** Admin credentials from OS_* variables (the local environment, or a parsed openrc). */
-export function adminCredentialsFromEnv(env: Record<string, string | undefined>, source = 'the OS_* environment'): AdminCredentials {
-  const missing = ['OS_AUTH_URL', 'OS_USERNAME', 'OS_PASSWORD', 'OS_PROJECT_NAME'].filter((k) => !env[k]);
-  if (missing.length) {
-    throw new KeystoneError(`${source} lacks ${missing.join(', ')}`, 'source a complete admin-openrc (OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME, domains)', { method: '-', path: '-' });
-  }
-  return {
-    authUrl: env.OS_AUTH_URL as string,
-    username: env.OS_USERNAME as string,
-    password: new Secret(env.OS_PASSWORD as string),
-    projectName: env.OS_PROJECT_NAME as string,
-    userDomainName: env.OS_USER_DOMAIN_NAME ?? 'Default',
-    projectDomainName: env.OS_PROJECT_DOMAIN_NAME ?? 'Default',
-  };
-}
-
-function unquote(v: string): string {
-  if (v.length >= 2 && v.startsWith("'") && v.endsWith("'")) return v.slice(1, -1);
-  if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) return v.slice(1, -1).replace(/\\(["\\$`])/g, '$1');
-  return v;
 }

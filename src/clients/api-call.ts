@@ -1,0 +1,123 @@
+// The request layer the Keystone and Glance clients share: every request counted, a tunnel that does not
+// open or an answer that does not come turned into the API's own error (naming the service and what to
+// do), JSON bodies with a Secret's value put on the wire only there, and the API's error words pulled out
+// of its answer with every known secret replaced by [secret].
+import type { ApiError } from './api-error.ts';
+import type { Transport } from '../transport/ssh.ts';
+import { Secret } from '../secret.ts';
+import { HttpError, httpRequest, type HttpResponse } from './http.ts';
+
+export interface ApiCallerOptions {
+  /** How error messages name the API's answers: "Keystone: GET /users answered 500: …". */
+  api: string;
+  /** How they name the daemon that does not answer: "glance-api does not answer at …". */
+  daemon: string;
+  /** Where requests go unless one names another base; no trailing slash. */
+  base: string;
+  /** Per request (the longest silence); default 30 s. */
+  timeoutMs?: number;
+  /** The API's error class. */
+  makeError: (message: string, hint: string, request: { method: string; path: string; status?: number }, cause?: unknown) => ApiError;
+  /** What to do when nothing answers at the base. */
+  connectHint: (base: string) => string;
+  /** What to do when the answer does not come in time. */
+  timeoutHint: string;
+}
+
+export interface SendOptions {
+  /** Goes only into an X-Auth-Token header. */
+  token?: string;
+  /** Sent as application/json; any Secret in it is revealed here and nowhere else. */
+  json?: unknown;
+  /** A raw body, with its content type. */
+  body?: string | Buffer;
+  contentType?: string;
+  /** Another base for this one request (Keystone's v2.0 admin API beside its v3). */
+  base?: string;
+  timeoutMs?: number;
+  onProgress?: (bytesSent: number) => void;
+}
+
+export class ApiCaller {
+  requests = 0;
+  readonly base: string;
+  readonly timeoutMs: number;
+
+  constructor(
+    readonly t: Transport,
+    readonly o: ApiCallerOptions,
+  ) {
+    this.base = o.base.replace(/\/+$/, '');
+    this.timeoutMs = o.timeoutMs ?? 30_000;
+  }
+
+  async send(method: string, path: string, opts: SendOptions = {}): Promise<HttpResponse> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (opts.token) headers['x-auth-token'] = opts.token;
+    let body: string | Buffer | undefined = opts.body;
+    if (opts.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = jsonWithSecrets(opts.json);
+    } else if (opts.contentType) {
+      headers['content-type'] = opts.contentType;
+    }
+    const base = opts.base ?? this.base;
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    this.requests++;
+    try {
+      return await httpRequest(this.t, base + path, { method, headers, body, timeoutMs, onProgress: opts.onProgress });
+    } catch (e) {
+      if (e instanceof HttpError && e.kind === 'connect') {
+        throw this.o.makeError(`${this.o.daemon} does not answer at ${base}; is it running on the controller?`, this.o.connectHint(base), { method, path }, e);
+      }
+      if (e instanceof HttpError && e.kind === 'timeout') {
+        throw this.o.makeError(`${this.o.daemon} at ${base} gave no answer to ${method} ${path} in ${timeoutMs} ms`, this.o.timeoutHint, { method, path }, e);
+      }
+      throw e;
+    }
+  }
+
+  /** The error for an answer we did not expect: the request, the status, the API's words (scrubbed). */
+  unexpected(method: string, path: string, res: HttpResponse, secrets: (string | Secret | undefined)[], hint = 'see the message; the service\'s log on the controller has the detail'): ApiError {
+    return this.o.makeError(`${this.o.api}: ${method} ${path} answered ${res.status}: ${apiMessage(res, secrets)}`, hint, { method, path, status: res.status });
+  }
+}
+
+/**
+ * JSON text of `value` with each Secret's value in place. JSON.stringify calls a Secret's toJSON
+ * ("[secret]") before a replacer sees it, so the replacer looks at the holder's original property.
+ */
+export function jsonWithSecrets(value: unknown): string {
+  return JSON.stringify(value, function (this: unknown, key: string, v: unknown): unknown {
+    const original = (this as Record<string, unknown>)[key];
+    return original instanceof Secret ? original.reveal() : v;
+  });
+}
+
+/**
+ * What an API said, in one line of at most 300 characters: `{"error": {"message"|"title"}}` (Keystone,
+ * Glance v2), `{"message"}`, else the body's text without HTML tags (webob pages). Each secret of 4
+ * characters or more is replaced by [secret].
+ */
+export function apiMessage(res: HttpResponse, secrets: (string | Secret | undefined)[]): string {
+  let msg = res.text();
+  try {
+    const j = res.json<{ error?: { message?: string; title?: string }; message?: string }>();
+    msg = j.error?.message ?? j.error?.title ?? j.message ?? msg;
+  } catch {
+    // not JSON: the text it is
+  }
+  if (typeof msg !== 'string') msg = JSON.stringify(msg);
+  // Scrubbed before it is cut, so no secret survives in part at the cut.
+  return scrub(msg.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim(), secrets).slice(0, 300) || '(no message)';
+}
+
+/** `text` with every secret (4 characters or more) replaced by [secret]. */
+export function scrub(text: string, secrets: (string | Secret | undefined)[]): string {
+  let out = text;
+  for (const s of secrets) {
+    const v = s instanceof Secret ? s.reveal() : s;
+    if (v && v.length >= 4) out = out.split(v).join('[secret]');
+  }
+  return out;
+}
