@@ -1,7 +1,7 @@
 // `install-glance lab …`: parse, call src/lab, print. No logic of its own.
 import type { Argv } from 'yargs';
 import { spawnSync } from 'node:child_process';
-import { listRecords, stateOf, readRecord, defaultNames, releases, type Release } from '../lab/records.ts';
+import { listRecords, stateOf, readRecord, defaultNames, labReleases, type LabRelease } from '../lab/records.ts';
 
 // The builder (zx and friends) loads only for the commands that build or remove labs.
 const builder = () => import('../lab/lab.ts');
@@ -20,19 +20,21 @@ export function labCommands(y: Argv): Argv {
     .command('up [names..]', 'build (once) and start lab controllers', (a) =>
       a.positional('names', { type: 'string', array: true, describe: 'lab names (default: controller, controller-2, …)' })
         .option('count', { type: 'number', default: 1, describe: 'how many labs, when no names are given' })
-        .option('release', { choices: releases, default: 'bookworm' as Release, describe: 'Debian release of the lab' }),
+        .option('release', { choices: labReleases, default: 'bookworm' as LabRelease,
+          describe: 'Debian release of the lab, or juno: bookworm shaped like the Juno guide\'s Ubuntu 14.04 controller' }),
     async (a) => {
       const names = a.names?.length ? a.names : defaultNames(a.count);
       const labs = await (await builder()).up(names, a.release, say);
       for (const r of labs) process.stdout.write(`${r.name}\t${r.address}\t${r.release}\n`);
     })
     .command('snapshot', 'build the lab snapshot now if it is not cached (lab up does it when needed)', (a) =>
-      a.option('release', { choices: releases, default: 'bookworm' as Release, describe: 'Debian release' }),
+      a.option('release', { choices: labReleases, default: 'bookworm' as LabRelease, describe: 'as for lab up' }),
     async (a) => {
-      const { preflight } = await builder();
+      const { preflight, stackFor } = await builder();
+      const { base, variant } = stackFor(a.release, {});
       await preflight();
-      const s = await (await import('../lab/snapshot.ts')).ensureSnapshot(a.release, say);
-      process.stdout.write(`${s.release}\t${s.key}\t${s.rootfs}\n`);
+      const s = await (await import('../lab/variant.ts')).ensureStack(base, variant, say);
+      process.stdout.write(`${a.release}\t${s.id}\t${s.lowers.join(':')}\n`);
     })
     .command('down [name]', 'stop a lab controller and remove everything it made', (a) =>
       a.positional('name', { type: 'string' }).option('all', { type: 'boolean', default: false }),
