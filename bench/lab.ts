@@ -64,7 +64,7 @@ const mib = (kib: number) => `${Math.round(kib / 1024)} MiB`;
 
 /** "NAME: up at ADDR (release) in N s" as the lab reports it: from its allocation to SSH + a Keystone token. */
 function reportedUp(run: Run, name: string): string {
-  const m = run.lines.map((l) => new RegExp(`^${name}: up at \\S+ \\(\\w+\\) in ([\\d.]+) s$`).exec(l.text)).find(Boolean);
+  const m = run.lines.map((l) => new RegExp(`^${name}: up at \\S+ \\([^)]+\\) in ([\\d.]+) s$`).exec(l.text)).find(Boolean);
   return m ? `${m[1]} s` : '?';
 }
 

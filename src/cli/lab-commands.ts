@@ -21,17 +21,19 @@ export function labCommands(y: Argv): Argv {
       a.positional('names', { type: 'string', array: true, describe: 'lab names (default: controller, controller-2, …)' })
         .option('count', { type: 'number', default: 1, describe: 'how many labs, when no names are given' })
         .option('release', { choices: labReleases, default: 'bookworm' as LabRelease,
-          describe: 'Debian release of the lab, or juno: bookworm shaped like the Juno guide\'s Ubuntu 14.04 controller' }),
+          describe: 'Debian release of the lab, or juno: bookworm shaped like the Juno guide\'s Ubuntu 14.04 controller' })
+        .option('tls', { type: 'boolean', default: false, describe: 'Keystone over HTTPS with a CA made for each lab (its certificate: lab list --json, caFile)' }),
     async (a) => {
       const names = a.names?.length ? a.names : defaultNames(a.count);
-      const labs = await (await builder()).up(names, a.release, say);
+      const labs = await (await builder()).up(names, a.release, say, { tls: a.tls });
       for (const r of labs) process.stdout.write(`${r.name}\t${r.address}\t${r.release}\n`);
     })
     .command('snapshot', 'build the lab snapshot now if it is not cached (lab up does it when needed)', (a) =>
-      a.option('release', { choices: labReleases, default: 'bookworm' as LabRelease, describe: 'as for lab up' }),
+      a.option('release', { choices: labReleases, default: 'bookworm' as LabRelease, describe: 'as for lab up' })
+        .option('tls', { type: 'boolean', default: false, describe: 'as for lab up' }),
     async (a) => {
       const { preflight, stackFor } = await builder();
-      const { base, variant } = stackFor(a.release, {});
+      const { base, variant } = stackFor(a.release, { tls: a.tls });
       await preflight();
       const s = await (await import('../lab/variant.ts')).ensureStack(base, variant, say);
       process.stdout.write(`${a.release}\t${s.id}\t${s.lowers.join(':')}\n`);

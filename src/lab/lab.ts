@@ -14,6 +14,7 @@ import { LabError } from './errors.ts';
 import type { Progress } from './snapshot.ts';
 import { ensureStack, type Stack, type Variant } from './variant.ts';
 import { waitReady } from './ready.ts';
+import { makeLabTls, placeLabTls } from './tls.ts';
 import { generateKeyPair } from '../transport/keys.ts';
 import { addLabNetwork, removeLabNetwork, LAB_NET } from './network.ts';
 
@@ -67,6 +68,8 @@ export async function up(names: string[], release: LabRelease, progress: Progres
   // Before anything is built: a running lab of another kind under one of the names is an error anyway.
   for (const name of names) refuseOtherKind(readRecord(name), want);
   await preflight();
+  // The host's openssl makes each TLS lab's CA (ca-certificates pulls it in; a bare machine may lack it).
+  if (options.tls && !(await have('openssl'))) throw new LabError('a TLS lab needs openssl on this machine', 'install it: apt-get install -y openssl');
   const stack = await ensureStack(base, variant, progress);
   const clientKey = ensureClientKey();
   return withLocks(names.map(nameLock), () => upLocked(names, { release, base, tls: !!options.tls, stack }, clientKey.public, progress));
@@ -188,12 +191,17 @@ function writeIdentity(r: LabRecord, clientPublicKey: string, labs: LabRecord[])
 
 async function create(r: LabRecord, clientPublicKey: string, progress: Progress): Promise<LabRecord> {
   const t0 = Date.now();
-  const { name, release } = r;
+  const { name } = r;
   const lower = (r.lowers ?? [r.snapshot]).join(':');
   const dir = paths.lab(name);
   let stage = 'write the lab identity';
   try {
     writeIdentity(r, clientPublicKey, listRecords());
+    if (r.tls) {
+      stage = "make the lab's CA and Keystone's certificate (openssl)";
+      r.caFile = path.join(dir, 'ca.pem');
+      placeLabTls(await makeLabTls(r, dir), path.join(dir, 'upper'), r.lowers ?? [r.snapshot], r.caFile);
+    }
     stage = 'start the namespace holder';
     // PID 1 of the lab reaps orphans, or a stopped daemon stays a zombie that init scripts wait on.
     const holder = spawn('unshare', ['--mount', '--pid', '--fork', '--net', '--uts', '--ipc', '--propagation', 'private', '--',
@@ -209,7 +217,7 @@ async function create(r: LabRecord, clientPublicKey: string, progress: Progress)
     await sh({ input: fs.readFileSync(bootScript) })`nsenter -t ${r.nsPid} -m -u -i -n -p -- sh -s ${r.address} ${r.gateway} ${lower} ${path.join(dir, 'upper')} ${path.join(dir, 'work')} ${root} ${name}`;
     stage = 'wait for SSH and a Keystone token';
     await waitReady(r);
-    progress(`${name}: up at ${r.address} (${release}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    progress(`${name}: up at ${r.address} (${kindOf(r)}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     return r;
   } catch (e) {
     const log = bootLog(r);
