@@ -3,17 +3,17 @@ import type { Argv } from 'yargs';
 import { spawnSync } from 'node:child_process';
 import { listRecords, stateOf, readRecord, defaultNames, labReleases, type LabRelease } from '../lab/records.ts';
 
-// The builder (zx and friends) loads only for the commands that build or remove labs.
-const builder = () => import('../lab/lab.ts');
 import { paths } from '../lab/paths.ts';
 import { LabError } from '../lab/errors.ts';
+import { labTable, labJson } from '../lab/list-view.ts';
+import { progressWriter } from './lab-progress.ts';
+import { decideDownAll, confirmDownAll } from './lab-down-all.ts';
+import { UsageError } from './usage-error.ts';
 
-const say = (line: string) => process.stderr.write(line + '\n');
+// The builder (zx and friends) loads only for the commands that build or remove labs.
+const builder = () => import('../lab/lab.ts');
 
-function age(iso: string): string {
-  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
-  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
-}
+const say = progressWriter(process.stderr);
 
 export function labCommands(y: Argv): Argv {
   return y
@@ -38,16 +38,30 @@ export function labCommands(y: Argv): Argv {
       const s = await (await import('../lab/variant.ts')).ensureStack(base, variant, say);
       process.stdout.write(`${a.release}\t${s.id}\t${s.lowers.join(':')}\n`);
     })
-    .command('down [name]', 'stop a lab controller and remove everything it made', (a) =>
-      a.positional('name', { type: 'string' }).option('all', { type: 'boolean', default: false }),
+    .command('down [names..]', 'stop lab controllers and remove everything they made', (a) =>
+      a.positional('names', { type: 'string', array: true, describe: 'lab names' })
+        .option('all', { type: 'boolean', default: false, describe: 'every lab on this machine (on a terminal, asks first)' })
+        .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'with --all: do not ask' }),
     async (a) => {
-      if (a.all) return (await builder()).downAll(say);
-      if (!a.name) throw new LabError('lab down needs a name or --all', 'e.g. "install-glance lab down controller"');
-      await (await builder()).down(a.name, say);
+      const names = a.names ?? [];
+      if (a.all && names.length) throw new UsageError('lab down takes lab names or --all, not both');
+      if (a.all) {
+        const labs = listRecords().map((r) => r.name);
+        const decision = decideDownAll(labs, { yes: a.yes, interactive: !!process.stdin.isTTY && !!process.stderr.isTTY });
+        if (decision === 'nothing') return say('no labs to take down');
+        if (decision === 'ask' && !(await confirmDownAll(labs))) {
+          throw new LabError('lab down --all: not confirmed; no lab was taken down', 'answer y to take them all down, or name the labs: lab down NAME…');
+        }
+        return (await builder()).downMany(labs, say);
+      }
+      if (!names.length) throw new LabError('lab down needs lab names or --all', 'e.g. "install-glance lab down controller", "install-glance lab list" shows the labs');
+      await (await builder()).downMany(names, say);
     })
-    .command('list', 'the lab controllers on this machine', () => {}, () => {
-      const rows = listRecords();
-      process.stdout.write(['NAME\tADDRESS\tRELEASE\tSTATE\tAGE', ...rows.map((r) => `${r.name}\t${r.address}\t${r.release}\t${stateOf(r)}\t${age(r.createdAt)}`)].join('\n') + '\n');
+    .command('list', 'the lab controllers on this machine', (a) =>
+      a.option('json', { type: 'boolean', default: false, describe: 'one JSON document: {version, labs: [{name, address, release, base, tls, keystone, caFile, state, createdAt, snapshot}]}' }),
+    (a) => {
+      const labs = listRecords().map((record) => ({ record, state: stateOf(record) }));
+      process.stdout.write(a.json ? labJson(labs) : labTable(labs, Date.now()));
     })
     .command('ssh <name> [cmd..]', 'a shell (or a command) on a lab controller', (a) =>
       a.positional('name', { type: 'string', demandOption: true }).positional('cmd', { type: 'string', array: true }),

@@ -317,7 +317,20 @@ async function takeDown(name: string, progress: Progress): Promise<void> {
   progress(`${name}: down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+/**
+ * Takes NAMES down side by side. Each name that cannot be taken down is reported (all of them, in one
+ * error) after the others went down.
+ */
+export async function downMany(names: string[], progress: Progress): Promise<void> {
+  names.forEach(checkName);
+  const results = await Promise.allSettled([...new Set(names)].map((n) => down(n, progress)));
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
+  if (failed.length === 1) throw failed[0];
+  if (failed.length > 1) {
+    throw new LabError(failed.map((e) => e.message).join('; '), [...new Set(failed.map((e) => (e as LabError).hint).filter(Boolean))].join('; '));
+  }
+}
+
 export async function downAll(progress: Progress): Promise<void> {
-  const all = listRecords();
-  await Promise.all(all.map((r) => down(r.name, progress)));
+  await downMany(listRecords().map((r) => r.name), progress);
 }

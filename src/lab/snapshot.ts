@@ -23,7 +23,11 @@ export interface Snapshot {
   rootfs: string;
 }
 
-export type Progress = (line: string) => void;
+/**
+ * A line of progress. A `pending` line is the start of the next one (`snapshot: debootstrap bookworm …`):
+ * a terminal shows it until the line that completes it replaces it (`… 61.2 s`); a log keeps only that.
+ */
+export type Progress = (line: string, opts?: { pending?: boolean }) => void;
 
 /** The cache key: a changed recipe (or mirror) is a new snapshot, with no flag to remember. */
 /** What the build does outside the recipe scripts; a change here must be a new snapshot too. */
@@ -52,15 +56,18 @@ export async function ensureSnapshot(release: Release, progress: Progress): Prom
   return withLock(buildLock(release), async () => ready() ?? build(release, key, mirror, dir, progress));
 }
 
+/** One build step: one line of progress, with the time it took (`snapshot: debootstrap bookworm … 61.2 s`). */
 export async function step(name: string, progress: Progress, fn: () => Promise<unknown>): Promise<void> {
   const t0 = Date.now();
-  progress(`snapshot: ${name} …`);
+  const took = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  progress(`snapshot: ${name} …`, { pending: true });
   try {
     await fn();
   } catch (e) {
+    progress(`snapshot: ${name} … failed after ${took()}`);
     throw new LabError(`snapshot build failed at "${name}": ${describeFailure(e)}`, 'the half-built snapshot was removed; fix the cause and run the command again', e);
   }
-  progress(`snapshot: ${name} done (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  progress(`snapshot: ${name} … ${took()}`);
 }
 
 async function build(release: Release, key: string, mirror: string, dir: string, progress: Progress): Promise<Snapshot> {
