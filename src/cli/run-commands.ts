@@ -24,6 +24,7 @@ function options(y: Argv) {
     .option('port', { type: 'number', describe: 'SSH port (default 22)' })
     .option('identity', { type: 'string', describe: 'SSH private key file' })
     .option('known-hosts', { type: 'string', describe: 'known_hosts file (default ~/.ssh/known_hosts)' })
+    .option('ssh-config', { alias: 'F', type: 'string', describe: 'ssh config for --host names: Host, HostName, User, Port, IdentityFile, ProxyJump… (default ~/.ssh/config; "none": none)' })
     .option('accept-new-host-key', { type: 'boolean', default: false, describe: 'trust and record an unknown host key (a changed one is always refused)' })
     .option('release', { choices: ['juno', 'bullseye', 'bookworm', 'trixie'], describe: 'release profile (default: detected)' })
     .option('controller', { type: 'string', default: 'controller', describe: 'the name the endpoints and config use for the controller' })
@@ -42,7 +43,8 @@ export function runCommand(mode: Mode) {
       const human = (s: string) => (a.json ? process.stderr : process.stdout).write(s + '\n');
       const progress = (host: string, line: string) => process.stderr.write(`${host}: ${line}\n`);
       const targets = await resolveTargets(
-        { host: a.host, inventory: a.inventory, lab: a.lab, user: a.user, port: a.port, identity: a.identity, knownHosts: a['known-hosts'], acceptNewHostKey: a['accept-new-host-key'] },
+        { host: a.host, inventory: a.inventory, lab: a.lab, user: a.user, port: a.port, identity: a.identity, knownHosts: a['known-hosts'], acceptNewHostKey: a['accept-new-host-key'],
+          sshConfig: a['ssh-config'] },
         (line) => process.stderr.write(line + '\n'),
       );
       const settings = defaultSettings({ controller: a.controller, region: a.region, endpointUrl: a['endpoint-url'] });

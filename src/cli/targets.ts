@@ -5,6 +5,7 @@ import type { Target } from '../engine/run.ts';
 import { listRecords, stateOf, type LabRecord } from '../lab/records.ts';
 import { paths } from '../lab/paths.ts';
 import { UsageError } from './usage-error.ts';
+import { hostTargets } from './host-targets.ts';
 
 export interface TargetArgs {
   host?: string[];
@@ -16,10 +17,12 @@ export interface TargetArgs {
   identity?: string;
   knownHosts?: string;
   acceptNewHostKey?: boolean;
+  /** For --host: the ssh config file (default ~/.ssh/config; "none": no file). */
+  sshConfig?: string;
 }
 
 export function labTarget(r: LabRecord): Target {
-  return { name: r.name, host: r.address, user: 'root', identity: paths.clientKey, knownHostsFile: paths.knownHosts };
+  return { name: r.name, host: r.address, user: 'root', identity: paths.clientKey, identitiesOnly: true, knownHostsFile: paths.knownHosts };
 }
 
 /** `name key=value …` lines under [group] headers; [group:vars] and [all:vars] give defaults. */
@@ -57,7 +60,7 @@ export async function resolveTargets(a: TargetArgs, progress: (line: string) => 
   const given = [a.host?.length, a.inventory, a.lab].filter(Boolean).length;
   const labNames = (a.lab ?? []).filter(Boolean);
   if (given > 1) throw new UsageError('give one of --host, --inventory or --lab');
-  if (a.host?.length) return a.host.map((h) => ({ ...common, name: h, host: h }));
+  if (a.host?.length) return hostTargets(a.host, a, progress);
   if (a.inventory) {
     let text: string;
     try {
