@@ -14,7 +14,7 @@ import { withLock, withLocks } from './lock.ts';
 import { LabError } from './errors.ts';
 import { ensureSnapshot, type Release, type Progress } from './snapshot.ts';
 import { generateKeyPair } from '../transport/keys.ts';
-import { addLabNetwork, removeLabNetwork, LAB_NET } from './network.ts';
+import { addLabNetwork, removeLabNetwork, sshdListening, LAB_NET } from './network.ts';
 
 const bootScript = projectPath('src', 'lab', 'recipe', 'boot.sh');
 
@@ -39,16 +39,22 @@ export async function preflight(): Promise<void> {
 /** One process per name at a time, from `up` to ready or through `down`: a second `up` waits, then reuses. */
 const nameLock = (name: string) => `lab-${name}`;
 
-export async function up(names: string[], release: Release, progress: Progress): Promise<LabRecord[]> {
+/** `behind`: a running lab that alone may reach these labs' sshd; the host may not (jump-host tests). */
+export async function up(names: string[], release: Release, progress: Progress, opts: { behind?: string } = {}): Promise<LabRecord[]> {
   names.forEach(checkName);
   if (new Set(names).size !== names.length) throw new LabError('a lab name is given twice', 'give each lab its own name');
+  const bastion = opts.behind === undefined ? undefined : readRecord(opts.behind);
+  if (opts.behind !== undefined && (!bastion || stateOf(bastion) !== 'running' || names.includes(opts.behind))) {
+    throw new LabError(`the bastion lab ${opts.behind} (--behind) is not running`, `bring it up first, on its own: "install-glance lab up ${opts.behind}"`);
+  }
+  const behind = bastion && { name: bastion.name, address: bastion.address };
   await preflight();
   const snapshot = await ensureSnapshot(release, progress);
   const clientKey = ensureClientKey();
-  return withLocks(names.map(nameLock), () => upLocked(names, release, snapshot.rootfs, clientKey.public, progress));
+  return withLocks(names.map(nameLock), () => upLocked(names, release, snapshot.rootfs, clientKey.public, progress, behind));
 }
 
-async function upLocked(names: string[], release: Release, snapshot: string, clientPublicKey: string, progress: Progress): Promise<LabRecord[]> {
+async function upLocked(names: string[], release: Release, snapshot: string, clientPublicKey: string, progress: Progress, behind?: LabRecord['behind']): Promise<LabRecord[]> {
   const fresh: LabRecord[] = [];
   const reused: LabRecord[] = [];
   for (const name of names) {
@@ -56,6 +62,10 @@ async function upLocked(names: string[], release: Release, snapshot: string, cli
     if (existing && stateOf(existing) === 'running') {
       if (existing.release !== release) {
         throw new LabError(`lab ${name} is already up with ${existing.release}, not ${release}`, `run "install-glance lab down ${name}" first, or pick another name`);
+      }
+      if (existing.behind?.address !== behind?.address) {
+        const was = existing.behind ? `behind ${existing.behind.name}` : 'reachable from the host';
+        throw new LabError(`lab ${name} is already up, ${was}`, `run "install-glance lab down ${name}" first, or pick another name`);
       }
       // An `up` that was interrupted leaves a running holder that never finished booting: reuse only a
       // lab that answers, and make a new one in place of one that does not.
@@ -71,7 +81,7 @@ async function upLocked(names: string[], release: Release, snapshot: string, cli
       progress(`${name}: left over from a lab that stopped; removing it first`);
       await takeDown(name, () => {});
     }
-    fresh.push(await allocate(name, release, snapshot));
+    fresh.push(await allocate(name, release, snapshot, behind));
   }
   const results = await Promise.allSettled(fresh.map((r) => create(r, clientPublicKey, progress)));
   await syncLabFiles();
@@ -91,7 +101,7 @@ function ensureClientKey(): { private: string; public: string } {
   return { private: fs.readFileSync(paths.clientKey, 'utf8'), public: fs.readFileSync(pub, 'utf8').trim() };
 }
 
-async function allocate(name: string, release: Release, snapshot: string): Promise<LabRecord> {
+async function allocate(name: string, release: Release, snapshot: string, behind?: LabRecord['behind']): Promise<LabRecord> {
   return withLock('labs', async () => {
     const used = new Set(listRecords().map((r) => r.index));
     const links = (await sh`ip -o link show`.nothrow()).stdout;
@@ -106,6 +116,7 @@ async function allocate(name: string, release: Release, snapshot: string): Promi
       gateway: `${LAB_NET}.${index}.1`,
       holderPid: 0, nsPid: 0, hostKey: '',
       createdAt: new Date().toISOString(),
+      ...(behind ? { behind } : {}),
     };
     saveRecord(record);
     return record;
@@ -227,7 +238,11 @@ async function waitReady(r: LabRecord, lower: string, timeoutMs = 60_000): Promi
   let sshOk = false;
   let last = '';
   while (Date.now() < deadline) {
-    if (!sshOk) sshOk = await sshBanner(r.address).catch((e: Error) => { last = `ssh: ${e.message}`; return false; });
+    // Behind a bastion the host may not open sshd: its listening socket in the lab is the sign.
+    if (!sshOk && r.behind) {
+      sshOk = sshdListening(r.nsPid);
+      if (!sshOk) last = 'ssh: sshd does not listen yet';
+    } else if (!sshOk) sshOk = await sshBanner(r.address).catch((e: Error) => { last = `ssh: ${e.message}`; return false; });
     if (sshOk) {
       try {
         const res = await fetch(`http://${r.address}:5000/v3/auth/tokens`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
