@@ -239,7 +239,7 @@ class OfferedKeys extends ssh2.BaseAgent<ssh2.ParsedKey> {
 
   summary(): string {
     const files = this.offers.filter((x) => x.from === 'file').map((x) => (x.from === 'file' ? x.file.path : ''));
-    const agent = this.o.agent === false ? 'no agent' : this.agentCount ? `${this.agentCount} from the agent` : 'none from the agent';
+    const agent = !this.agentSocket() ? 'no agent' : this.agentCount ? `${this.agentCount} from the agent` : 'none from the agent';
     return `${agent}${files.length ? `, ${files.join(', ')}` : ', no key file'}`;
   }
 
