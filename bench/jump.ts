@@ -9,6 +9,8 @@ import path from 'node:path';
 import { repoRoot, labUp, labDown } from '../test/lab/helpers.ts';
 import { paths } from '../src/lab/paths.ts';
 import type { HostReport } from '../src/engine/run.ts';
+import { connect, type ConnectOptions } from '../src/transport/ssh.ts';
+import { loadSshConfig, resolveHost, localContext } from '../src/transport/ssh-config.ts';
 
 const [BASTION, BEHIND, DIRECT] = ['ssh-bench-bast', 'ssh-bench-ctl', 'ssh-bench-direct'];
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
@@ -30,7 +32,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 spawnSync(bin, ['--help'], { stdio: 'ignore' }); // bundles dist/ once, outside the timings
 await Promise.all([BEHIND, DIRECT, BASTION].map(labDown));
 try {
-  const [bastion] = await labUp([BASTION, DIRECT]);
+  const [bastion, direct] = await labUp([BASTION, DIRECT]);
   const [behind] = await labUp([BEHIND], ['--behind', BASTION]);
   const config = path.join(tmp, 'ssh_config');
   fs.writeFileSync(config, [
@@ -47,6 +49,23 @@ try {
   }
   const d = median(times.jump.map((x) => x.wallMs)) - median(times.direct.map((x) => x.wallMs));
   console.log(`  the jump host adds ${s(d)} to the median (${((median(times.jump.map((x) => x.wallMs)) / median(times.direct.map((x) => x.wallMs))) * 100 - 100).toFixed(0)} %)`);
+
+  // The part the jump host changes, alone: log in and run one command (in this process, no start-up).
+  const reach: Record<string, ConnectOptions> = {
+    direct: { host: direct.address, identity: paths.clientKey, identitiesOnly: true, knownHostsFile: paths.knownHosts },
+    jump: resolveHost(loadSshConfig(config, localContext()), 'ctl').options,
+  };
+  const ms: Record<string, number[]> = { direct: [], jump: [] };
+  for (let i = 0; i < 2 * runs; i++) {
+    for (const [way, opts] of Object.entries(reach)) {
+      const t0 = process.hrtime.bigint();
+      const t = await connect(opts);
+      await t.exec(['true']);
+      ms[way]!.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      t.close();
+    }
+  }
+  console.log(`connect + one command, median of ${2 * runs}: direct ${median(ms.direct!).toFixed(0)} ms, through the jump host ${median(ms.jump!).toFixed(0)} ms`);
 } finally {
   await labDown(BEHIND);
   await Promise.all([DIRECT, BASTION].map(labDown));
