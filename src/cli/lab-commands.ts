@@ -22,10 +22,11 @@ export function labCommands(y: Argv): Argv {
         .option('count', { type: 'number', default: 1, describe: 'how many labs, when no names are given' })
         .option('release', { choices: labReleases, default: 'bookworm' as LabRelease,
           describe: 'Debian release of the lab, or juno: bookworm shaped like the Juno guide\'s Ubuntu 14.04 controller' })
-        .option('tls', { type: 'boolean', default: false, describe: 'Keystone over HTTPS with a CA made for each lab (its certificate: lab list --json, caFile)' }),
+        .option('tls', { type: 'boolean', default: false, describe: 'Keystone over HTTPS with a CA made for each lab (its certificate: lab list --json, caFile)' })
+        .option('behind', { type: 'string', describe: 'a running lab that alone may reach these labs\' sshd (the host cannot): a bastion, for jump-host tests' }),
     async (a) => {
       const names = a.names?.length ? a.names : defaultNames(a.count);
-      const labs = await (await builder()).up(names, a.release, say, { tls: a.tls });
+      const labs = await (await builder()).up(names, a.release, say, { tls: a.tls, behind: a.behind });
       for (const r of labs) process.stdout.write(`${r.name}\t${r.address}\t${r.release}\n`);
     })
     .command('snapshot', 'build the lab snapshot now if it is not cached (lab up does it when needed)', (a) =>
@@ -68,8 +69,13 @@ export function labCommands(y: Argv): Argv {
     (a) => {
       const r = readRecord(a.name);
       if (!r || stateOf(r) !== 'running') throw new LabError(`lab ${a.name} is not running`, '"install-glance lab list" shows the labs; "install-glance lab up" starts one');
-      const res = spawnSync('ssh', ['-i', paths.clientKey, '-o', `UserKnownHostsFile=${paths.knownHosts}`, '-o', 'StrictHostKeyChecking=yes',
-        '-o', 'LogLevel=ERROR', `root@${r.address}`, ...(a.cmd ?? []), ...((a['--'] as string[] | undefined) ?? [])], { stdio: 'inherit' });
+      const opts = ['-i', paths.clientKey, '-o', `UserKnownHostsFile=${paths.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'LogLevel=ERROR'];
+      // A lab behind a bastion is reached through it (ProxyCommand: -J would not pass these options on).
+      const bastion = r.behind && readRecord(r.behind.name);
+      if (r.behind && (!bastion || stateOf(bastion) !== 'running')) throw new LabError(`lab ${a.name} is reached through ${r.behind.name}, which is not running`, `"install-glance lab up ${r.behind.name}", or take ${a.name} down and up again without --behind`);
+      const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+      const via = bastion ? ['-o', `ProxyCommand=${['ssh', ...opts, '-W', '%h:%p', `root@${bastion.address}`].map(quote).join(' ')}`] : [];
+      const res = spawnSync('ssh', [...opts, ...via, `root@${r.address}`, ...(a.cmd ?? []), ...((a['--'] as string[] | undefined) ?? [])], { stdio: 'inherit' });
       process.exitCode = res.status ?? 1;
     })
     .demandCommand(1, 'lab needs a subcommand: up, down, list, ssh or snapshot');

@@ -28,6 +28,7 @@ function options(y: Argv) {
     .option('port', { type: 'number', describe: 'SSH port (default 22)' })
     .option('identity', { type: 'string', describe: 'SSH private key file' })
     .option('known-hosts', { type: 'string', describe: 'known_hosts file (default ~/.ssh/known_hosts)' })
+    .option('ssh-config', { alias: 'F', type: 'string', describe: 'ssh config for --host names: Host, HostName, User, Port, IdentityFile, ProxyJump… (default ~/.ssh/config; "none": none)' })
     .option('accept-new-host-key', { type: 'boolean', default: false, describe: 'trust and record an unknown host key (a changed one is always refused)' })
     .option('release', { choices: RELEASES, describe: 'release profile (default: detected)' })
     .option('forks', { type: 'number', default: 5, describe: 'hosts at once' })
@@ -44,7 +45,7 @@ async function run<S, P extends ProfileBase>(a: Args, mode: Mode, playbook: Play
   ]);
   const progress = (host: string, line: string) => process.stderr.write(`${host}: ${line}\n`);
   const targets = await resolveTargets(
-    { host: a.host, inventory: a.inventory, lab: a.lab, user: a.user, port: a.port, identity: a.identity, knownHosts: a['known-hosts'], acceptNewHostKey: a['accept-new-host-key'], limit: a.limit },
+    { host: a.host, inventory: a.inventory, lab: a.lab, user: a.user, port: a.port, identity: a.identity, knownHosts: a['known-hosts'], acceptNewHostKey: a['accept-new-host-key'], limit: a.limit, sshConfig: a['ssh-config'] },
     (line) => process.stderr.write(line + '\n'),
   );
   const settings = playbook.settings(a as Record<string, unknown>, process.env);

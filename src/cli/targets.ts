@@ -7,6 +7,7 @@ import { loadInventory, applyLimit, InventoryError, LimitError, type Inventory, 
 import { listRecords, stateOf, type LabRecord } from '../lab/records.ts';
 import { paths } from '../lab/paths.ts';
 import { UsageError } from './usage-error.ts';
+import { hostTargets } from './host-targets.ts';
 
 export interface TargetArgs {
   host?: string[];
@@ -20,6 +21,8 @@ export interface TargetArgs {
   acceptNewHostKey?: boolean;
   /** Ansible's --limit: host and group names, globs, `,`/`:` unions, `!` exclusion, `&` intersection. */
   limit?: string;
+  /** For --host: the ssh config file (default ~/.ssh/config; "none": no file). */
+  sshConfig?: string;
 }
 
 /** A target with what the inventory says about privilege escalation, kept for the engine's later use. */
@@ -115,7 +118,7 @@ function limitInventory(inv: Inventory, limit: string | undefined): InventoryHos
 }
 
 export function labTarget(r: LabRecord): Target {
-  return { name: r.name, host: r.address, user: 'root', identity: paths.clientKey, knownHostsFile: paths.knownHosts };
+  return { name: r.name, host: r.address, user: 'root', identity: paths.clientKey, identitiesOnly: true, knownHostsFile: paths.knownHosts };
 }
 
 export async function resolveTargets(a: TargetArgs, progress: (line: string) => void): Promise<ResolvedTarget[]> {
@@ -125,7 +128,7 @@ export async function resolveTargets(a: TargetArgs, progress: (line: string) => 
   const labNames = (a.lab ?? []).filter(Boolean);
   if (given > 1) throw new UsageError('give one of --host, --inventory or --lab');
   if (a.limit !== undefined && !a.limit.trim()) throw new UsageError('--limit needs a pattern: a host or group name, e.g. --limit controllers');
-  if (a.host?.length) return limited(a.host.map((h) => ({ ...common, name: h, host: h })), a.limit, 'the --host list');
+  if (a.host?.length) return limited(hostTargets(a.host, a, progress), a.limit, 'the --host list');
   if (a.inventory) {
     let inv: Inventory;
     try {

@@ -44,6 +44,8 @@ const nameLock = (name: string) => `lab-${name}`;
 export interface UpOptions {
   /** Keystone over HTTPS with a CA made for each lab. */
   tls?: boolean;
+  /** A running lab that alone may reach these labs' sshd; the host may not (jump-host tests). */
+  behind?: string;
 }
 
 /** What a lab of RELEASE is built from: a Debian snapshot, and the layer that makes it what was asked for. */
@@ -67,12 +69,17 @@ export async function up(names: string[], release: LabRelease, progress: Progres
   const want = kindOf({ release, tls: options.tls });
   // Before anything is built: a running lab of another kind under one of the names is an error anyway.
   for (const name of names) refuseOtherKind(readRecord(name), want);
+  const bastion = options.behind === undefined ? undefined : readRecord(options.behind);
+  if (options.behind !== undefined && (!bastion || stateOf(bastion) !== 'running' || names.includes(options.behind))) {
+    throw new LabError(`the bastion lab ${options.behind} (--behind) is not running`, `bring it up first, on its own: "install-glance lab up ${options.behind}"`);
+  }
+  const behind = bastion && { name: bastion.name, address: bastion.address };
   await preflight();
   // The host's openssl makes each TLS lab's CA (ca-certificates pulls it in; a bare machine may lack it).
   if (options.tls && !(await have('openssl'))) throw new LabError('a TLS lab needs openssl on this machine', 'install it: apt-get install -y openssl');
   const stack = await ensureStack(base, variant, progress);
   const clientKey = ensureClientKey();
-  return withLocks(names.map(nameLock), () => upLocked(names, { release, base, tls: !!options.tls, stack }, clientKey.public, progress));
+  return withLocks(names.map(nameLock), () => upLocked(names, { release, base, tls: !!options.tls, stack, behind }, clientKey.public, progress));
 }
 
 function refuseOtherKind(existing: LabRecord | undefined, want: string): void {
@@ -83,7 +90,7 @@ function refuseOtherKind(existing: LabRecord | undefined, want: string): void {
   }
 }
 
-interface Wanted { release: LabRelease; base: Release; tls: boolean; stack: Stack }
+interface Wanted { release: LabRelease; base: Release; tls: boolean; stack: Stack; behind?: LabRecord['behind'] }
 
 async function upLocked(names: string[], want: Wanted, clientPublicKey: string, progress: Progress): Promise<LabRecord[]> {
   const fresh: LabRecord[] = [];
@@ -92,6 +99,10 @@ async function upLocked(names: string[], want: Wanted, clientPublicKey: string, 
     const existing = readRecord(name);
     if (existing && stateOf(existing) === 'running') {
       refuseOtherKind(existing, kindOf(want));
+      if (existing.behind?.address !== want.behind?.address) {
+        const was = existing.behind ? `behind ${existing.behind.name}` : 'reachable from the host';
+        throw new LabError(`lab ${name} is already up, ${was}`, `run "install-glance lab down ${name}" first, or pick another name`);
+      }
       // An `up` that was interrupted leaves a running holder that never finished booting: reuse only a
       // lab that answers, and make a new one in place of one that does not.
       const ready = await waitReady(existing, 5_000).then(() => true, () => false);
@@ -143,6 +154,7 @@ async function allocate(name: string, want: Wanted): Promise<LabRecord> {
       gateway: `${LAB_NET}.${index}.1`,
       holderPid: 0, nsPid: 0, hostKey: '',
       createdAt: new Date().toISOString(),
+      ...(want.behind ? { behind: want.behind } : {}),
     };
     saveRecord(record);
     return record;

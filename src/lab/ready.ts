@@ -6,6 +6,7 @@ import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LabRecord } from './records.ts';
 import { adminPasswordOf } from './credentials.ts';
+import { sshdListening } from './network.ts';
 
 export async function waitReady(r: LabRecord, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -15,7 +16,11 @@ export async function waitReady(r: LabRecord, timeoutMs = 60_000): Promise<void>
   let sshOk = false;
   let last = '';
   while (Date.now() < deadline) {
-    if (!sshOk) sshOk = await sshBanner(r.address).catch((e: Error) => { last = `ssh: ${e.message}`; return false; });
+    // Behind a bastion the host may not open sshd: its listening socket in the lab is the sign.
+    if (!sshOk && r.behind) {
+      sshOk = sshdListening(r.nsPid);
+      if (!sshOk) last = 'ssh: sshd does not listen yet';
+    } else if (!sshOk) sshOk = await sshBanner(r.address).catch((e: Error) => { last = `ssh: ${e.message}`; return false; });
     if (sshOk) {
       try {
         const status = await postToken(r, body);

@@ -36,6 +36,8 @@ export interface LabRecord {
   nsPid: number;
   hostKey: string;
   createdAt: string;
+  /** Reached only through this lab (`lab up --behind`): the host cannot open its sshd, the bastion can. */
+  behind?: { name: string; address: string };
 }
 
 export type LabState = 'running' | 'stopped';

@@ -264,3 +264,50 @@ test('a snapshot rebuild prunes older snapshots of the release, except those a l
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('a lab behind a bastion: only the bastion opens its sshd, the host opens nothing but Keystone, lab ssh goes through the bastion, down leaves none of its rules', async () => {
+  const [b, c] = ['ssh-t-bast', 'ssh-t-behind'];
+  await Promise.all([labDown(c), labDown(b)]);
+  try {
+    const notUp = await runCli(['lab', 'up', c, '--behind', 'ssh-t-nosuch']);
+    assert.equal(notUp.code, 1, explain('--behind a lab that is not running', notUp));
+    assert.match(notUp.stderr, /the bastion lab ssh-t-nosuch \(--behind\) is not running/);
+    assert.deepEqual(await leftovers(c), [], 'a refused up left something');
+
+    const [lb] = await labUp([b]);
+    const [lc] = await labUp([c], ['--behind', b]);
+    assert.deepEqual(lc.behind, { name: b, address: lb.address });
+
+    // From the host: sshd and MariaDB dropped, Keystone open (the builder's readiness check).
+    assert.equal(await greeting(lc.address, 22), '(timeout)', 'the host reaches the sshd of a lab behind a bastion');
+    assert.equal(await greeting(lc.address, 3306), '(timeout)');
+    assert.equal((await keystoneToken(lc)).status, 201);
+    // From the bastion: sshd only.
+    const fromBastion = await probeFrom(lb, [`${lc.address}:22`, `${lc.address}:3306`, `${lc.address}:5000`]);
+    assert.deepEqual(fromBastion, { [`${lc.address}:22`]: 'open', [`${lc.address}:3306`]: 'closed', [`${lc.address}:5000`]: 'closed' });
+
+    const viaBastion = await runCli(['lab', 'ssh', c, '--', 'hostname']);
+    assert.equal(viaBastion.code, 0, explain('lab ssh through the bastion', viaBastion));
+    assert.equal(viaBastion.stdout.trim(), c);
+
+    const again = await runCli(['lab', 'up', c]);
+    assert.equal(again.code, 1, explain('up again without --behind', again));
+    assert.match(again.stderr, new RegExp(`lab ${c} is already up, behind ${b}`));
+
+    // The leftover detector must see the rules that put it behind, or "nothing left" proves nothing.
+    const fp = footprint(lc);
+    const rules = (await leftovers(c, fp)).filter((l) => l.startsWith('iptables filter: '));
+    assert.ok(rules.some((l) => l.includes(`-A FORWARD -s ${lb.address}/32 -d ${lc.address}/32`)), `no bastion rule among ${JSON.stringify(rules)}`);
+    assert.ok(rules.some((l) => /-A OUTPUT -o igh\d+ .*-j DROP/.test(l)), `no host-drop rule among ${JSON.stringify(rules)}`);
+
+    const down = await runCli(['lab', 'down', c]);
+    assert.equal(down.code, 0, explain('lab down', down));
+    assert.deepEqual(await leftovers(c, fp), []);
+    const fpb = footprint(lb);
+    await labDown(b);
+    assert.deepEqual(await leftovers(b, fpb), []);
+  } finally {
+    await labDown(c);
+    await labDown(b);
+  }
+});
