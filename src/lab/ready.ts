@@ -8,7 +8,9 @@ import type { LabRecord } from './records.ts';
 import { adminPasswordOf } from './credentials.ts';
 import { sshdListening } from './network.ts';
 
-export async function waitReady(r: LabRecord, timeoutMs = 60_000): Promise<void> {
+// A fresh lab is ready in 3–10 s; on a machine busy with other labs' apt and builds MariaDB alone has taken
+// over a minute to start, so a lab is given three before it is called broken.
+export async function waitReady(r: LabRecord, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const password = adminPasswordOf(r.snapshot);
   const body = JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password } } },
