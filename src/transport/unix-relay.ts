@@ -49,6 +49,7 @@ export async function openRelay(execStream: (argv: string[]) => Promise<ExecStre
       ch.stderr.removeListener('end', onEnd);
       ch.removeListener('error', done);
       if (err) {
+        ch.on('error', () => {}); // whatever closing it says, the error below is the one that matters
         ch.destroy();
         return reject(err);
       }
