@@ -3,6 +3,7 @@
 // turned off (sshd reloaded), so everything after goes through ops.
 import { run, labSsh, explain, poll, type CliResult } from './helpers.ts';
 import { paths } from '../../src/lab/paths.ts';
+import { quoteArgv } from '../../src/transport/quote.ts';
 import type { LabRecord } from '../../src/lab/lab.ts';
 
 /** `asks`'s login password, which sudo wants (a test fixture, not a secret of the product). */
@@ -19,13 +20,17 @@ done
 echo 'ops ALL=(ALL) NOPASSWD: ALL' >/etc/sudoers.d/ops && chmod 440 /etc/sudoers.d/ops
 usermod -aG sudo asks
 chpasswd
-echo 'PermitRootLogin no' >/etc/ssh/sshd_config.d/00-no-root-login.conf
-kill -HUP "$(cat /run/sshd.pid)"`;
+if [ "$1" = no-root-login ]; then
+  echo 'PermitRootLogin no' >/etc/ssh/sshd_config.d/00-no-root-login.conf
+  kill -HUP "$(cat /run/sshd.pid)"
+fi`;
 
-/** Makes ops and asks, turns root's SSH login off; returns once root is refused and ops gets in. */
-export async function sudoersOnly(lab: Pick<LabRecord, 'address'>): Promise<void> {
-  const r = await labSsh(lab, SETUP, { input: `asks:${ASKS_PASSWORD}\n` });
+/** Makes ops and asks; turns root's SSH login off unless told to keep it (a bench compares the two); returns once ops gets in and root is refused. */
+export async function sudoersOnly(lab: Pick<LabRecord, 'address'>, o: { keepRootLogin?: boolean } = {}): Promise<void> {
+  // stdin is chpasswd's: the script goes on the command line.
+  const r = await labSsh(lab, quoteArgv(['sh', '-c', SETUP, 'setup', o.keepRootLogin ? 'keep' : 'no-root-login']), { input: `asks:${ASKS_PASSWORD}\n` });
   if (r.code !== 0) throw new Error(explain('setting up ops and asks', r));
+  if (o.keepRootLogin) return;
   const ready = await poll(async () => (await labSsh(lab, 'true')).code !== 0 && (await userSsh(lab, 'ops', 'true')).code === 0, 15_000, 200);
   if (!ready) throw new Error('root can still log in, or ops cannot, after sshd was reloaded');
 }

@@ -2,10 +2,13 @@
 // does the whole job with --become: a fresh apply, a converged re-apply that writes nothing, verify;
 // MariaDB's admin works without root's login (a root-run relay of its socket). A sudo that wants a
 // password stops before any change, saying what to do; --ask-become-pass feeds it on stdin, never
-// where the controller's process list shows it.
+// where the controller's process list shows it; on a terminal it is asked without echo.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, explain, useLab, labSsh, type CliResult } from './helpers.ts';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { runCli, explain, useLab, labSsh, repoRoot, type CliResult } from './helpers.ts';
+import { quoteArgv } from '../../src/transport/quote.ts';
 import { sudoersOnly, userSsh, rootSh, asUser, ASKS_PASSWORD } from './become-helpers.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
 
@@ -74,6 +77,26 @@ test('--ask-become-pass: a wrong password is refused; the right one (stdin) plan
   assert.ok(!ps.includes(ASKS_PASSWORD), 'the sudo password appeared in the process list');
   assert.ok(!(r.stdout + r.stderr).includes(ASKS_PASSWORD), 'the sudo password was printed');
   assert.equal(await glanceInstalled(), false, 'a plan changes nothing');
+});
+
+test('--ask-become-pass on a terminal: asked without echo, typed once the prompt shows', async () => {
+  // util-linux's script gives the CLI a pty; the password is typed only after the prompt, as a person would.
+  const argv = [process.execPath, '--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), 'plan', ...asUser(lab(), 'asks'), '--become', '--ask-become-pass'];
+  const child = spawn('script', ['-qefc', quoteArgv(argv), '/dev/null'], { cwd: repoRoot, env: fixture.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let typed = false;
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    if (!typed && out.includes('BECOME password:')) {
+      typed = true;
+      child.stdin.write(`${ASKS_PASSWORD}\r`);
+    }
+  });
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  assert.ok(typed, `no prompt on the terminal:\n${out}`);
+  assert.equal(code, 2, `plan through a pty: exit ${code}\n${out}`);
+  assert.match(out, /mysql-database glance/);
+  assert.ok(!out.includes(ASKS_PASSWORD), 'the password was echoed');
 });
 
 test('ops with --become: fresh apply, converged re-apply (0 changed, nothing written), verify', async () => {
