@@ -30,6 +30,11 @@ function options(y: Argv) {
     .option('known-hosts', { type: 'string', describe: 'known_hosts file (default ~/.ssh/known_hosts)' })
     .option('ssh-config', { alias: 'F', type: 'string', describe: 'ssh config for --host names: Host, HostName, User, Port, IdentityFile, ProxyJump… (default ~/.ssh/config; "none": none)' })
     .option('accept-new-host-key', { type: 'boolean', default: false, describe: 'trust and record an unknown host key (a changed one is always refused)' })
+    .option('become', { alias: 'b', type: 'boolean', describe: 'run every remote command through sudo (an inventory\'s ansible_become wins)' })
+    .option('become-user', { type: 'string', describe: 'whom sudo runs commands as (default root; ansible_become_user wins)' })
+    .option('ask-become-pass', { alias: 'K', type: 'boolean', default: false, describe: 'ask sudo\'s password once (no echo on a terminal, else the first line of stdin)' })
+    .option('secrets', { type: 'string', describe: 'a team\'s secrets file (JSON, keyed by host or flat); the environment\'s GLANCE_DBPASS/GLANCE_PASS win over it' })
+    .option('rotate-secrets', { type: 'boolean', default: false, describe: 'set new passwords (MySQL/Keystone first, then the config, then the restart)' })
     .option('release', { choices: RELEASES, describe: 'release profile (default: detected)' })
     .option('forks', { type: 'number', default: 5, describe: 'hosts at once' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON report on stdout; human lines go to stderr' });
@@ -40,16 +45,21 @@ function options(y: Argv) {
 type Args = Awaited<ReturnType<typeof options>['argv']>;
 
 async function run<S, P extends ProfileBase>(a: Args, mode: Mode, playbook: Playbook<S, P>): Promise<HostReport[]> {
-  const [{ runHosts }, { localSecrets }, { JOURNAL }] = await Promise.all([
-    import('../engine/pool.ts'), import('../secrets/local-file.ts'), import('../state-paths.ts'),
+  const [{ runHosts }, { operatorSecrets }, { JOURNAL }, { connectTarget }] = await Promise.all([
+    import('../engine/pool.ts'), import('../secrets/layers.ts'), import('../state-paths.ts'), import('./connect-target.ts'),
   ]);
   const progress = (host: string, line: string) => process.stderr.write(`${host}: ${line}\n`);
   const targets = await resolveTargets(
-    { host: a.host, inventory: a.inventory, lab: a.lab, user: a.user, port: a.port, identity: a.identity, knownHosts: a['known-hosts'], acceptNewHostKey: a['accept-new-host-key'], limit: a.limit, sshConfig: a['ssh-config'] },
+    { host: a.host, inventory: a.inventory, lab: a.lab, user: a.user, port: a.port, identity: a.identity, knownHosts: a['known-hosts'], acceptNewHostKey: a['accept-new-host-key'], limit: a.limit,
+      sshConfig: a['ssh-config'], become: a.become, becomeUser: a['become-user'] },
     (line) => process.stderr.write(line + '\n'),
   );
   const settings = playbook.settings(a as Record<string, unknown>, process.env);
-  return runHosts(targets, { mode, playbook, settings, release: a.release, secrets: localSecrets(), journalPath: JOURNAL, progress }, a.forks);
+  const becomePassword = a['ask-become-pass'] ? await (await import('./become-password.ts')).askBecomePassword() : undefined;
+  const secrets = operatorSecrets({ env: process.env, teamFile: a.secrets });
+  return runHosts(targets, {
+    mode, playbook, settings, release: a.release, secrets, rotateSecrets: a['rotate-secrets'], journalPath: JOURNAL, progress, connect: connectTarget(becomePassword),
+  }, a.forks);
 }
 
 async function print(a: Args, reports: HostReport[]): Promise<void> {

@@ -22,9 +22,11 @@ export function askHidden(prompt: string, input: NodeJS.ReadStream = process.std
   return new Promise((resolve, reject) => {
     const wasRaw = input.isRaw;
     let typed = '';
-    output.write(prompt);
+    // Echo off before the prompt shows: whoever reads the prompt may type at once, and a process
+    // preempted between the two would have its first keys echoed by the terminal.
     input.setRawMode(true);
     input.setEncoding('utf8');
+    output.write(prompt);
     const done = (err?: Error) => {
       input.removeListener('data', onData);
       input.setRawMode(wasRaw);

@@ -2,7 +2,7 @@
 // it: commands (argv quoted, stdin closed), atomic file writes (content on stdin, never in argv),
 // and the tunnels that MySQL and the HTTP APIs use. Nothing opens a port on the controller. A host
 // behind jump hosts is reached as ssh -J does: one session per hop, each tunnelled through the last.
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import { checkHostKey, type HostKeyPolicy } from './known-hosts.ts';
 import { TransportError } from './errors.ts';
@@ -23,6 +23,8 @@ export interface ExecOptions {
   onStdout?: (chunk: string) => void;
   timeoutMs?: number;
 }
+
+export type ExecStream = Duplex & { readonly stderr: Readable };
 
 export interface ConnectOptions extends HostKeyPolicy {
   host: string;
@@ -52,8 +54,11 @@ export interface Transport {
   script(source: string, args?: string[], opts?: Omit<ExecOptions, 'stdin'>): Promise<ExecResult>;
   /** Temp file + fsync + rename. A Secret or SecretText content is revealed here, as the bytes on stdin. */
   writeFileAtomic(path: string, content: string | Buffer | Secret | SecretText, owner: string, mode: number): Promise<void>;
-  openUnixSocket(socketPath: string): Promise<Duplex>;
+  /** `privileged`: connected by the user commands run as (see become.ts), so the server's peer check sees it; here that is the SSH user. */
+  openUnixSocket(socketPath: string, opts?: { privileged?: boolean }): Promise<Duplex>;
   openTcp(host: string, port: number): Promise<Duplex>;
+  /** A command whose stdin and stdout are the stream (a relay); its stderr apart. Nothing is written to stdin or ended for it. */
+  execStream(argv: string[]): Promise<ExecStream>;
   readonly stats: { roundTrips: number; commands: number };
   close(): void;
 }
@@ -380,11 +385,12 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
     },
     openUnixSocket: (socketPath) => channel((cb) => client.openssh_forwardOutStreamLocal(socketPath, cb), socketPath),
     openTcp: (h, p) => channel((cb) => client.forwardOut('127.0.0.1', 0, h, p, cb), `${h}:${p}`),
+    execStream: (argv) => channel((cb) => client.exec(quoteArgv(argv), cb), argv[0] ?? 'a command') as Promise<ExecStream>,
     close: () => client.end(),
   };
 }
 
-const WRITE_ATOMIC = [
+export const WRITE_ATOMIC = [
   'set -e',
   'tmp=$(mktemp "$(dirname "$1")/.install-glance.XXXXXX")',
   'trap \'rm -f "$tmp"\' EXIT',
