@@ -19,7 +19,8 @@ async function warmWorkers(host: Host, glance: ReturnType<typeof glanceClient>):
   await Promise.all(Array.from({ length: workers }, () => glance.listImages(1).catch(() => undefined)));
 }
 
-export function glanceApiReady(svc: GlanceService, keystone: Provider<KeystoneSession>, timeoutMs = 60_000) {
+// Bullseye's glance-api is 8 uwsgi processes: on a busy 2-core controller it took over 60 s to answer.
+export function glanceApiReady(svc: GlanceService, keystone: Provider<KeystoneSession>, timeoutMs = 120_000) {
   return async (host: Host): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     const ks = await (await host.use(keystone)).reader();
