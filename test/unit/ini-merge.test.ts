@@ -187,7 +187,7 @@ describe('every template', () => {
       test(`templates/${release}/${file} renders, documents its placeholders, and merges idempotently into an empty file`, () => {
         const text = read(templates, release, file);
         const header = text.split('\n').filter((l) => l.startsWith('#')).join('\n');
-        for (const p of placeholdersOf(text)) assert.ok(header.includes(`{{${p}}}`), `{{${p}}} documented at the top`);
+        for (const p of placeholdersOf(text)) assert.ok(header.includes(`{{${p}}}`) || header.includes(`{{${p}?}}`), `{{${p}}} documented at the top`);
         const managed = renderTemplate(text, vars);
         assert.ok(managed.sections.length > 0);
         const merged = mergeIni('', managed);
@@ -207,6 +207,16 @@ describe('renderTemplate', () => {
         { name: 'a.b', set: [['x', '1']], remove: [] },
       ],
     } satisfies ManagedIni);
+  });
+
+  test('an optional key: set when its value is given, a removal when it is empty (also an empty Secret); the name is listed once', () => {
+    const t = '[s]\ncafile = {{CA?}}\ninsecure = {{ INSECURE ? }}\nkeep = 1\n';
+    assert.deepEqual(renderTemplate(t, { CA: '/etc/glance/ca.pem', INSECURE: 'true' }).sections[0], { name: 's', set: [['cafile', '/etc/glance/ca.pem'], ['insecure', 'true'], ['keep', '1']], remove: [] });
+    assert.deepEqual(renderTemplate(t, { CA: '', INSECURE: new Secret('') }).sections[0], { name: 's', set: [['keep', '1']], remove: ['cafile', 'insecure'] });
+    assert.deepEqual(placeholdersOf(t), ['CA', 'INSECURE']);
+    const secret = renderTemplate('[s]\np = {{P?|url}}\n', { P: new Secret('a b') }).sections[0]!.set[0]![1];
+    assert.equal(plain(secret), 'a%20b');
+    assert.equal(String(secret), '[secret]');
   });
 
   test('a missing placeholder names every missing one', () => {
