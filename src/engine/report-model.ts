@@ -45,7 +45,10 @@ export interface HostReport {
   resources: ResourceResult[];
   handlers: HandlerResult[];
   verify?: CheckResult;
-  /** One line each for what the release does not have, or what the journal holds that is not ours. */
+  /**
+   * One line each for what the release does not have, what the journal holds that is not ours, and what
+   * the run's resources and sessions noted (host.note: where an input came from, a check switched off).
+   */
   notes: string[];
   error?: { step: string; message: string; hint: string };
   /** Round trips and remote commands on the one SSH connection, plus each session's own counters. */
