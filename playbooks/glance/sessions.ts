@@ -7,13 +7,13 @@ import { keystoneSession } from '../../src/providers/keystone.ts';
 import type { GlanceSettings } from './settings.ts';
 
 export function sessions(settings: GlanceSettings, glancePass?: Secret) {
-  const credentials = adminCredentials(settings.env);
+  const credentials = adminCredentials(settings.credentials);
   return {
     dbAdmin: mysqlAdmin(),
     credentials,
     keystone: keystoneSession({
       credentials,
-      readAs: glancePass && { username: settings.keystoneUser, domainId: settings.domainId, password: glancePass, projectName: settings.serviceProject },
+      serviceUser: glancePass && { username: settings.keystoneUser, domainId: settings.domainId, password: glancePass, projectName: settings.serviceProject },
     }),
   };
 }

@@ -100,6 +100,19 @@ describe('golden files: templates merged into the real packaged configs', () => 
     });
   }
 
+  test('bookworm with an https Keystone: cafile right after its commented default in [keystone_authtoken], nothing else moves', () => {
+    const vars = { ...(JSON.parse(read(fixtures, 'golden-vars.json')) as Record<string, string>), KEYSTONE_URL: 'https://controller:5000', KEYSTONE_CAFILE: '/etc/glance/keystone-ca.pem' };
+    const packaged = read(fixtures, 'bookworm-glance-api.conf.packaged');
+    const merged = mergeIni(packaged, renderTemplate(read(root, 'playbooks/glance/templates/bookworm/glance-api.conf'), vars));
+    assert.equal(getIniValue(merged, 'keystone_authtoken', 'cafile'), '/etc/glance/keystone-ca.pem');
+    assert.equal(getIniValue(merged, 'keystone_authtoken', 'insecure'), undefined);
+    assert.match(merged, /\n#cafile = <None>\ncafile = \/etc\/glance\/keystone-ca\.pem\n/);
+    // Only [keystone_authtoken] gets it (the file has #cafile in two other sections too).
+    assert.equal(merged.split('\n').filter((l) => l.startsWith('cafile')).length, 1);
+    assert.deepEqual(diffIni(read(fixtures, 'bookworm-glance-api.conf.merged'), merged).filter((l) => /^[-+]/.test(l)),
+      ['-auth_url = http://controller:5000', '+auth_url = https://controller:5000', '-www_authenticate_uri = http://controller:5000', '+www_authenticate_uri = https://controller:5000', '+cafile = /etc/glance/keystone-ca.pem']);
+  });
+
   test('bookworm: the keys that made the lab work (region case, password, connection, flavor)', () => {
     const merged = read(fixtures, 'bookworm-glance-api.conf.merged');
     assert.equal(getIniValue(read(fixtures, 'bookworm-glance-api.conf.packaged'), 'keystone_authtoken', 'region_name'), 'regionOne');
