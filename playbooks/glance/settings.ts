@@ -24,12 +24,12 @@ export const DEFAULT_REGION = 'RegionOne';
 
 export const options: OptionSpec[] = [
   { name: 'controller', type: 'string', default: 'controller', describe: 'the name the endpoints and config use for the controller' },
-  { name: 'region', type: 'string', describe: 'the Keystone region of the endpoints (default: the credentials\' region_name / OS_REGION_NAME, else RegionOne)' },
+  { name: 'region', type: 'string', describe: 'Keystone region of the endpoints (default: the credentials\' region, else RegionOne)' },
   { name: 'endpoint-url', type: 'string', describe: 'Glance endpoint URL (default http://<controller>:9292)' },
-  { name: 'os-cloud', type: 'string', describe: 'admin credentials: a cloud of your clouds.yaml (as the openstack CLI finds it; default $OS_CLOUD)' },
-  { name: 'openrc', type: 'string', describe: 'admin credentials: an openrc at this path on the controller (default ~/openstack/admin-openrc.sh)' },
-  { name: 'os-cacert', type: 'string', describe: 'the CA (PEM, on this machine) that signed an https Keystone\'s certificate (default $OS_CACERT, cacert in clouds.yaml, the openrc\'s OS_CACERT)' },
-  { name: 'insecure', type: 'boolean', describe: 'do not check an https Keystone\'s certificate (said loudly on every host; not for production)' },
+  { name: 'os-cloud', type: 'string', describe: 'admin credentials: this cloud of clouds.yaml (default $OS_CLOUD)' },
+  { name: 'openrc', type: 'string', describe: 'admin credentials: this openrc on the controller' },
+  { name: 'os-cacert', type: 'string', describe: 'CA file (PEM, here) of an https Keystone (default: $OS_CACERT, cacert:)' },
+  { name: 'insecure', type: 'boolean', describe: 'do not check an https Keystone\'s certificate (loud; not for production)' },
 ];
 
 export function glanceSettings(values: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): GlanceSettings {

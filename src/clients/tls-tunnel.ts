@@ -32,7 +32,7 @@ export class TlsError extends Error {
 
 const UNKNOWN_CA = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_UNTRUSTED']);
 
-const HOW_TO_TRUST = 'pass the CA that signed it: --os-cacert FILE (or OS_CACERT, or cacert: in clouds.yaml); --insecure skips the check (not for production)';
+const HOW_TO_TRUST = 'pass the CA that signed it with --os-cacert FILE (or OS_CACERT, or cacert: in clouds.yaml); --insecure skips the check (not for production)';
 
 function dn(x: PeerCertificate['issuer'] | undefined): string {
   if (!x) return 'unknown';
@@ -46,11 +46,11 @@ function dn(x: PeerCertificate['issuer'] | undefined): string {
  */
 export function certificateProblem(code: string, shown: string, name: string, cert: Partial<PeerCertificate> | undefined, trust: TlsTrust, detail?: string): TlsError {
   const of = `the certificate of ${shown}`;
-  const issuer = dn(cert?.issuer);
   if (UNKNOWN_CA.has(code)) {
+    const issued = `${of} (issued by ${dn(cert?.issuer)})`;
     return trust.ca
-      ? new TlsError(`${of} is not signed by the CA in ${trust.caSource ?? 'the CA file given'} (its issuer: ${issuer})`, `the CA file is not the one that signed Keystone's certificate: ${HOW_TO_TRUST}`, code)
-      : new TlsError(`${of} is signed by an unknown CA (its issuer: ${issuer})`, HOW_TO_TRUST, code);
+      ? new TlsError(`${issued} is not signed by the CA in ${trust.caSource ?? 'the CA file given'}`, `that CA file is another CA: ${HOW_TO_TRUST}`, code)
+      : new TlsError(`${issued} is signed by an unknown CA`, HOW_TO_TRUST, code);
   }
   if (code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
     return new TlsError(`${of} is self-signed${trust.ca ? `, and not the certificate in ${trust.caSource ?? 'the CA file given'}` : ''} (subject: ${dn(cert?.subject)})`,
