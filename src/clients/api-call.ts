@@ -76,7 +76,11 @@ export class ApiCaller {
         throw this.o.makeError(`${this.o.daemon} at ${base} gave no answer to ${method} ${path} in ${timeoutMs} ms`, this.o.timeoutHint, { method, path }, e);
       }
       // The problem and its hint apart, so the hint is said once.
-      if (e instanceof HttpError && (e.kind === 'tls' || e.kind === 'unsupported')) throw this.o.makeError(`${this.o.api}: ${e.problem}`, e.hint, { method, path }, e);
+      if (e instanceof HttpError && (e.kind === 'tls' || e.kind === 'unsupported')) {
+        const err = this.o.makeError(`${this.o.api}: ${e.problem}`, e.hint, { method, path }, e);
+        err.step = this.o.api.toLowerCase();
+        throw err;
+      }
       throw e;
     }
   }

@@ -128,11 +128,13 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
     if (res.status === 401) {
       const ud = creds.userDomainId ? `domain id ${creds.userDomainId}` : creds.userDomainName;
       const pd = creds.projectDomainId ? `domain id ${creds.projectDomainId}` : creds.projectDomainName;
-      throw new KeystoneError(
+      const err = new KeystoneError(
         `Keystone at ${c.base} refused the admin credentials (user ${creds.username}@${ud}, project ${creds.projectName}@${pd}): wrong password, user, project or domain`,
         creds.fixHint ?? ADMIN_HINT,
         { method: 'POST', path, status: 401 },
       );
+      err.step = 'keystone admin login';
+      throw err;
     }
     const subject = res.header('x-subject-token');
     if (res.status !== 201 || !subject) {

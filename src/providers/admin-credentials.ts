@@ -143,7 +143,7 @@ async function fromOpenrc(host: Host, path: string | undefined): Promise<{ creds
   return { creds: adminCredentialsFromOpenrc(text, where), extras: osExtras(rc.exported, where), where };
 }
 
-const LOGIN_FIELDS = 'OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME (or OS_TENANT_NAME), OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME';
+const LOGIN_FIELDS = 'OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME or OS_TENANT_NAME, OS_USER_DOMAIN_NAME, OS_PROJECT_DOMAIN_NAME';
 
 async function open(host: Host, o: CredentialOptions): Promise<CredentialsWithSource> {
   let c = chosen.get(o);

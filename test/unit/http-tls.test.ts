@@ -114,6 +114,7 @@ describe('https over the tunnel', () => {
       assert.ok(e instanceof KeystoneError, String(e));
       assert.match(e.message, /^Keystone: the certificate of controller:5000 \(issued by .*\) is signed by an unknown CA$/);
       assert.match(e.hint, /--os-cacert FILE/);
+      assert.equal(e.step, 'keystone');
       assert.doesNotMatch(e.message, /--os-cacert/);
       assert.doesNotMatch(e.message + e.hint, /s3cret-pass/);
       return true;

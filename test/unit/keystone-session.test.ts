@@ -60,6 +60,7 @@ describe('keystoneSession', () => {
       assert.ok(e instanceof KeystoneError, String(e));
       assert.match(e.message, /refused the admin credentials \(user admin@Default, project admin@Default\)/);
       assert.equal(e.hint, 'fix them in the test');
+      assert.equal(e.step, 'keystone admin login', 'reported as the login, not as whichever read met it first');
       assert.doesNotMatch(e.message + e.hint, /not-the-password/);
       return true;
     });
