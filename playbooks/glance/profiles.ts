@@ -5,6 +5,9 @@ import type { OsFacts } from '../../src/engine/facts.ts';
 
 export type ProfileId = 'juno' | 'bullseye' | 'bookworm' | 'trixie';
 
+/** Where glance-api finds the CA of an https Keystone (placed by the playbook: /root's copy is not its to read). */
+export const KEYSTONE_CA = '/etc/glance/keystone-ca.pem';
+
 export interface GlanceService {
   name: string;
   /** Where the init script leaves the pid, to tell running from not and restarted from not. */

@@ -57,7 +57,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
   let step = 'connect';
   try {
     t = await (opts.connect ?? connect)(target);
-    host = new HostSession(target.name, t, (line) => opts.progress(target.name, line));
+    host = new HostSession(target.name, t, (line) => opts.progress(target.name, line), report.notes);
     step = 'gather facts';
     if (opts.mode !== 'verify') for (const p of pb.warm?.(opts.settings) ?? []) void host.use(p);
     const journal = new Journal(t, opts.journalPath);

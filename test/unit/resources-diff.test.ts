@@ -22,6 +22,8 @@ import { iniFileDiff, type IniFileState } from '../../src/resources/ini-file.ts'
 import { renderTemplate } from '../../src/resources/ini/template.ts';
 import { serviceDiff, type ServiceState } from '../../src/resources/service.ts';
 import { pathAbsentDiff } from '../../src/resources/path-absent.ts';
+import { fileDiff, type FileState } from '../../src/resources/file.ts';
+import { SecretText } from '../../src/secret.ts';
 import type { Ensure } from '../../src/engine/resource.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -61,6 +63,12 @@ eachCase<{ exists: boolean; grants: string[]; passwordWorks?: boolean; serverVer
   assert.equal(hasGrant, expected.hasGrant, 'grantsAll');
   const state = { exists: current.exists, hasGrant, passwordWorks: current.passwordWorks, dialect: sqlDialect(current.serverVersion) };
   assertDiff(mysqlUserDiff(state, { ...desired, password: PASSWORD }), expected.diff);
+});
+
+eachCase<FileState, { path: string; content: string; secretContent?: boolean; owner: string; mode: string; ensure?: Ensure; describe?: string }, unknown>('file', ({ current, desired, expected }) => {
+  // A secret content is the fixture's text with the fixture password in place of {{SECRET}}.
+  const content = desired.secretContent ? new SecretText(desired.content.split('{{SECRET}}').flatMap((p, i) => (i ? [PASSWORD, p] : [p]))) : desired.content;
+  assertDiff(fileDiff(current, { ...desired, content, mode: parseInt(desired.mode, 8) }), expected);
 });
 
 eachCase<{ exists: boolean }, { name: string; ensure?: Ensure }, unknown>('mysql-database', ({ current, desired, expected }) => {
