@@ -4,8 +4,8 @@
 // (it sees every write of the run), or the admin client when the service user cannot log in yet.
 import type { Provider } from '../engine/providers.ts';
 import type { Secret } from '../secret.ts';
-import { keystoneLogin, checkKeystonePassword, KeystoneError } from '../clients/keystone.ts';
-import type { AdminCredentials, KeystoneClient } from '../clients/keystone-api.ts';
+import { keystoneLogin, checkKeystonePassword, probeCatalogWrites, isV2AuthUrl, KeystoneError } from '../clients/keystone.ts';
+import type { AdminCredentials, CatalogWrites, KeystoneClient } from '../clients/keystone-api.ts';
 
 export interface ServiceUser {
   username: string;
@@ -20,6 +20,12 @@ export interface KeystoneSession {
   /** Whether Keystone issues a token for this user with this password. */
   passwordWorks(user: string, domainId: string, password: Secret): Promise<boolean>;
   readonly authUrl: string;
+  /**
+   * How the admin client writes endpoints: 'v2.0' when the auth URL is a v2.0 one (the Juno guide's openrc)
+   * and the admin port answers GET /v2.0 (keystone 2014.2 does; today's Keystone, v3 only, does not).
+   * Asked once per session.
+   */
+  catalogWrites(): Promise<CatalogWrites>;
   /** HTTP requests made so far by this session's clients. */
   requests(): number;
 }
@@ -33,12 +39,17 @@ export function keystoneSession(opts: { credentials: Provider<AdminCredentials>;
       let adminClient: KeystoneClient | undefined;
       let service: Promise<KeystoneClient | undefined> | undefined;
       let serviceClient: KeystoneClient | undefined;
-      const openAdmin = () => (admin ??= keystoneLogin(host.t, creds).then((c) => (adminClient = c)));
+      let writes: Promise<CatalogWrites> | undefined;
+      let probes = 0;
+      const catalogWrites = () => (writes ??= (probes++, probeCatalogWrites(host.t, creds.authUrl)));
+      const openAdmin = () => (admin ??= catalogWrites().then((w) => keystoneLogin(host.t, creds, { catalogWrites: w })).then((c) => (adminClient = c)));
       const loginAsService = () => (service ??= (async () => {
         const u = opts.readAs;
         if (!u) return undefined;
         try {
-          serviceClient = await keystoneLogin(host.t, { authUrl: creds.authUrl, username: u.username, password: u.password, projectName: u.projectName, userDomainName: 'Default', projectDomainName: 'Default' });
+          const login = { authUrl: creds.authUrl, username: u.username, password: u.password, projectName: u.projectName, userDomainName: 'Default', projectDomainName: 'Default' };
+          // A reader writes nothing; it is told how the admin writes so that it never asks on its own.
+          serviceClient = await keystoneLogin(host.t, login, { catalogWrites: 'v3' });
           return serviceClient;
         } catch (e) {
           if (e instanceof KeystoneError && e.request.status === 401) return undefined;
@@ -48,6 +59,7 @@ export function keystoneSession(opts: { credentials: Provider<AdminCredentials>;
       return {
         authUrl: creds.authUrl,
         admin: openAdmin,
+        catalogWrites,
         async reader() {
           if (adminClient) return adminClient;
           return (await loginAsService()) ?? openAdmin();
@@ -57,7 +69,7 @@ export function keystoneSession(opts: { credentials: Provider<AdminCredentials>;
           if (u && user === u.username && domainId === u.domainId && password.equals(u.password) && (await loginAsService())) return true;
           return checkKeystonePassword(host.t, creds.authUrl, user, domainId, password);
         },
-        requests: () => (adminClient?.requests ?? 0) + (serviceClient?.requests ?? 0),
+        requests: () => (adminClient?.requests ?? 0) + (serviceClient?.requests ?? 0) + (isV2AuthUrl(creds.authUrl) ? probes : 0),
       };
     },
     stats: (s) => ({ keystoneRequests: s.requests() }),
