@@ -23,14 +23,14 @@ function channelRefused(e: unknown): boolean {
 const sshd = (host: Host) => `sshd on ${host.name}${host.t.serverSoftware ? ` (${host.t.serverSoftware})` : ''}`;
 
 /** One line for the run: why the first way failed and what is used instead. */
-export function fallbackNote(host: Host, first: AdminWay, firstError: unknown): string {
+export function fallbackNote(host: Host, first: AdminWay, firstError: unknown, tcpAddress = TCP_HOST): string {
   if (first === 'socket') {
     const why = channelRefused(firstError)
       ? `${sshd(host)} opens no channel to MariaDB's socket ${SOCKET} (stream-local forwarding came with OpenSSH 6.7; later ones refuse it with AllowStreamLocalForwarding no)`
       : `the socket login failed (${(firstError as Error).message})`;
-    return `database admin: ${why}: using TCP ${TCP_HOST} through the SSH connection instead`;
+    return `database admin: ${why}: using TCP ${tcpAddress} through the SSH connection instead`;
   }
-  return `database admin: TCP ${TCP_HOST} failed (${(firstError as Error).message}): using MariaDB's socket instead`;
+  return `database admin: TCP failed (${(firstError as Error).message}): using MariaDB's socket instead`;
 }
 
 export function databaseAdmin(opts: { prefer: AdminWay; passwordFile?: string }): Provider<MysqlSession> {
@@ -53,7 +53,7 @@ export function databaseAdmin(opts: { prefer: AdminWay; passwordFile?: string })
       }
       try {
         const s = await open[second](host);
-        host.progress(fallbackNote(host, first, firstError));
+        host.progress(fallbackNote(host, first, firstError, s.local?.host));
         return s;
       } catch (secondError) {
         const [socketError, tcpError] = first === 'socket' ? [firstError, secondError] : [secondError, firstError];

@@ -114,15 +114,16 @@ export function mysqlUser(spec: MysqlUserSpec): Resource<MysqlUserState, MysqlUs
 /**
  * Whether the account's password logs in: user@'%' over TCP to the controller's own address (the server
  * sees a non-local client), user@localhost over the socket, or, when the admin session says the socket is
- * out of reach, over TCP to 127.0.0.1. A TCP login that lands on another account (a server that does not
- * resolve 127.0.0.1 to localhost) proves nothing about this one: the server then compares the hash.
+ * out of reach, over TCP to where it reached the server (127.0.0.1, or the one address the server is bound
+ * to). Over TCP a login proves the password only when it lands on this very account: a server that does
+ * not see that client as localhost (bound elsewhere, skip-name-resolve) picks user@'%' for it, whose
+ * password says nothing of this one, and whose refusal neither. Then the server compares the hash.
  */
 async function passwordWorks(t: Transport, db: MysqlSession, spec: MysqlUserSpec): Promise<boolean> {
   const password = needPassword(spec);
   if (spec.host === '%') return canLogin(t, spec.user, password, { host: t.host, port: 3306 });
   if (!db.local) return canLogin(t, spec.user, password, { socket: true });
-  const login = await tcpLoginAs(t, { user: spec.user, host: spec.host }, password, db.local);
-  if (login !== 'other') return login === 'yes';
+  if ((await tcpLoginAs(t, { user: spec.user, host: spec.host }, password, db.local)) === 'yes') return true;
   // PASSWORD() is MySQL 5.5's and MariaDB's (the Password column too, a view of it since MariaDB 10.4).
   // The Secret is revealed by the TCP session, into the MySQL protocol (openSessionOver).
   const same = await db.query('SELECT 1 FROM mysql.user WHERE User = ? AND Host = ? AND Password = PASSWORD(?)', [spec.user, spec.host, password]);

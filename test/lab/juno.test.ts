@@ -7,7 +7,7 @@
 // statements (GRANT … IDENTIFIED BY, seen in MariaDB's general log), the glance passwords checked by
 // logging in over TCP, the Keystone lane (user, role, service, endpoints in regionOne, written through v3
 // because this Keystone has no /v2.0), the upstart status fact, the whole plan with both files' masked
-// diffs, and destroy. What cannot: Juno's packages (python-glanceclient is not in bookworm), so apply stops
+// diffs, destroy, and the guide's bind-address (the server on the management address only). What cannot: Juno's packages (python-glanceclient is not in bookworm), so apply stops
 // at apt with the Cloud Archive hint, and the files, db_sync and restarts are shown by the plan only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,13 @@ import path from 'node:path';
 import { runCli, labSsh, explain, useLab, repoRoot } from './helpers.ts';
 import { labCredentials } from '../../src/lab/credentials.ts';
 import type { HostReport, ResourceResult } from '../../src/engine/report-model.ts';
+import { connect } from '../../src/transport/ssh.ts';
+import { labTarget } from '../../src/cli/targets.ts';
+import { HostSession } from '../../src/engine/host.ts';
+import { openTcpAdminSession } from '../../src/providers/mysql-admin-tcp.ts';
+import { databaseAdmin } from '../../src/providers/database-admin.ts';
+import { mysqlUser } from '../../src/resources/mysql-user.ts';
+import { Secret } from '../../src/secret.ts';
 
 const NAME = 'jn-juno';
 const { lab, env, tmp } = useLab(NAME, ['--release', 'juno']);
@@ -238,4 +245,41 @@ test('destroy on juno: the Keystone objects, the accounts and the database go (t
   assert.equal((await maint("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'glance'")).trim(), '0');
   assert.equal((await token('glance', 'anything')).status, 401);
   assert.equal((await labSsh(lab(), 'test -e /etc/glance')).code, 1);
+});
+
+test('the guide\'s bind-address (MariaDB on the controller\'s address only): the TCP way goes there; debian.cnf\'s account cannot log in from it, and says why; a root allowed from there can, and glance@localhost\'s password is then told by its hash', { timeout: 5 * 60_000 }, async () => {
+  // Last: while MariaDB listens on the lab's address only, this lab's Keystone (pymysql to localhost) has no database.
+  const address = lab().address;
+  const { mysqlRootPassword } = labCredentials(lab());
+  // What an operator does on such a controller for --db-admin-password-file; and glance's two accounts, with two passwords.
+  await maint(`CREATE USER 'root'@'${address}' IDENTIFIED BY '${mysqlRootPassword}'; GRANT ALL PRIVILEGES ON *.* TO 'root'@'${address}' WITH GRANT OPTION;
+    GRANT ALL PRIVILEGES ON glance.* TO 'glance'@'localhost' IDENTIFIED BY 'pw-local'; GRANT ALL PRIVILEGES ON glance.* TO 'glance'@'%' IDENTIFIED BY 'pw-any'`);
+  await sshOk(`printf '[mysqld]\\nbind-address = ${address}\\n' >/etc/mysql/mariadb.conf.d/99-zz-guide-bind.cnf && service mariadb restart >/dev/null`);
+  const t = await connect(labTarget(lab()));
+  try {
+    const host = new HostSession(NAME, t, () => {});
+    await assert.rejects(openTcpAdminSession(host), (e: Error & { hint?: string }) => {
+      assert.match(e.message, new RegExp(`^MariaDB on ${NAME} refused debian-sys-maint \\(/etc/mysql/debian\\.cnf\\) over TCP ${address.replace(/\./g, '\\.')}:3306 \\(it listens on ${address.replace(/\./g, '\\.')} only: bind-address in its my\\.cnf, as the Juno guide sets it, so the login comes from ${address.replace(/\./g, '\\.')}, not from localhost\\): Access denied for user 'debian-sys-maint'`));
+      assert.match(e.hint ?? '', /bind-address = 0\.0\.0\.0/);
+      assertNoSecret(e.message + (e.hint ?? ''), 'the error');
+      return true;
+    });
+    const file = path.join(tmp, 'mysql-root-bound');
+    fs.writeFileSync(file, `${mysqlRootPassword}\n`, { mode: 0o600 });
+    const admin = databaseAdmin({ prefer: 'tcp', passwordFile: file });
+    assert.deepEqual((await host.use(admin)).local, { host: address, port: 3306 });
+    const works = async (password: string) => {
+      const state = await mysqlUser({ user: 'glance', host: 'localhost', database: 'glance', password: new Secret(password), admin }).read(host);
+      return state.passwordWorks;
+    };
+    // From the lab's address a glance login is glance@'%': pw-any logs in as the wrong account, pw-local is refused by it.
+    assert.equal(await works('pw-local'), true, "glance@localhost's own password");
+    assert.equal(await works('pw-any'), false, "glance@'%'s password is not glance@localhost's");
+    assert.equal(await works('wrong'), false);
+    await host.providers.closeAll();
+  } finally {
+    t.close();
+    await sshOk('rm -f /etc/mysql/mariadb.conf.d/99-zz-guide-bind.cnf && service mariadb restart >/dev/null');
+    await maint(`DROP USER IF EXISTS 'root'@'${address}', 'glance'@'localhost', 'glance'@'%'`);
+  }
 });

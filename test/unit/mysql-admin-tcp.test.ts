@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { parseMyCnf, debianCnfCredentials, debianCnfFact, passwordFromFile, openTcpAdminSession, DEBIAN_CNF } from '../../src/providers/mysql-admin-tcp.ts';
+import { parseMyCnf, debianCnfCredentials, tcpAdminFact, parseMysqldOptions, tcpAddress, passwordFromFile, openTcpAdminSession, DEBIAN_CNF } from '../../src/providers/mysql-admin-tcp.ts';
 import { databaseAdmin, fallbackNote } from '../../src/providers/database-admin.ts';
 import { HostSession } from '../../src/engine/host.ts';
 import { TransportError } from '../../src/transport/errors.ts';
@@ -84,13 +84,28 @@ describe('debian.cnf as credentials', () => {
     assert.equal(debianCnfCredentials('[client]\nuser = u\nport = 3307\n')!.port, 3307);
     assert.equal(debianCnfCredentials('[client]\nuser = u\nport = 99999\n')!.port, 3306);
   });
-  test('no file (cat printed nothing: missing, or not root), or no [client] user: undefined', () => {
-    assert.equal(debianCnfFact.parse(''), undefined);
+  test('no [client] user: undefined', () => {
+    assert.equal(debianCnfCredentials(''), undefined);
     assert.equal(debianCnfCredentials('[mysql_upgrade]\nuser = x\n'), undefined);
   });
-  test('the fact reads the file as the SSH user runs cat, and is not gathered with the others (its own key)', () => {
-    assert.equal(debianCnfFact.script, `cat ${DEBIAN_CNF}`);
-    assert.ok(!debianCnfFact.key.includes('\n'));
+});
+
+describe('where the server listens', () => {
+  test('my_print_defaults mysqld: the last bind-address and port win; other options and bad ports are ignored', () => {
+    assert.deepEqual(parseMysqldOptions('--user=mysql\n--bind-address=127.0.0.1\n--port=3306\n--bind_address=10.0.0.11\n--port=99999\n'), { bindAddress: '10.0.0.11', port: 3306 });
+    assert.deepEqual(parseMysqldOptions(''), {});
+  });
+  test('tcpAddress: 127.0.0.1 for every address, loopback or nothing said; else the one address (the Juno guide\'s 10.0.0.11)', () => {
+    for (const b of [undefined, '', '0.0.0.0', '::', '*', '127.0.0.1', 'localhost', '10.0.0.11,127.0.0.1']) assert.equal(tcpAddress(b), '127.0.0.1', String(b));
+    assert.equal(tcpAddress('10.0.0.11'), '10.0.0.11');
+    assert.equal(tcpAddress('controller'), 'controller');
+  });
+  test('the fact: one round trip for both; debian.cnf missing or unreadable leaves the server options', () => {
+    const both = tcpAdminFact.parse(`--bind-address=10.0.0.11\n==== ${DEBIAN_CNF}\n${TRUSTY_DEBIAN_CNF}`);
+    assert.deepEqual(both.server, { bindAddress: '10.0.0.11' });
+    assert.equal(both.credentials?.user, 'debian-sys-maint');
+    assert.deepEqual(tcpAdminFact.parse(`==== ${DEBIAN_CNF}\n`), { server: {} });
+    assert.match(tcpAdminFact.script, /^my_print_defaults mysqld \| grep -E .*; echo '==== \/etc\/mysql\/debian\.cnf'; cat \/etc\/mysql\/debian\.cnf$/);
   });
 });
 
@@ -130,15 +145,23 @@ function fakeHost(facts: Record<string, string>, tunnels: { tcp?: (h: string, p:
 
 const refused = (what: string, message = 'open failed') => () => Promise.reject(new TransportError('controller', 'tunnel', `cannot open a tunnel to ${what}: (SSH) Channel open failure: ${message}`, `check that ${what} is up on the controller`));
 
+const cnfFact = (options = '') => ({ [tcpAdminFact.key]: `${options}==== ${DEBIAN_CNF}\n${TRUSTY_DEBIAN_CNF}` });
+
 describe('the TCP admin session: what it says when it cannot get in', () => {
   test('nothing on 127.0.0.1:3306: names the address, the host, and bind-address', async () => {
-    const { host } = fakeHost({ [debianCnfFact.key]: TRUSTY_DEBIAN_CNF }, { tcp: refused('127.0.0.1:3306', 'Connection refused') });
+    const { host } = fakeHost(cnfFact(), { tcp: refused('127.0.0.1:3306', 'Connection refused') });
     await assert.rejects(openTcpAdminSession(host), (e: Error & { hint?: string }) => {
       assert.match(e.message, /^MariaDB does not answer on 127\.0\.0\.1:3306 on controller: .*Connection refused/);
       assert.match(e.hint ?? '', /bind-address/);
       assert.ok(!e.message.includes('Zq7xKp2mWv9sLr4T'));
       return true;
     });
+  });
+  test('a server bound to one address (the Juno guide\'s bind-address) is reached there, on its own port', async () => {
+    const asked: string[] = [];
+    const { host } = fakeHost(cnfFact('--bind-address=10.0.0.11\n--port=3307\n'), { tcp: (h, p) => (asked.push(`${h}:${p}`), refused(`${h}:${p}`, 'Connection refused')()) });
+    await assert.rejects(openTcpAdminSession(host), /: MariaDB does not answer on 10\.0\.0\.11:3307 on controller/);
+    assert.deepEqual(asked, ['10.0.0.11:3307']);
   });
   test('no debian.cnf readable: as root, give the password file; as another user, the file is root\'s', async () => {
     const root = fakeHost({}, {});
@@ -150,17 +173,17 @@ describe('the TCP admin session: what it says when it cannot get in', () => {
 
 describe('databaseAdmin: the profile\'s way first, the other way second', () => {
   test('both refused: one error with both causes; the socket refused by sshd leaves the TCP hint', async () => {
-    const { host, seen } = fakeHost({ [debianCnfFact.key]: TRUSTY_DEBIAN_CNF }, { socket: refused('/run/mysqld/mysqld.sock'), tcp: refused('127.0.0.1:3306', 'Connection refused') });
+    const { host, seen } = fakeHost(cnfFact(), { socket: refused('/run/mysqld/mysqld.sock'), tcp: refused('127.0.0.1:3306', 'Connection refused') });
     await assert.rejects(databaseAdmin({ prefer: 'socket' }).open(host), (e: Error & { hint?: string }) => {
       assert.match(e.message, /^no way in to MariaDB as its admin on controller: over its socket, MariaDB does not answer on \/run\/mysqld\/mysqld\.sock.*; over TCP, MariaDB does not answer on 127\.0\.0\.1:3306/);
       assert.match(e.hint ?? '', /bind-address/);
       return true;
     });
-    assert.equal(seen.filter((c) => c.kind === 'script').length, 1, 'debian.cnf read once, for the TCP attempt');
+    assert.equal(seen.filter((c) => c.kind === 'script').length, 1, 'the server\'s options and debian.cnf read once, for the TCP attempt');
   });
   test('TCP first when the profile says so, or when root\'s password is given: the socket is then the second try', async () => {
     const order: string[] = [];
-    const { host } = fakeHost({ [debianCnfFact.key]: TRUSTY_DEBIAN_CNF }, {
+    const { host } = fakeHost(cnfFact(), {
       socket: (p) => (order.push(`socket ${p}`), refused(p)()),
       tcp: (h, p) => (order.push(`tcp ${h}:${p}`), refused(`${h}:${p}`, 'Connection refused')()),
     });
@@ -174,6 +197,7 @@ describe('databaseAdmin: the profile\'s way first, the other way second', () => 
   test('the note when the socket was refused by sshd names the SSH server and what is used instead', () => {
     const { host } = fakeHost({}, {});
     const err = new Error('MariaDB does not answer on /run/mysqld/mysqld.sock', { cause: new TransportError('controller', 'tunnel', 'cannot open a tunnel', 'x') });
+    assert.match(fallbackNote(host, 'socket', err, '10.0.0.11'), /using TCP 10\.0\.0\.11 through/);
     assert.match(fallbackNote(host, 'socket', err), /^database admin: sshd on controller opens no channel to MariaDB's socket \/run\/mysqld\/mysqld\.sock \(stream-local forwarding came with OpenSSH 6\.7.*\): using TCP 127\.0\.0\.1 through the SSH connection instead$/);
     assert.match(fallbackNote(host, 'socket', new Error('cannot log in to MariaDB as root over its socket: Access denied')), /the socket login failed \(cannot log in/);
   });
