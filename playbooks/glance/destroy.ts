@@ -16,7 +16,7 @@ import { iniFile } from '../../src/resources/ini-file.ts';
 import { service } from '../../src/resources/service.ts';
 import { pathAbsent } from '../../src/resources/path-absent.ts';
 import { profiles, profileFor, type GlanceProfile } from './profiles.ts';
-import { options, glanceSettings, DEFAULT_REGION, type GlanceSettings } from './settings.ts';
+import { options, glanceSettings, regionFor, type GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
 import { glanceFacts } from './facts.ts';
 
@@ -31,9 +31,9 @@ export const glanceDestroyPlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   facts: glanceFacts(),
   warm: (settings) => [sessions(settings).dbAdmin],
   async resources({ host, profile, settings: st }): Promise<Resource[]> {
-    const s = sessions(st);
+    const s = sessions(st, undefined, profile);
     const absent = { ensure: 'absent' as const };
-    const region = st.region ?? (await host.use(s.credentials)).regionName ?? DEFAULT_REGION;
+    const region = regionFor(st, profile, (await host.use(s.credentials)).regionName);
     return [
       inLane('identity', keystoneEndpoints({ service: st.service, urls: st.endpoints, region, keystone: s.keystone, ...absent })),
       inLane('identity', keystoneService({ ...st.service, keystone: s.keystone, ...absent })),

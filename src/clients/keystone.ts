@@ -57,6 +57,44 @@ export function v2AdminBase(authUrl: string): string {
   return `${u.protocol}//${u.host}/v2.0`;
 }
 
+/** Where v2.0 admin calls go: the auth URL when it is a v2.0 one on the admin port, else the same host on that port. */
+export function v2AdminFor(authUrl: string, override?: string): string {
+  return (override ?? (isV2AuthUrl(authUrl) && hostOf(authUrl).endsWith(`:${V2_ADMIN_PORT}`) ? authUrl : v2AdminBase(authUrl))).replace(/\/+$/, '');
+}
+
+/**
+ * How endpoints are written, from the answer to `GET /v2.0` on the admin port: keystone 2014.2 answers
+ * 200 with its v2.0 version document (keystone/controllers.py Version.get_version_v2, routed by
+ * routers.VersionV2 in admin_app_factory); a Keystone without v2.0 (Queens and later) answers 404, or
+ * nothing listens there. Only a v2.0 auth URL (the Juno guide's openrc) asks at all.
+ */
+export function catalogWritesFrom(answer: { status: number; body?: unknown } | 'no answer'): CatalogWrites {
+  if (answer === 'no answer' || answer.status !== 200) return 'v3';
+  const id = (answer.body as { version?: { id?: unknown } } | undefined)?.version?.id;
+  return id === 'v2.0' ? 'v2.0' : 'v3';
+}
+
+/** Asks the admin port once whether it serves v2.0 (see catalogWritesFrom); a v3 auth URL asks nothing. */
+export async function probeCatalogWrites(t: Transport, authUrl: string, opts: KeystoneOptions & { tls?: TlsTrust } = {}): Promise<CatalogWrites> {
+  if (!isV2AuthUrl(authUrl)) return 'v3';
+  const base = v2AdminFor(authUrl, opts.v2AdminUrl);
+  const c = keystoneCaller(t, base, opts.timeoutMs, opts.tls);
+  let res: HttpResponse;
+  try {
+    res = await c.send('GET', '');
+  } catch (e) {
+    if (e instanceof KeystoneError) return catalogWritesFrom('no answer');
+    throw e;
+  }
+  let body: unknown;
+  try {
+    body = res.json();
+  } catch {
+    body = undefined;
+  }
+  return catalogWritesFrom({ status: res.status, body });
+}
+
 const ADMIN_HINT = 'the admin credentials (OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME or OS_TENANT_NAME, OS_*_DOMAIN_NAME) come from ~/openstack/admin-openrc.sh on the controller or OS_* in your environment; fix them there';
 
 function keystoneCaller(t: Transport, base: string, timeoutMs?: number, tls?: TlsTrust): ApiCaller {
@@ -115,7 +153,7 @@ const JUNO_URL_CHECK = /Invalid input for field 'url'/;
 export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts: KeystoneOptions = {}): Promise<KeystoneClient> {
   const c = keystoneCaller(t, v3Base(creds.authUrl), opts.timeoutMs, opts.tls ?? creds.tls);
   const catalogWrites: CatalogWrites = opts.catalogWrites ?? (isV2AuthUrl(creds.authUrl) ? 'v2.0' : 'v3');
-  const v2Admin = (opts.v2AdminUrl ?? (isV2AuthUrl(creds.authUrl) && hostOf(creds.authUrl).endsWith(`:${V2_ADMIN_PORT}`) ? creds.authUrl : v2AdminBase(creds.authUrl))).replace(/\/+$/, '');
+  const v2Admin = v2AdminFor(creds.authUrl, opts.v2AdminUrl);
   const adminPassword = creds.password;
   let token = '';
 

@@ -5,8 +5,8 @@
 // hash: side by side they cost about one).
 import type { Provider } from '../engine/providers.ts';
 import type { Secret } from '../secret.ts';
-import { keystoneLogin, checkKeystonePassword, KeystoneError } from '../clients/keystone.ts';
-import type { AdminCredentials, KeystoneClient } from '../clients/keystone-api.ts';
+import { keystoneLogin, checkKeystonePassword, probeCatalogWrites, isV2AuthUrl, KeystoneError } from '../clients/keystone.ts';
+import type { AdminCredentials, CatalogWrites, KeystoneClient } from '../clients/keystone-api.ts';
 
 export interface ServiceUser {
   username: string;
@@ -23,6 +23,12 @@ export interface KeystoneSession {
   /** Whether Keystone issues a token for this user with this password. */
   passwordWorks(user: string, domainId: string, password: Secret): Promise<boolean>;
   readonly authUrl: string;
+  /**
+   * How the admin client writes endpoints: 'v2.0' when the auth URL is a v2.0 one (the Juno guide's openrc)
+   * and the admin port answers GET /v2.0 (keystone 2014.2 does; today's Keystone, v3 only, does not).
+   * Asked once per session.
+   */
+  catalogWrites(): Promise<CatalogWrites>;
   /** HTTP requests made so far by this session's clients. */
   requests(): number;
 }
@@ -36,12 +42,17 @@ export function keystoneSession(opts: { credentials: Provider<AdminCredentials>;
       let adminClient: KeystoneClient | undefined;
       let service: Promise<KeystoneClient | undefined> | undefined;
       let serviceClient: KeystoneClient | undefined;
-      const openAdmin = () => (admin ??= keystoneLogin(host.t, creds).then((c) => (adminClient = c)));
+      let writes: Promise<CatalogWrites> | undefined;
+      let probes = 0;
+      const catalogWrites = () => (writes ??= (probes++, probeCatalogWrites(host.t, creds.authUrl, { tls: creds.tls })));
+      const openAdmin = () => (admin ??= catalogWrites().then((w) => keystoneLogin(host.t, creds, { catalogWrites: w })).then((c) => (adminClient = c)));
       const loginAsService = () => (service ??= (async () => {
         const u = opts.serviceUser;
         if (!u) return undefined;
         try {
-          serviceClient = await keystoneLogin(host.t, { authUrl: creds.authUrl, username: u.username, password: u.password, projectName: u.projectName, userDomainName: 'Default', projectDomainName: 'Default', tls: creds.tls });
+          const login = { authUrl: creds.authUrl, username: u.username, password: u.password, projectName: u.projectName, userDomainName: 'Default', projectDomainName: 'Default', tls: creds.tls };
+          // It writes nothing; it is told how the admin writes so that it never asks on its own.
+          serviceClient = await keystoneLogin(host.t, login, { catalogWrites: 'v3' });
           return serviceClient;
         } catch (e) {
           if (e instanceof KeystoneError && e.request.status === 401) return undefined;
@@ -51,6 +62,7 @@ export function keystoneSession(opts: { credentials: Provider<AdminCredentials>;
       return {
         authUrl: creds.authUrl,
         admin: openAdmin,
+        catalogWrites,
         reader() {
           // The service user's check starts beside the admin login; whoever asks for it awaits it.
           loginAsService().catch(() => {});
@@ -61,7 +73,7 @@ export function keystoneSession(opts: { credentials: Provider<AdminCredentials>;
           if (u && user === u.username && domainId === u.domainId && password.equals(u.password) && (await loginAsService())) return true;
           return checkKeystonePassword(host.t, creds.authUrl, user, domainId, password, { tls: creds.tls });
         },
-        requests: () => (adminClient?.requests ?? 0) + (serviceClient?.requests ?? 0),
+        requests: () => (adminClient?.requests ?? 0) + (serviceClient?.requests ?? 0) + (isV2AuthUrl(creds.authUrl) ? probes : 0),
       };
     },
     stats: (s) => ({ keystoneRequests: s.requests() }),
