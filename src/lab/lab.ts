@@ -17,6 +17,7 @@ import { waitReady } from './ready.ts';
 import { makeLabTls, placeLabTls } from './tls.ts';
 import { generateKeyPair } from '../transport/keys.ts';
 import { addLabNetwork, removeLabNetwork, LAB_NET } from './network.ts';
+import { claim, claimedElsewhere, release } from './address-claims.ts';
 
 const bootScript = projectPath('src', 'lab', 'recipe', 'boot.sh');
 
@@ -141,10 +142,11 @@ async function allocate(name: string, want: Wanted): Promise<LabRecord> {
   return withLock('labs', async () => {
     const used = new Set(listRecords().map((r) => r.index));
     const links = (await sh`ip -o link show`.nothrow()).stdout;
-    let index = 1;
-    while (used.has(index) || links.includes(` igh${index}:`) || links.includes(` igh${index}@`)) index++;
-    if (index > 250) throw new LabError('no free lab address', 'take some labs down first');
     const dir = paths.lab(name);
+    let index = 1;
+    while (used.has(index) || links.includes(` igh${index}:`) || links.includes(` igh${index}@`) || claimedElsewhere(index, dir)) index++;
+    if (index > 250) throw new LabError('no free lab address', 'take some labs down first');
+    claim(index, dir);
     for (const d of ['upper', 'work', 'root']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
     const record: LabRecord = {
       name, index, release: want.release, snapshot: want.stack.top, lowers: want.stack.lowers,
@@ -325,6 +327,7 @@ async function takeDown(name: string, progress: Progress): Promise<void> {
   }
   if (r) await removeLabNetwork(r);
   fs.rmSync(dir, { recursive: true, force: true });
+  if (r) release(r.index, dir);
   await syncLabFiles();
   progress(`${name}: down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }

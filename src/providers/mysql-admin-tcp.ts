@@ -104,9 +104,12 @@ export interface TcpAdminFacts {
   credentials?: TcpAdminCredentials;
   /** Where the server listens, by its own options; empty when my_print_defaults is missing. */
   server: { bindAddress?: string; port?: number };
+  /** The server's service name on this controller (mariadb on Debian today, mysql on trusty), for hints. */
+  service: string;
 }
 
 const CNF_MARK = `==== ${DEBIAN_CNF}`;
+const SERVICE_MARK = '==== service ';
 
 /**
  * Where the server listens and the controller's debian.cnf, read as root (mode 0600), in one round trip.
@@ -115,13 +118,15 @@ const CNF_MARK = `==== ${DEBIAN_CNF}`;
  */
 export const tcpAdminFact = defineFact(
   'mysql admin over tcp',
-  `my_print_defaults mysqld | grep -E '^--(bind[-_]address|port)='; echo '${CNF_MARK}'; cat ${DEBIAN_CNF}`,
+  `for s in mariadb mysql; do [ -e /etc/init.d/$s ] && { echo "${SERVICE_MARK}$s"; break; }; done; `
+  + `my_print_defaults mysqld | grep -E '^--(bind[-_]address|port)='; echo '${CNF_MARK}'; cat ${DEBIAN_CNF}`,
   (raw): TcpAdminFacts => {
     const at = raw.indexOf(CNF_MARK);
     const options = at < 0 ? raw : raw.slice(0, at);
     const cnf = at < 0 ? '' : raw.slice(at + CNF_MARK.length);
     const credentials = debianCnfCredentials(cnf);
-    return { server: parseMysqldOptions(options), ...(credentials ? { credentials } : {}) };
+    const service = /^==== service (\S+)$/m.exec(options)?.[1] ?? 'mysql';
+    return { server: parseMysqldOptions(options), service, ...(credentials ? { credentials } : {}) };
   },
 );
 
@@ -164,7 +169,7 @@ export async function openTcpAdminSession(host: Host, opts: { passwordFile?: str
     stream = await host.t.openTcp(address, port);
   } catch (e) {
     throw new MysqlError(`MariaDB does not answer on ${where} on ${host.name}: ${(e as Error).message}`,
-      boundElsewhere ? 'start it (service mysql start)' : `start it (service mysql start), and check that my.cnf's bind-address lets it listen on ${TCP_HOST}`, e);
+      boundElsewhere ? `start it (service ${facts.service} start)` : `start it (service ${facts.service} start), and check that my.cnf's bind-address lets it listen on ${TCP_HOST}`, e);
   }
   try {
     return await openSessionOver(stream, { user: creds.user, password: creds.password, local: { host: address, port } });

@@ -104,8 +104,10 @@ describe('where the server listens', () => {
     const both = tcpAdminFact.parse(`--bind-address=10.0.0.11\n==== ${DEBIAN_CNF}\n${TRUSTY_DEBIAN_CNF}`);
     assert.deepEqual(both.server, { bindAddress: '10.0.0.11' });
     assert.equal(both.credentials?.user, 'debian-sys-maint');
-    assert.deepEqual(tcpAdminFact.parse(`==== ${DEBIAN_CNF}\n`), { server: {} });
-    assert.match(tcpAdminFact.script, /^my_print_defaults mysqld \| grep -E .*; echo '==== \/etc\/mysql\/debian\.cnf'; cat \/etc\/mysql\/debian\.cnf$/);
+    assert.deepEqual(tcpAdminFact.parse(`==== ${DEBIAN_CNF}\n`), { server: {}, service: 'mysql' });
+    assert.equal(tcpAdminFact.parse(`==== service mariadb\n--port=3307\n==== ${DEBIAN_CNF}\n`).service, 'mariadb');
+    assert.equal(both.service, 'mysql', 'trusty: no mariadb init script, the service is mysql');
+    assert.match(tcpAdminFact.script, /for s in mariadb mysql; .*my_print_defaults mysqld \| grep -E .*; echo '==== \/etc\/mysql\/debian\.cnf'; cat \/etc\/mysql\/debian\.cnf$/);
   });
 });
 
