@@ -11,7 +11,7 @@ import { readAll, reread } from './plan.ts';
 import { runInLanes } from './lanes.ts';
 import { runHandlers } from './handlers.ts';
 import { proveApplied } from './prove.ts';
-import { tell, type RunEvents } from './events.ts';
+import { inOrder, tell, type RunEvents } from './events.ts';
 
 export interface HostWork {
   host: Host;
@@ -49,9 +49,11 @@ function pendingHandlers(w: HostWork): Map<string, string> {
 export async function plan(w: HostWork): Promise<void> {
   checkNotifies(w.resources, w.handlers);
   const reasons = pendingHandlers(w);
-  // Each resource is reported as soon as it is read; the report keeps the playbook's order, and after a
-  // read fails, the reads still under way are not reported (the host's run has ended).
+  // Each resource is told as soon as it and every one before it are read. After a read fails, the reads
+  // still under way are neither told nor reported (the host's run has ended).
   const results: (ResourceResult | undefined)[] = new Array(w.resources.length);
+  let told = 0;
+  const order = inOrder(results, (r) => { told++; tell(w.events?.resource, w.report, r!); });
   let over = false;
   try {
     await readAll(w.host, w.resources, ({ resource: r, diff, ms }, i) => {
@@ -63,11 +65,11 @@ export async function plan(w: HostWork): Promise<void> {
         w.report.changed++;
         for (const h of r.notifies ?? []) if (!reasons.has(h)) reasons.set(h, `${r.kind} ${r.id} changes`);
       } else w.report.ok++;
-      tell(w.events?.resource, w.report, result);
+      order.done(i);
     });
   } finally {
     over = true;
-    w.report.resources.push(...results.filter((x): x is ResourceResult => x !== undefined));
+    w.report.resources.push(...(results.slice(0, told) as ResourceResult[]));
   }
   for (const h of w.handlers) if (reasons.has(h.name)) w.report.handlers.push({ name: h.name, status: 'pending', reason: reasons.get(h.name)! });
 }
@@ -87,6 +89,7 @@ export async function apply(w: HostWork): Promise<void> {
   // The plan first, before anything is touched.
   const toChange = results.flatMap((r, i): ResourceResult[] => (r.action === 'none' ? [] : [{ ...r, status: 'pending', why: planned[i]!.diff.why }]));
   if (toChange.length || notified.size) tell(w.events?.planned, report, toChange, [...notified]);
+  const order = inOrder(results, (r) => tell(w.events?.resource, report, r));
   let dirty = false;
   const journaled = new Map<string, Promise<void>>([...notified].map((h) => [h, Promise.resolve()]));
 
@@ -134,17 +137,17 @@ export async function apply(w: HostWork): Promise<void> {
       throw new EngineError(`${r.kind} ${r.id}`, cause.message, cause.hint, e);
     }
 
-    /** Its time is its read's and its change's; then it is told. */
+    /** Its time is its read's and its change's; then it is told (in order). */
     function done(): void {
       result.ms = Date.now() - started;
-      tell(w.events?.resource, report, result);
+      order.done(i);
     }
   }
 
   try {
     await runInLanes(resources, applyOne);
   } catch (e) {
-    for (const r of results) if (r.status === 'skipped') tell(w.events?.resource, report, r);
+    order.rest();
     for (const h of w.handlers) {
       if (notified.has(h.name)) report.handlers.push({ name: h.name, status: 'pending', reason: `${reasons.get(h.name)}; stays in the journal for the next run` });
     }

@@ -35,21 +35,31 @@ function recorder(): { events: RunEvents; seen: string[]; results: ResourceResul
   };
 }
 
-describe('plan: each resource is told as soon as it is read', () => {
-  test('in the order the reads finish; the report keeps the playbook order; every result has its time', async () => {
+describe('plan: each resource is told as soon as it and those before it are read', () => {
+  test('in the playbook order, without waiting for a slower read after it; every result has its time', async () => {
     const b = new Bench({ a: 'x', b: 'old' });
     const gateA = deferred();
+    const gateC = deferred();
     const rec = recorder();
-    const w = await b.work('plan', [b.resource({ id: 'a', want: 'x', readGate: gateA.promise }), b.resource({ id: 'b', want: 'new' })], []);
+    const w = await b.work('plan', [
+      b.resource({ id: 'a', want: 'x', readGate: gateA.promise }),
+      b.resource({ id: 'b', want: 'new' }),
+      b.resource({ id: 'c', want: 'y', readGate: gateC.promise }),
+    ], []);
     w.events = rec.events;
     const running = plan(w);
-    await until(() => rec.seen.length === 1, 'b is told while a is still being read');
-    assert.deepEqual(rec.seen, ['pending b'], 'b told before a finished');
+    await until(() => b.log.includes('read c'), 'every read has started');
+    await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(rec.seen, [], 'b is read, but a before it is not: nothing told yet');
     gateA.resolve();
+    await until(() => rec.seen.length === 2, 'a and b told while c is still being read');
+    assert.deepEqual(rec.seen, ['ok a', 'pending b']);
+    gateC.resolve();
     await running;
-    assert.deepEqual(rec.seen, ['pending b', 'ok a']);
-    assert.deepEqual(w.report.resources.map((r) => r.id), ['a', 'b'], 'the report in the playbook order');
-    for (const r of w.report.resources) assert.equal(typeof r.ms, 'number');
+    assert.deepEqual(rec.seen, ['ok a', 'pending b', 'pending c']);
+    assert.deepEqual(w.report.resources.map((r) => r.id), ['a', 'b', 'c']);
+    for (const r of w.report.resources) assert.ok(Number.isInteger(r.ms) && r.ms >= 0);
+    assert.ok(w.report.resources[0]!.ms >= 4, `a's time covers its slow read (${w.report.resources[0]!.ms} ms)`);
   });
 
   test('after a read fails, reads still under way are neither told nor reported', async () => {
@@ -92,6 +102,25 @@ describe('apply: the plan first, then each resource as it finishes', () => {
     assert.equal(told.b!.why, 'b is old');
     // The time of each: its read, and for a change its change (c waited on its gate).
     for (const r of w.report.resources) assert.ok(Number.isInteger(r.ms) && r.ms >= 0, `${r.id} has ms`);
+  });
+
+  test('lanes side by side: told in the playbook order, a later lane\'s result waits for the earlier one', async () => {
+    const b = new Bench({});
+    const gateX = deferred();
+    const rec = recorder();
+    const w = await b.work('apply', [
+      b.resource({ id: 'x', want: '1', lane: 'A', gate: gateX.promise }),
+      b.resource({ id: 'y', want: '2', lane: 'B' }),
+      b.resource({ id: 'z', want: '3' }),
+    ], []);
+    w.events = rec.events;
+    const running = apply(w);
+    await until(() => b.log.includes('apply y end'), 'y is applied while x waits');
+    await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(rec.seen, ['planned create x, create y, create z'], 'y is done but x, before it, is not');
+    gateX.resolve();
+    await running;
+    assert.deepEqual(rec.seen.slice(1), ['changed x', 'changed y', 'changed z']);
   });
 
   test('a failure: the failed resource is told, then the ones never reached as skipped, each with its time', async () => {
