@@ -19,6 +19,7 @@ export function fit(text: string, width: number): string {
 
 export class Live {
   #status = '';
+  #owner: string | undefined;
 
   /**
    * `human`: the report's lines (stdout, or stderr with --json). `log`: progress, trace and warnings
@@ -44,22 +45,25 @@ export class Live {
     this.#show();
   }
 
-  /** Progress: on a terminal it replaces the status line; in a log it is a line of its own. */
-  status(line: string): void {
+  /** Progress (of `owner`, a host): on a terminal it replaces the status line; in a log it is a line of its own. */
+  status(line: string, owner?: string): void {
     if (!this.inPlace) {
       this.log.write(`${line}\n`);
       return;
     }
     this.#hide();
     // One screen line at most, or the carriage return would not get back to its start.
-    this.#status = fit(line.replace(/[\r\n]+/g, ' '), Math.max(20, (this.log.columns ?? 80) - 1));
+    this.#status = fit(line.replace(/[\r\n]+/g, ' '), Math.max(20, (this.log.columns || 80) - 1));
+    this.#owner = owner;
     this.#show();
   }
 
-  /** Takes the status line away for good (before a prompt, at the end). */
-  clear(): void {
+  /** Takes the status line away: for good (before a prompt, at the end), or when it is `owner`'s (its host ended). */
+  clear(owner?: string): void {
+    if (owner !== undefined && owner !== this.#owner) return;
     this.#hide();
     this.#status = '';
+    this.#owner = undefined;
   }
 
   #hide(): void {

@@ -68,6 +68,7 @@ export class RunDisplay {
       if (!this.#quiet || isChange(r, h.mode)) this.#say(h.host, resourceLines(r, h.mode, this.o.paint));
     },
     done: (h) => {
+      this.live.clear(h.host);
       this.#start(h);
       const p = this.o.paint;
       if (!this.#quiet) return this.#say(h.host, tailLines(h, p));
@@ -77,18 +78,36 @@ export class RunDisplay {
     },
   };
 
-  /** -v: each remote command and API call once it ends. */
+  /** -v: each remote command and API call once it ends; the same call again and again (a poll) is counted, not repeated. */
   trace(host: string, e: TraceEvent): void {
-    if (this.o.verbosity === 'verbose') this.live.note(this.o.logPaint.dim(`${host}: ${traceLine(e)}`));
+    if (this.o.verbosity !== 'verbose') return;
+    const key = `${host}\0${e.kind}\0${e.what}\0${e.outcome}`;
+    if (this.#repeat?.key === key) {
+      this.#repeat.times++;
+      this.#repeat.ms += e.ms;
+      return;
+    }
+    this.#flushRepeat();
+    this.live.note(this.o.logPaint.dim(`${host}: ${traceLine(e)}`));
+    this.#repeat = { key, host, times: 0, ms: 0 };
+  }
+
+  #repeat: { key: string; host: string; times: number; ms: number } | undefined;
+
+  #flushRepeat(): void {
+    const r = this.#repeat;
+    this.#repeat = undefined;
+    if (r?.times) this.live.note(this.o.logPaint.dim(`${r.host}: ${''.padEnd(6)} the same, ${r.times} more time${r.times > 1 ? 's' : ''} (${r.ms} ms)`));
   }
 
   /** The engine's progress for a host: the status line (none with -q). */
   progress(host: string, line: string): void {
-    if (!this.#quiet) this.live.status(`${host}: ${line}`);
+    if (!this.#quiet) this.live.status(`${host}: ${line}`, host);
   }
 
   /** The end of a run: the status line away, then (unless -q) the recap over every host. */
   finish(reports: readonly HostReport[]): void {
+    this.#flushRepeat();
     this.live.clear();
     if (this.#quiet || !reports.length) return;
     this.live.say('');

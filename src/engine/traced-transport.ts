@@ -2,17 +2,27 @@
 // as it ends (for -v). It carries the sink, so the HTTP layer reports each API call itself: TCP tunnels
 // are not reported here, one per request would only repeat the API call's own line.
 import type { Transport } from '../transport/ssh.ts';
-import { quoteArgv } from '../transport/quote.ts';
+import { quote, quoteArgv } from '../transport/quote.ts';
 import type { TraceEvent, TraceSink, Traced } from '../trace.ts';
 
 const octal = (m: number) => m.toString(8).padStart(4, '0');
 
-/** What a script is, in one line: its first line that does something, and its length. */
-export function scriptSummary(source: string, args: readonly string[] = []): string {
+/** A script in one line: its length and its first line that does something. */
+function scriptText(source: string): string {
   const lines = source.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   const first = lines.find((l) => !/^(exec 2>\/dev\/null|set -[a-z]+)$/.test(l)) ?? lines[0] ?? '';
   const shown = first.length > 60 ? `${first.slice(0, 59)}…` : first;
-  return `sh -s${args.length ? ` -- ${quoteArgv([...args])}` : ''} <<script of ${lines.length} line${lines.length === 1 ? '' : 's'}: ${shown}>>`;
+  return `<<script of ${lines.length} line${lines.length === 1 ? '' : 's'}: ${shown}>>`;
+}
+
+/** `sh -s -- args <<script of 35 lines: …>>`: a script run from stdin, in one line. */
+export function scriptSummary(source: string, args: readonly string[] = []): string {
+  return `sh -s${args.length ? ` -- ${quoteArgv([...args])}` : ''} ${scriptText(source)}`;
+}
+
+/** A command line as the shell gets it, an argument that is a whole script (`sh -c '…'`) shown in one line. */
+export function commandSummary(argv: readonly string[]): string {
+  return argv.map((a) => (a.includes('\n') ? scriptText(a) : quote(a))).join(' ');
 }
 
 export function tracedTransport(t: Transport, sink: TraceSink): Transport & Traced {
@@ -34,7 +44,7 @@ export function tracedTransport(t: Transport, sink: TraceSink): Transport & Trac
     get stats() { return t.stats; },
     trace: sink,
     exec: (argv, opts) =>
-      timed('exec', `${quoteArgv(argv)}${opts?.stdin !== undefined ? ' (with input on stdin)' : ''}`, () => t.exec(argv, opts), (r) => `exit ${r.code}`),
+      timed('exec', `${commandSummary(argv)}${opts?.stdin !== undefined ? ' (with input on stdin)' : ''}`, () => t.exec(argv, opts), (r) => `exit ${r.code}`),
     script: (source, args, opts) => timed('script', scriptSummary(source, args), () => t.script(source, args, opts), (r) => `exit ${r.code}`),
     writeFileAtomic: (path, content, owner, mode) =>
       timed('write', `${path} (${owner} ${octal(mode)})`, () => t.writeFileAtomic(path, content, owner, mode), () => 'written'),
