@@ -7,8 +7,13 @@ import type { TraceEvent, TraceSink, Traced } from '../trace.ts';
 
 const octal = (m: number) => m.toString(8).padStart(4, '0');
 
-/** A script in one line: its length and its first line that does something. */
+/** A script in one line: its length and its first line that does something (for the facts script, the facts). */
 function scriptText(source: string): string {
+  const facts = [...source.matchAll(/^echo '==> (.*)'; \($/gm)].map((m) => m[1]!.replace(/'\\''/g, "'"));
+  if (facts.length) {
+    const names = facts.join(', ');
+    return `<<facts: ${names.length > 80 ? `${names.slice(0, 79)}…` : names}>>`;
+  }
   const lines = source.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   const first = lines.find((l) => !/^(exec 2>\/dev\/null|set -[a-z]+)$/.test(l)) ?? lines[0] ?? '';
   const shown = first.length > 60 ? `${first.slice(0, 59)}…` : first;

@@ -115,7 +115,7 @@ test('a converged apply with -v --json: every remote command and API call with i
   const trace = r.stderr.split('\n').filter((l) => l.startsWith(`${LAB}: `));
   const has = (re: RegExp, what: string) => assert.ok(trace.some((l) => re.test(l)), `${what} in\n${trace.join('\n')}`);
   has(new RegExp(`^${LAB}: ssh {4}root@${fixture.lab().address.replace(/\./g, '\\.')}:22 → connected \\(\\d+ ms\\)$`), 'the SSH connection');
-  has(/: run {4}sh -s <<script of \d+ lines: .*>> → exit 0 \(\d+ ms\)$/, 'the facts script');
+  has(/: run {4}sh -s <<facts: os, init, .*>> → exit 0 \(\d+ ms\)$/, 'the facts script');
   has(/: api {4}POST http:\/\/controller:5000\/v3\/auth\/tokens\S* → 201 \(\d+ ms\)$/, 'the Keystone login');
   has(/: api {4}GET http:\/\/controller:5000\/v3\/users\?name=glance\S* → 200 \(\d+ ms\)$/, 'a Keystone read');
   has(/: api {4}GET http:\/\/controller:9292\/v2\/images\S* → 200 \(\d+ ms\)$/, 'the Glance check');
