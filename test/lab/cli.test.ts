@@ -173,7 +173,6 @@ test('on a terminal: the status line is rewritten in place and gone at the end; 
   assert.match(raw, new RegExp(`${LAB}: restart glance-api …\\r\\x1b\\[2K`));
   assert.match(raw, ESC, 'colour on a terminal');
   // What the terminal shows at the end, once every erased status line is taken away: the report alone.
-  // eslint-disable-next-line no-control-regex
   const screen = raw.replace(/\r\n/g, '\n').replace(/[^\n\r]*\r\x1b\[2K/g, '').replace(/\x1b\[[0-9;]*m/g, '');
   assert.doesNotMatch(screen, /restart glance-api …|verify upload \[/, 'no progress line left on the screen');
   assert.match(screen, /^ {2}changed {2}ini-file \/etc\/glance\/glance-api\.conf — content differ$/m);
