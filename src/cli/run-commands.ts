@@ -145,7 +145,7 @@ async function confirm(question: string): Promise<boolean> {
 
 export const destroyCommand = {
   command: 'destroy',
-  describe: 'remove what apply made (Keystone objects, database, packages, config, local secrets): the plan first; --yes to remove',
+  describe: 'remove what apply made (Keystone, MariaDB, packages, config); --yes to do it',
   builder: (y: Argv) => options(y).option('yes', { type: 'boolean', default: false, describe: 'remove without asking' }).example(EXAMPLES.destroy),
   handler: async (a: Args & { yes: boolean }) => {
     const startedAt = new Date();
