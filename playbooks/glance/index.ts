@@ -25,6 +25,7 @@ import { sessions } from './sessions.ts';
 import { glanceFacts } from './facts.ts';
 import { glanceApiReady } from './readiness.ts';
 import { checkGlance } from './verify.ts';
+import { adoptGlanceSecrets } from './adopt.ts';
 
 type Ctx = PlaybookContext<GlanceSettings, GlanceProfile>;
 
@@ -108,6 +109,8 @@ export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
     { name: 'GLANCE_DBPASS', describe: 'the password of the glance database account', generate: () => generatePassword() },
     { name: 'GLANCE_PASS', describe: 'the password of the glance user in Keystone', generate: () => generatePassword() },
   ],
+  // With none on the operator's side, the passwords glance-api.conf already holds, proven (adopt.ts).
+  adoptSecrets: adoptGlanceSecrets,
   facts: glanceFacts(),
   // The database session needs nothing from the facts: open it while they are gathered.
   warm: (settings) => [sessions(settings).dbAdmin],

@@ -49,7 +49,13 @@ function options(y: Argv) {
     .option('port', { type: 'string', requiresArg: true, coerce: port(), describe: 'SSH port, 1-65535 (default 22)' })
     .option('identity', { type: 'string', requiresArg: true, coerce: text('identity'), describe: 'SSH private key file' })
     .option('known-hosts', { type: 'string', requiresArg: true, coerce: text('known-hosts'), describe: 'known_hosts file (default ~/.ssh/known_hosts)' })
+    .option('ssh-config', { alias: 'F', type: 'string', requiresArg: true, coerce: text('ssh-config'), describe: 'ssh config for --host names: Host, HostName, User, Port, IdentityFile, ProxyJump… (default ~/.ssh/config; "none": none)' })
     .option('accept-new-host-key', { type: 'boolean', default: false, describe: 'trust and record an unknown host key (a changed one is always refused)' })
+    .option('become', { alias: 'b', type: 'boolean', describe: 'run every remote command through sudo (an inventory\'s ansible_become wins)' })
+    .option('become-user', { type: 'string', requiresArg: true, coerce: text('become-user'), describe: 'whom sudo runs commands as (default root; ansible_become_user wins)' })
+    .option('ask-become-pass', { alias: 'K', type: 'boolean', default: false, describe: 'ask sudo\'s password once (no echo on a terminal, else the first line of stdin)' })
+    .option('secrets', { type: 'string', requiresArg: true, coerce: text('secrets'), describe: 'a team\'s secrets file (JSON, keyed by host or flat); the environment\'s GLANCE_DBPASS/GLANCE_PASS win over it' })
+    .option('rotate-secrets', { type: 'boolean', default: false, describe: 'set new passwords (MySQL/Keystone first, then the config, then the restart)' })
     .option('release', { choices: RELEASES, coerce: oneOf('release', RELEASES), describe: 'release profile (default: detected)' })
     .option('forks', { type: 'string', default: '5', requiresArg: true, coerce: integer('forks', 1), describe: 'hosts at once, at least 1' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON report on stdout (schema/report.schema.json); human lines go to stderr' })
@@ -74,14 +80,15 @@ async function runInfo(mode: Mode, startedAt: Date) {
 }
 
 async function run<S, P extends ProfileBase>(a: Args, mode: Mode, playbook: Playbook<S, P>): Promise<HostReport[]> {
-  const [{ runHosts }, { localSecrets }, { JOURNAL }, { Live }, { RunDisplay }, { paintFor }] = await Promise.all([
-    import('../engine/pool.ts'), import('../secrets/local-file.ts'), import('../state-paths.ts'),
+  const [{ runHosts }, { operatorSecrets }, { JOURNAL }, { connectTarget }, { Live }, { RunDisplay }, { paintFor }] = await Promise.all([
+    import('../engine/pool.ts'), import('../secrets/layers.ts'), import('../state-paths.ts'), import('./connect-target.ts'),
     import('./live.ts'), import('./run-display.ts'), import('./colour.ts'),
   ]);
   const human = a.json ? process.stderr : process.stdout;
   const live = new Live(human, process.stderr);
   const targets = await resolveTargets(
-    { host: a.host, inventory: a.inventory, lab: a.lab, user: a.user, port: a.port, identity: a.identity, knownHosts: a['known-hosts'], acceptNewHostKey: a['accept-new-host-key'], limit: a.limit },
+    { host: a.host, inventory: a.inventory, lab: a.lab, user: a.user, port: a.port, identity: a.identity, knownHosts: a['known-hosts'], acceptNewHostKey: a['accept-new-host-key'], limit: a.limit,
+      sshConfig: a['ssh-config'], become: a.become, becomeUser: a['become-user'] },
     (line) => live.note(line),
   );
   const display = new RunDisplay(live, {
@@ -89,11 +96,13 @@ async function run<S, P extends ProfileBase>(a: Args, mode: Mode, playbook: Play
     paint: paintFor(human), logPaint: paintFor(process.stderr),
   });
   const settings = playbook.settings(a as Record<string, unknown>, process.env);
+  const becomePassword = a['ask-become-pass'] ? await (await import('./become-password.ts')).askBecomePassword() : undefined;
+  const secrets = operatorSecrets({ env: process.env, teamFile: a.secrets });
   // The trace costs a wrapper around every remote call: asked for only with -v.
   const events: RunEvents = { ...display.events, ...(a.verbose ? { trace: (host, e) => display.trace(host, e) } : {}) };
   try {
     const reports = await runHosts(targets, {
-      mode, playbook, settings, release: a.release, secrets: localSecrets(), journalPath: JOURNAL,
+      mode, playbook, settings, release: a.release, secrets, rotateSecrets: a['rotate-secrets'], journalPath: JOURNAL, connect: connectTarget(becomePassword),
       progress: (host, line) => display.progress(host, line), events,
     }, a.forks);
     display.finish(reports);

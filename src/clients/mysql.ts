@@ -1,6 +1,7 @@
 // MariaDB through the SSH connection, the only module that imports mysql2: the admin session as root
-// over the server's unix socket (Debian's unix_socket auth sees sshd's root peer, so no password), and
-// logins as another user to prove a password works. Nothing listens on the network for us.
+// over the server's unix socket (Debian's unix_socket auth sees its peer: sshd's root, or with --become
+// a root-run relay), and logins as another user to prove a password works (the SSH user's own tunnel:
+// the socket is world-connectable, a password login needs no root). Nothing listens on the network for us.
 import type { Connection } from 'mysql2/promise';
 import type { Transport } from '../transport/ssh.ts';
 import { Secret } from '../secret.ts';
@@ -42,9 +43,12 @@ export async function openAdminSession(t: Transport, opts: { user?: string; pass
   const mysql = await driver();
   let stream;
   try {
-    stream = await t.openUnixSocket(socket);
+    // Privileged: unix_socket authentication logs in whoever connects; through sudo that is root.
+    stream = await t.openUnixSocket(socket, { privileged: true });
   } catch (e) {
-    throw new MysqlError(`MariaDB does not answer on ${socket}`, 'start it on the controller (service mariadb start) and run again', e);
+    // sudo's own refusal says what to do better than a guess about MariaDB.
+    if ((e as { step?: string }).step === 'become') throw e;
+    throw new MysqlError(`MariaDB does not answer on ${socket}: ${(e as Error).message}`, 'start it on the controller (service mariadb start) and run again', e);
   }
   let conn: Connection;
   try {
@@ -58,7 +62,8 @@ export async function openAdminSession(t: Transport, opts: { user?: string; pass
     });
   } catch (e) {
     throw new MysqlError(`cannot log in to MariaDB as ${opts.user ?? 'root'} over its socket: ${(e as Error).message}`,
-      'the SSH user must be root for unix_socket login as MariaDB root (or give the DB admin password)', e);
+      t.user === 'root' ? 'check that MariaDB\'s root logs in by unix_socket (Debian\'s default): sudo mysql -e "SELECT 1" on the controller'
+        : `MariaDB's root logs in by unix_socket, which sees the SSH user ${t.user}: run with --become (sudo) or connect as root`, e);
   }
   const [rows] = await conn.query('SELECT VERSION() AS v');
   const serverVersion = String((rows as { v: string }[])[0]?.v ?? '');

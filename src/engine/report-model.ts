@@ -45,8 +45,10 @@ export interface HostReport {
   resources: ResourceResult[];
   handlers: HandlerResult[];
   verify?: CheckResult;
-  /** One line each for what the release does not have, or what the journal holds that is not ours. */
+  /** One line each for what the release does not have, what the journal holds that is not ours, a secret adopted, made or rotated. */
   notes: string[];
+  /** Where each secret came from (the environment, a file, adopted from the host, generated); never a value. */
+  secrets?: { name: string; from: string }[];
   error?: { step: string; message: string; hint: string };
   /** The run never got onto the host (no SSH connection: unreachable, refused, a host key problem). */
   unreachable?: boolean;

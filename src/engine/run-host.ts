@@ -8,6 +8,7 @@ import { Journal } from './journal.ts';
 import type { Playbook, PlaybookContext, ProfileBase, SecretsSource } from './playbook.ts';
 import type { HostReport, Mode } from './report-model.ts';
 import { apply, plan } from './apply.ts';
+import { resolveSecrets } from './secrets.ts';
 import { tell, type RunEvents } from './events.ts';
 import { tracedTransport } from './traced-transport.ts';
 import type { TraceEvent } from '../trace.ts';
@@ -24,6 +25,8 @@ export interface RunOptions<S, P extends ProfileBase> {
   /** A profile id of the playbook's; default: the one for the host's OS. */
   release?: string;
   secrets: SecretsSource;
+  /** New values for the secrets the tool keeps itself (--rotate-secrets). */
+  rotateSecrets?: boolean;
   /** Where the pending-handler journal lives on the target. */
   journalPath: string;
   progress: (host: string, line: string) => void;
@@ -79,8 +82,14 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     report.release = profile.id;
     report.notes.push(...(profile.notes ?? []));
     step = 'secrets';
-    const secrets = await opts.secrets.load(target.name, pb.secrets);
-    const ctx: PlaybookContext<S, P> = { host, profile, settings: opts.settings, secrets };
+    const base = { host, profile, settings: opts.settings };
+    const resolved = await resolveSecrets({
+      host: target.name, specs: pb.secrets, source: opts.secrets, mode: opts.mode, rotate: !!opts.rotateSecrets,
+      adopt: pb.adoptSecrets && ((missing) => pb.adoptSecrets!(base, missing)),
+    });
+    report.secrets = resolved.origins;
+    report.notes.push(...resolved.notes);
+    const ctx: PlaybookContext<S, P> = { ...base, secrets: resolved.values };
     step = 'playbook';
     const resources = await pb.resources(ctx);
     const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, events: opts.events };

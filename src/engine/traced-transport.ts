@@ -53,8 +53,11 @@ export function tracedTransport(t: Transport, sink: TraceSink): Transport & Trac
     script: (source, args, opts) => timed('script', scriptSummary(source, args), () => t.script(source, args, opts), (r) => `exit ${r.code}`),
     writeFileAtomic: (path, content, owner, mode) =>
       timed('write', `${path} (${owner} ${octal(mode)})`, () => t.writeFileAtomic(path, content, owner, mode), () => 'written'),
-    openUnixSocket: (socketPath) => timed('tunnel', `unix socket ${socketPath}`, () => t.openUnixSocket(socketPath), () => 'open'),
+    openUnixSocket: (socketPath, opts) =>
+      timed('tunnel', `unix socket ${socketPath}${opts?.privileged ? ' (privileged)' : ''}`, () => t.openUnixSocket(socketPath, opts), () => 'open'),
     openTcp: (host, port) => t.openTcp(host, port),
+    // A relay: traced when it starts (it runs as long as the stream it carries).
+    execStream: (argv) => timed('exec', `${commandSummary(argv)} (a stream)`, () => t.execStream(argv), () => 'started'),
     close: () => t.close(),
   };
 }

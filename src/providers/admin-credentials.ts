@@ -23,8 +23,10 @@ export function adminCredentials(env: Readonly<Record<string, string | undefined
       if (env.OS_AUTH_URL && env.OS_PASSWORD) return { ...adminCredentialsFromEnv(env), source: 'the OS_* environment' };
       const openrc = await host.fact(openrcFact);
       if (!openrc) {
+        // ~ is the home of whoever runs the commands: a sudoer's own, unless --become makes it root's.
+        const whose = host.t.user === 'root' ? '' : ` (~ is ${host.t.user}'s home; with --become it is root's, where the guide puts the file)`;
         throw new EngineError('admin credentials', `no ${OPENRC} on the controller and no OS_AUTH_URL/OS_PASSWORD in the environment`,
-          `create ${OPENRC} on the controller (the install guide's identity part does), or export the OS_* variables here`);
+          `create ${OPENRC} on the controller (the install guide's identity part does)${whose}, or export the OS_* variables here`);
       }
       return { ...adminCredentialsFromOpenrc(openrc), source: `${OPENRC} on the controller` };
     },

@@ -180,7 +180,7 @@ describe('runHost: done and trace', () => {
     c.on((cmd) => cmd.argv[0] === 'cat' && cmd.argv[1] === '/etc/app.conf', () => ({ code: 0, stdout: c.files.has('/etc/app.conf') ? 'done' : '', stderr: '' }));
     c.on((cmd) => cmd.argv[0] === 'tee', () => ({ code: 0, stdout: '', stderr: '' }));
     return runHost({ name: 'ctl', host: '10.0.0.9' }, {
-      mode: 'apply', playbook: playbook(secret), settings: {}, secrets: { load: async () => ({}), forget: async () => {} }, journalPath: JOURNAL_PATH,
+      mode: 'apply', playbook: playbook(secret), settings: {}, secrets: { load: async () => ({}), keep: async () => {}, where: () => '', forget: async () => {} }, journalPath: JOURNAL_PATH,
       progress: () => {}, events, connect: connect ?? (async () => new FakeTransport({ answer: c.answer })),
     });
   }
@@ -207,7 +207,7 @@ describe('runHost: done and trace', () => {
     const c = new FakeController({ '/etc/os-release': OS_RELEASE });
     c.on((cmd) => cmd.kind === 'exec', () => ({ code: 0, stdout: 'done', stderr: '' }));
     await runHost({ name: 'ctl', host: 'h' }, {
-      mode: 'plan', playbook: playbook(secret), settings: {}, secrets: { load: async () => ({}), forget: async () => {} }, journalPath: JOURNAL_PATH,
+      mode: 'plan', playbook: playbook(secret), settings: {}, secrets: { load: async () => ({}), keep: async () => {}, where: () => '', forget: async () => {} }, journalPath: JOURNAL_PATH,
       progress: () => {}, connect: async () => (given = new FakeTransport({ answer: c.answer })),
     });
     assert.ok(given && given.stats.commands > 0);
@@ -227,7 +227,7 @@ describe('runHost: done and trace', () => {
   test('a host reached that then fails is not unreachable', async () => {
     const c = new FakeController({});
     const report = await runHost({ name: 'ctl', host: 'h' }, {
-      mode: 'plan', playbook: { ...playbook(secret), profileFor: () => undefined }, settings: {}, secrets: { load: async () => ({}), forget: async () => {} },
+      mode: 'plan', playbook: { ...playbook(secret), profileFor: () => undefined }, settings: {}, secrets: { load: async () => ({}), keep: async () => {}, where: () => '', forget: async () => {} },
       journalPath: JOURNAL_PATH, progress: () => {}, connect: async () => new FakeTransport({ answer: c.answer }),
     });
     assert.equal(report.error?.step, 'release');

@@ -57,6 +57,7 @@ function fakeTransport(port: () => number, opts: { refuse?: () => boolean } = {}
     script: no,
     writeFileAtomic: no,
     openUnixSocket: no,
+    execStream: no,
     openTcp(host: string, p: number): Promise<Duplex> {
       tunnels.push(`${host}:${p}`);
       if (opts.refuse?.()) return Promise.reject(new Error(`cannot open a tunnel to ${host}:${p}: (SSH) Channel open failure: Connection refused`));

@@ -44,7 +44,7 @@ describe('documents that conform', () => {
 
   test('an unreachable host as runHost reports it', async () => {
     const report = await runHost({ name: 'gone', host: '192.0.2.1' }, {
-      mode: 'plan', settings: {}, secrets: { load: async () => ({}), forget: async () => {} }, journalPath: JOURNAL_PATH, progress: () => {},
+      mode: 'plan', settings: {}, secrets: { load: async () => ({}), keep: async () => {}, where: () => '', forget: async () => {} }, journalPath: JOURNAL_PATH, progress: () => {},
       playbook: { id: 'fake', describe: '', profiles: {}, profileFor: () => undefined, options: [], settings: () => ({}), secrets: [], facts: [], resources: () => [], handlers: () => [] },
       connect: () => Promise.reject(new TransportError('192.0.2.1', 'connect', 'cannot reach 192.0.2.1 (EHOSTUNREACH)', 'check the address')),
     });
