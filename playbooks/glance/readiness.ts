@@ -1,9 +1,12 @@
 // glance-api is ready when an authenticated call works: GET / answers 300 even when the database or
-// Keystone settings are wrong, so readiness is an image list with a real token.
+// Keystone settings are wrong, so readiness is an image list with a real token. glance-registry (Juno)
+// has no call of its own worth making: it is ready when it answers HTTP on its port, before the API
+// that uses it is restarted.
 import type { Host } from '../../src/engine/host.ts';
 import type { Provider } from '../../src/engine/providers.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { glanceClient } from '../../src/clients/glance.ts';
+import { httpRequest } from '../../src/clients/http.ts';
 import { lastLog } from '../../src/resources/service-control.ts';
 import type { KeystoneSession } from '../../src/providers/keystone.ts';
 import type { GlanceService } from './profiles.ts';
@@ -14,7 +17,8 @@ import type { GlanceService } from './profiles.ts';
  * next run (usually the very next one) does not wait 1–1.5 s on a cold worker.
  */
 async function warmWorkers(host: Host, glance: ReturnType<typeof glanceClient>): Promise<void> {
-  const r = await host.t.exec(['pgrep', '-c', '-f', '^/usr/bin/python3 /usr/bin/glance-api']);
+  // python3 on Debian, python (2.7) on Ubuntu 14.04.
+  const r = await host.t.exec(['pgrep', '-c', '-f', '^/usr/bin/python[0-9.]* /usr/bin/glance-api']);
   const workers = Math.min(16, Math.max(0, Number(r.stdout.trim()) - 1));
   await Promise.all(Array.from({ length: workers }, () => glance.listImages(1).catch(() => undefined)));
 }
@@ -42,5 +46,24 @@ export function glanceApiReady(svc: GlanceService, keystone: Provider<KeystoneSe
       }
     }
     await fail(`cannot list images (${last})`);
+  };
+}
+
+/** glance-registry answers HTTP on its port (any status: without a token its keystone pipeline says 401). */
+export function glanceRegistryReady(svc: GlanceService, timeoutMs = 60_000) {
+  return async (host: Host): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        await httpRequest(host.t, `http://127.0.0.1:${svc.port}/`, { method: 'GET', timeoutMs: 5000 });
+        return;
+      } catch (e) {
+        last = (e as Error).message;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    throw new EngineError(`service ${svc.name}`, `${svc.name} was restarted but does not answer on port ${svc.port} after ${timeoutMs / 1000} s (${last})\n${await lastLog(host, svc.log)}`,
+      'fix what its log says (often [database] connection in glance-registry.conf), then run again: the restart stays pending until it succeeds');
   };
 }

@@ -50,13 +50,19 @@ export class RunDisplay {
     for (const l of lines) this.live.say(named && l.startsWith('  ') ? `${p.bold(host)}: ${l.slice(2)}` : l);
   }
 
+  /** The header the first time a host reports; then any note added since (a session opened later adds its own). */
   #start(h: HostReport): void {
-    if (this.#started.has(h.host)) return;
-    this.#started.add(h.host);
     if (this.#quiet) return;
-    this.live.say(hostHeader(h, this.o.paint));
-    this.#say(h.host, noteLines(h, this.o.paint));
+    if (!this.#started.has(h.host)) {
+      this.#started.add(h.host);
+      this.live.say(hostHeader(h, this.o.paint));
+    }
+    const shown = this.#notesShown.get(h.host) ?? 0;
+    this.#say(h.host, noteLines({ ...h, notes: h.notes.slice(shown) }, this.o.paint));
+    this.#notesShown.set(h.host, h.notes.length);
   }
+
+  readonly #notesShown = new Map<string, number>();
 
   readonly events: RunEvents = {
     planned: (h, changes, owed) => {

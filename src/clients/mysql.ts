@@ -25,6 +25,11 @@ export interface MysqlSession {
   /** Runs a statement that writes; kept apart so a test or a dry run can see every write. Secret parameters are revealed at the wire. */
   execute(sql: string, params?: unknown[]): Promise<void>;
   readonly serverVersion: string;
+  /**
+   * Set when the server's socket is out of reach (the admin came over TCP): where a login as user@localhost
+   * goes instead, 127.0.0.1 on the controller, which the server names localhost when it resolves names.
+   */
+  readonly local?: { host: string; port: number };
   close(): Promise<void>;
 }
 
@@ -99,4 +104,58 @@ export async function canLogin(t: Transport, user: string, password: Secret, via
   } finally {
     stream.destroy();
   }
+}
+
+/** The account a login matched, as CURRENT_USER() gives it (`glance@localhost`), is this user@host? */
+export function isAccount(currentUser: string, user: string, host: string): boolean {
+  const at = currentUser.lastIndexOf('@');
+  return at >= 0 && currentUser.slice(0, at) === user && currentUser.slice(at + 1).toLowerCase() === host.toLowerCase();
+}
+
+/**
+ * A login over a TCP forward to `via` as `user` with `password`: 'yes' when it logs in as user@host,
+ * 'no' when the server refuses it, 'other' when it logs in but as another account (a server that does
+ * not resolve 127.0.0.1 to localhost matches user@'%' instead; then the password of user@host cannot be
+ * told by logging in).
+ */
+export async function tcpLoginAs(t: Transport, account: { user: string; host: string }, password: Secret, via: { host: string; port: number }): Promise<'yes' | 'no' | 'other'> {
+  const mysql = await driver();
+  const stream = await t.openTcp(via.host, via.port);
+  let conn: Connection | undefined;
+  try {
+    conn = await mysql.createConnection({ stream: stream as never, user: account.user, password: password.reveal(), connectTimeout: 10_000 });
+    const [rows] = await conn.query('SELECT CURRENT_USER() AS u');
+    return isAccount(String((rows as { u: string }[])[0]?.u ?? ''), account.user, account.host) ? 'yes' : 'other';
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR' || code === 'ER_HOST_NOT_PRIVILEGED') return 'no';
+    throw e;
+  } finally {
+    await conn?.end().catch(() => {});
+    stream.destroy();
+  }
+}
+
+/**
+ * A session over a stream already open to the server (a TCP forward), logged in with a password. The
+ * driver's own errors go through (the caller knows where the stream goes and whose password it is).
+ */
+export async function openSessionOver(stream: import('node:stream').Duplex, opts: { user: string; password?: Secret; local?: { host: string; port: number } }): Promise<MysqlSession> {
+  const mysql = await driver();
+  const conn = await mysql.createConnection({ stream: stream as never, user: opts.user, password: opts.password?.reveal(), multipleStatements: false, connectTimeout: 10_000 });
+  const [rows] = await conn.query('SELECT VERSION() AS v');
+  return {
+    serverVersion: String((rows as { v: string }[])[0]?.v ?? ''),
+    local: opts.local,
+    async query<T>(sql: string, params: unknown[] = []) {
+      // A read may compare a Secret (a password's hash, when a login cannot tell): revealed into the protocol here.
+      const [r] = await conn.query(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
+      return r as T[];
+    },
+    async execute(sql: string, params: unknown[] = []) {
+      // A Secret among the parameters is revealed here, into the MySQL protocol, and nowhere else.
+      await conn.query(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
+    },
+    close: () => conn.end(),
+  };
 }

@@ -45,7 +45,11 @@ export interface HostReport {
   resources: ResourceResult[];
   handlers: HandlerResult[];
   verify?: CheckResult;
-  /** One line each for what the release does not have, what the journal holds that is not ours, a secret adopted, made or rotated. */
+  /**
+   * One line each for what the release does not have, what the journal holds that is not ours, a secret
+   * adopted, made or rotated, and what the run's resources and sessions noted (host.note: where an input
+   * came from, a check switched off).
+   */
   notes: string[];
   /** Where each secret came from (the environment, a file, adopted from the host, generated); never a value. */
   secrets?: { name: string; from: string }[];

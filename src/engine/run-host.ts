@@ -71,7 +71,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     });
     connected('connected');
     if (trace) t = tracedTransport(t, sink);
-    host = new HostSession(target.name, t, (line) => opts.progress(target.name, line));
+    host = new HostSession(target.name, t, (line) => opts.progress(target.name, line), report.notes);
     step = 'gather facts';
     if (opts.mode !== 'verify') for (const p of pb.warm?.(opts.settings) ?? []) void host.use(p);
     const journal = new Journal(t, opts.journalPath);

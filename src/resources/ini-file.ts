@@ -4,27 +4,15 @@
 // file, the plan says it will follow the install. Removed when the playbook wants it absent.
 import type { Change, Diff, Ensure, Resource } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
-import { defineFact, shq } from '../engine/facts.ts';
+import { fileFact, type FileFact } from './file.ts';
 import { EngineError } from '../engine/errors.ts';
 import type { SecretText } from '../secret.ts';
 import { renderTemplate, type ManagedIni, type TemplateVars } from './ini/template.ts';
 import { mergeIni, mergedText } from './ini/merge.ts';
 import { iniDiff } from './ini/diff.ts';
 
-export interface FileFact {
-  owner: string;
-  mode: number;
-  content: string;
-}
-
-/** A file's owner, mode and content (base64 on the wire, so any byte survives), or undefined when absent. */
-export function fileFact(path: string) {
-  return defineFact(`file ${path}`, `if [ -f ${shq(path)} ]; then stat -c '%U:%G %a' ${shq(path)}; base64 -w0 ${shq(path)}; echo; fi`, (raw): FileFact | undefined => {
-    const [meta, b64] = raw.split('\n');
-    const m = /^(\S+) ([0-7]+)$/.exec(meta ?? '');
-    return m ? { owner: m[1]!, mode: parseInt(m[2]!, 8), content: Buffer.from(b64 ?? '', 'base64').toString() } : undefined;
-  });
-}
+// The fact is the file resource's; kept importable from here for the playbooks that read config files.
+export { fileFact, type FileFact };
 
 export interface IniFileSpec {
   path: string;

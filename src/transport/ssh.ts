@@ -49,6 +49,8 @@ export interface ConnectOptions extends HostKeyPolicy {
 export interface Transport {
   readonly host: string;
   readonly user: string;
+  /** The SSH server's software as its greeting names it (`OpenSSH_6.6.1p1`), when known: for messages. */
+  readonly serverSoftware?: string;
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Runs a shell script given on stdin (`sh -s -- args…`); a script can carry input after it only through `opts.stdin`. */
   script(source: string, args?: string[], opts?: Omit<ExecOptions, 'stdin'>): Promise<ExecResult>;
@@ -374,6 +376,8 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
   return {
     host,
     user,
+    // ssh2 keeps the server's identification line's software part, unexported (lib/client.js onHeader).
+    serverSoftware: (client as unknown as { _remoteVer?: string })._remoteVer,
     stats,
     exec,
     script: (source, args = [], opts = {}) => run(quoteArgv(['sh', '-s', '--', ...args]), { ...opts, stdin: source }),

@@ -230,3 +230,21 @@ test('several hosts at once: every line names its host; the recap lines them up'
     '',
   ]);
 });
+
+test('a note added while the host runs (a session that opened later) is printed before the next line, once', () => {
+  const { d, out } = display('normal');
+  const h: HostReport = { ...unreachable, host: 'ctl', unreachable: undefined, error: undefined, failed: 0, notes: ['not on this release: x'], resources: [] };
+  const r = { kind: 'fake', id: 'a', action: 'none' as const, status: 'ok' as const, why: 'a is x', changes: [], ms: 1 };
+  d.events.resource!(h, r);
+  h.notes.push('admin credentials: OS_CLOUD=lab');
+  d.events.resource!(h, { ...r, id: 'b', why: 'b is x' });
+  d.events.done!(h);
+  assert.deepEqual(out().split('\n').slice(0, 5), [
+    'ctl (10.213.9.2) — apply',
+    '  note     not on this release: x',
+    '  ok       fake a — a is x',
+    '  note     admin credentials: OS_CLOUD=lab',
+    '  ok       fake b — b is x',
+  ]);
+  assert.equal(out().split('admin credentials').length, 2, 'once');
+});

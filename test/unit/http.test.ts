@@ -199,9 +199,9 @@ describe('httpRequest', () => {
     await assert.rejects(httpRequest(t, 'http://controller:5000/v3', { method: 'GET' }), (e: unknown) => e instanceof HttpError && e.kind === 'broken' && /GET http:\/\/controller:5000\/v3 failed/.test(e.message));
   });
 
-  test('https and nonsense URLs are refused before any tunnel opens', async () => {
+  test('other schemes and nonsense URLs are refused before any tunnel opens', async () => {
     const n = t.tunnels.length;
-    await assert.rejects(httpRequest(t, 'https://controller:5000/v3', { method: 'GET' }), (e: unknown) => e instanceof HttpError && e.kind === 'unsupported');
+    await assert.rejects(httpRequest(t, 'ftp://controller:5000/v3', { method: 'GET' }), (e: unknown) => e instanceof HttpError && e.kind === 'unsupported');
     await assert.rejects(httpRequest(t, 'controller:5000', { method: 'GET' }), (e: unknown) => e instanceof HttpError && e.kind === 'unsupported');
     assert.equal(t.tunnels.length, n);
   });
