@@ -9,6 +9,7 @@ import { labTable, labJson } from '../lab/list-view.ts';
 import { progressWriter } from './lab-progress.ts';
 import { decideDownAll, confirmDownAll } from './lab-down-all.ts';
 import { UsageError } from './usage-error.ts';
+import { integer, oneOf } from './option-checks.ts';
 
 // The builder (zx and friends) loads only for the commands that build or remove labs.
 const builder = () => import('../lab/lab.ts');
@@ -19,19 +20,24 @@ export function labCommands(y: Argv): Argv {
   return y
     .command('up [names..]', 'build (once) and start lab controllers', (a) =>
       a.positional('names', { type: 'string', array: true, describe: 'lab names (default: controller, controller-2, …)' })
-        .option('count', { type: 'number', default: 1, describe: 'how many labs, when no names are given' })
-        .option('release', { choices: labReleases, default: 'bookworm' as LabRelease,
+        .option('count', { type: 'string', default: '1', requiresArg: true, coerce: integer('count', 1, 250), describe: 'how many labs, when no names are given (1-250: the lab network has 250 addresses)' })
+        .option('release', { choices: labReleases, default: 'bookworm' as LabRelease, coerce: oneOf('release', labReleases),
           describe: 'Debian release of the lab, or juno: bookworm shaped like the Juno guide\'s Ubuntu 14.04 controller' })
         .option('tls', { type: 'boolean', default: false, describe: 'Keystone over HTTPS with a CA made for each lab (its certificate: lab list --json, caFile)' })
-        .option('behind', { type: 'string', describe: 'a running lab that alone may reach these labs\' sshd (the host cannot): a bastion, for jump-host tests' }),
+        .option('behind', { type: 'string', describe: 'a running lab that alone may reach these labs\' sshd (the host cannot): a bastion, for jump-host tests' })
+        .example([
+          ['$0 lab up', 'the lab "controller" (bookworm)'],
+          ['$0 lab up a b --release trixie', 'two trixie labs, a and b'],
+        ]),
     async (a) => {
       const names = a.names?.length ? a.names : defaultNames(a.count);
       const labs = await (await builder()).up(names, a.release, say, { tls: a.tls, behind: a.behind });
       for (const r of labs) process.stdout.write(`${r.name}\t${r.address}\t${r.release}\n`);
     })
     .command('snapshot', 'build the lab snapshot now if it is not cached (lab up does it when needed)', (a) =>
-      a.option('release', { choices: labReleases, default: 'bookworm' as LabRelease, describe: 'as for lab up' })
-        .option('tls', { type: 'boolean', default: false, describe: 'as for lab up' }),
+      a.option('release', { choices: labReleases, default: 'bookworm' as LabRelease, coerce: oneOf('release', labReleases), describe: 'as for lab up' })
+        .option('tls', { type: 'boolean', default: false, describe: 'as for lab up' })
+        .example([['$0 lab snapshot', 'build the bookworm snapshot now'], ['$0 lab snapshot --release bullseye', 'the bullseye one']]),
     async (a) => {
       const { preflight, stackFor } = await builder();
       const { base, variant } = stackFor(a.release, { tls: a.tls });
@@ -42,7 +48,8 @@ export function labCommands(y: Argv): Argv {
     .command('down [names..]', 'stop lab controllers and remove everything they made', (a) =>
       a.positional('names', { type: 'string', array: true, describe: 'lab names' })
         .option('all', { type: 'boolean', default: false, describe: 'every lab on this machine (on a terminal, asks first)' })
-        .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'with --all: do not ask' }),
+        .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'with --all: do not ask' })
+        .example([['$0 lab down a b', 'stop both, remove all they made'], ['$0 lab down --all --yes', 'every lab, without asking']]),
     async (a) => {
       const names = a.names ?? [];
       if (a.all && names.length) throw new UsageError('lab down takes lab names or --all, not both');
@@ -59,13 +66,15 @@ export function labCommands(y: Argv): Argv {
       await (await builder()).downMany(names, say);
     })
     .command('list', 'the lab controllers on this machine', (a) =>
-      a.option('json', { type: 'boolean', default: false, describe: 'one JSON document: {version, labs: [{name, address, release, base, tls, keystone, caFile, state, createdAt, snapshot}]}' }),
+      a.option('json', { type: 'boolean', default: false, describe: 'one JSON document: {version, labs: [{name, address, release, base, tls, keystone, caFile, state, createdAt, snapshot}]}' })
+        .example([['$0 lab list', 'name, address, release, state, age'], ['$0 lab list --json', 'the same, and more, as JSON']]),
     (a) => {
       const labs = listRecords().map((record) => ({ record, state: stateOf(record) }));
       process.stdout.write(a.json ? labJson(labs) : labTable(labs, Date.now()));
     })
     .command('ssh <name> [cmd..]', 'a shell (or a command) on a lab controller', (a) =>
-      a.positional('name', { type: 'string', demandOption: true }).positional('cmd', { type: 'string', array: true }),
+      a.positional('name', { type: 'string', demandOption: true }).positional('cmd', { type: 'string', array: true })
+        .example([['$0 lab ssh controller', 'a root shell there'], ['$0 lab ssh controller -- df -h', 'one command there']]),
     (a) => {
       const r = readRecord(a.name);
       if (!r || stateOf(r) !== 'running') throw new LabError(`lab ${a.name} is not running`, '"install-glance lab list" shows the labs; "install-glance lab up" starts one');

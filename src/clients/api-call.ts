@@ -5,6 +5,7 @@
 import type { ApiError } from './api-error.ts';
 import type { Transport } from '../transport/ssh.ts';
 import { Secret } from '../secret.ts';
+import { traceOf, traceUrl } from '../trace.ts';
 import { HttpError, httpRequest, type HttpResponse, type TlsTrust } from './http.ts';
 
 export interface ApiCallerOptions {
@@ -66,9 +67,16 @@ export class ApiCaller {
     const base = opts.base ?? this.base;
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     this.requests++;
+    // -v: each call once it ends, with its status and time (never a header or a body).
+    const trace = traceOf(this.t);
+    const t0 = performance.now();
+    const traced = (outcome: string) => trace?.({ kind: 'api', what: `${method} ${traceUrl(base + path)}`, outcome, ms: Math.round(performance.now() - t0) });
     try {
-      return await httpRequest(this.t, base + path, { method, headers, body, timeoutMs, onProgress: opts.onProgress, tls: this.o.tls });
+      const res = await httpRequest(this.t, base + path, { method, headers, body, timeoutMs, onProgress: opts.onProgress, tls: this.o.tls });
+      traced(String(res.status));
+      return res;
     } catch (e) {
+      traced(e instanceof HttpError ? (e.kind === 'connect' ? 'no answer' : e.kind) : 'failed');
       if (e instanceof HttpError && e.kind === 'connect') {
         throw this.o.makeError(`${this.o.daemon} does not answer at ${base}; is it running on the controller?`, this.o.connectHint(base), { method, path }, e);
       }

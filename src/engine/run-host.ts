@@ -9,6 +9,9 @@ import type { Playbook, PlaybookContext, ProfileBase, SecretsSource } from './pl
 import type { HostReport, Mode } from './report-model.ts';
 import { apply, plan } from './apply.ts';
 import { resolveSecrets } from './secrets.ts';
+import { tell, type RunEvents } from './events.ts';
+import { tracedTransport } from './traced-transport.ts';
+import type { TraceEvent } from '../trace.ts';
 
 export interface Target extends ConnectOptions {
   /** The name reports and the secrets file use (the inventory name, or the host). */
@@ -29,15 +32,17 @@ export interface RunOptions<S, P extends ProfileBase> {
   progress: (host: string, line: string) => void;
   /** How to reach a target; the SSH transport unless a test hands in another. */
   connect?: (target: Target) => Promise<Transport>;
+  /** Told as the run goes: each resource as it finishes, each host as it ends, and (with `trace`) every remote call. */
+  events?: RunEvents;
 }
 
-function pickProfile<S, P extends ProfileBase>(host: HostSession, opts: RunOptions<S, P>): P {
+function pickProfile<S, P extends ProfileBase>(host: HostSession, opts: RunOptions<S, P>, report: HostReport): P {
   const pb = opts.playbook;
   const ids = Object.keys(pb.profiles).join(', ');
   if (opts.release) {
     const p = pb.profiles[opts.release];
     if (!p) throw new EngineError('release', `the ${pb.id} playbook has no profile "${opts.release}"`, `pass --release with one of: ${ids}`);
-    if (pb.profileFor(host.os)?.id !== p.id) host.progress(`note: --release ${opts.release} on a ${host.os.osName} host`);
+    if (pb.profileFor(host.os)?.id !== p.id) report.notes.push(`--release ${opts.release} on a ${host.os.osName} host`);
     return p;
   }
   const p = pb.profileFor(host.os);
@@ -56,7 +61,16 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
   let host: HostSession | undefined;
   let step = 'connect';
   try {
-    t = await (opts.connect ?? connect)(target);
+    const trace = opts.events?.trace;
+    const sink = (e: TraceEvent) => tell(trace, target.name, e);
+    const t0connect = performance.now();
+    const connected = (outcome: string) => sink({ kind: 'connect', what: `${target.user ?? 'root'}@${target.host}:${target.port ?? 22}`, outcome, ms: Math.round(performance.now() - t0connect) });
+    t = await (opts.connect ?? connect)(target).catch((e: unknown) => {
+      connected(`failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw e;
+    });
+    connected('connected');
+    if (trace) t = tracedTransport(t, sink);
     host = new HostSession(target.name, t, (line) => opts.progress(target.name, line), report.notes);
     step = 'gather facts';
     if (opts.mode !== 'verify') for (const p of pb.warm?.(opts.settings) ?? []) void host.use(p);
@@ -64,7 +78,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     await host.gather([...pb.facts, journal.fact()]);
     report.os = host.os.osName;
     step = 'release';
-    const profile = pickProfile(host, opts);
+    const profile = pickProfile(host, opts, report);
     report.release = profile.id;
     report.notes.push(...(profile.notes ?? []));
     step = 'secrets';
@@ -78,7 +92,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     const ctx: PlaybookContext<S, P> = { ...base, secrets: resolved.values };
     step = 'playbook';
     const resources = await pb.resources(ctx);
-    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report };
+    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, events: opts.events };
     if (opts.mode === 'plan') {
       await plan(work);
     } else if (opts.mode === 'apply') {
@@ -97,6 +111,8 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
   } catch (e) {
     const err = asEngineError(step, e);
     report.error = { step: err.step, message: err.message, hint: err.hint };
+    // Ansible's word for a host the run never got onto.
+    if (!t) report.unreachable = true;
   } finally {
     if (host) Object.assign(report.stats, await host.providers.closeAll());
     if (t) {
@@ -107,5 +123,6 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
   }
   if (report.error) report.failed = Math.max(1, report.failed);
   report.durationMs = Date.now() - t0;
+  tell(opts.events?.done, report);
   return report;
 }

@@ -9,7 +9,7 @@ import { EngineError } from '../engine/errors.ts';
 import type { SecretText } from '../secret.ts';
 import { renderTemplate, type ManagedIni, type TemplateVars } from './ini/template.ts';
 import { mergeIni, mergedText } from './ini/merge.ts';
-import { diffIni } from './ini/diff.ts';
+import { iniDiff } from './ini/diff.ts';
 
 // The fact is the file resource's; kept importable from here for the playbooks that read config files.
 export { fileFact, type FileFact };
@@ -53,14 +53,18 @@ export function iniFileDiff(s: IniFileState, desired: { path: string; managed: M
   const before = s.file?.content ?? '';
   const merged = mergeIni(before, desired.managed);
   const changes: Change[] = [];
-  const detail = diffIni(before, merged);
+  const { lines: detail, keys } = iniDiff(before, merged);
+  // The content's changes as data, one per key (masked as the detail lines are); the lines stay for people.
+  const content: Change[] = keys.map((k) => ({ field: `[${k.section}] ${k.key}`, section: k.section, key: k.key, ...(k.from !== undefined ? { from: k.from } : {}), ...(k.to !== undefined ? { to: k.to } : {}) }));
   if (!s.file) changes.push({ field: 'file', to: path });
-  else if (detail.length) changes.push({ field: 'content', from: '', to: `${detail.filter((l) => l.startsWith('+') || l.startsWith('-')).length} lines` });
+  else if (detail.length && !content.length) changes.push({ field: 'content', from: '', to: `${detail.filter((l) => l.startsWith('+') || l.startsWith('-')).length} lines` });
+  changes.push(...content);
   if (s.file && s.file.owner !== owner) changes.push({ field: 'owner', from: s.file.owner, to: owner });
   if (s.file && s.file.mode !== mode) changes.push({ field: 'mode', from: octal(s.file.mode), to: octal(mode) });
   if (!changes.length) return noChange(`${path} has every managed key, owner ${owner}, mode ${octal(mode)}`);
+  const differ = [...(detail.length ? ['content'] : []), ...changes.filter((c) => c.field === 'owner' || c.field === 'mode').map((c) => c.field)];
   return {
-    action: s.file ? 'update' : 'create', changes, why: s.file ? changes.map((c) => c.field).join(', ') + ' differ' : `${path} does not exist`, detail,
+    action: s.file ? 'update' : 'create', changes, why: s.file ? differ.join(', ') + ' differ' : `${path} does not exist`, detail,
     ops: [{ op: 'write', path, content: mergedText(merged), owner, mode }],
   };
 }
