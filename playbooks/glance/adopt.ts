@@ -1,7 +1,8 @@
 // The controller is the source of truth for passwords it already uses. With no value on the operator's
 // side, glance-api.conf is read (with the facts: `[database] connection`'s password, percent-decoded,
 // and `[keystone_authtoken] password`), each value is proven where it is checked (a MariaDB login as
-// glance, a Keystone token for glance) and adopted. A value nothing checks yet (no such account) is
+// glance, a Keystone token for glance) and adopted. A file still in the Juno guide's shape gives its
+// `admin_password` instead. A value nothing checks yet (no such account) is
 // adopted too: the account is then made with it and the file stays as it is. A value that is refused
 // is reported and not replaced: the engine stops the run unless --rotate-secrets.
 import type { Adoption, AdoptContext, SecretSpec } from '../../src/engine/playbook.ts';
@@ -44,9 +45,15 @@ export function configuredSecrets(text: string, path: string, settings: Pick<Gla
   const out: Record<string, ConfiguredSecret> = {};
   const db = urlCredentials(getIniValue(text, 'database', 'connection') ?? '');
   if (db && db.user === settings.dbUser) out.GLANCE_DBPASS = { value: db.password, where: `${path} [database] connection` };
-  const ksUser = getIniValue(text, 'keystone_authtoken', 'username');
-  const ksPass = getIniValue(text, 'keystone_authtoken', 'password');
-  if (ksPass && (ksUser === undefined || ksUser === settings.keystoneUser)) out.GLANCE_PASS = { value: ksPass, where: `${path} [keystone_authtoken] password` };
+  // Today's keys, else the Juno guide's (admin_user/admin_password, left by a controller moved by hand).
+  for (const [userKey, passKey] of [['username', 'password'], ['admin_user', 'admin_password']] as const) {
+    const ksUser = getIniValue(text, 'keystone_authtoken', userKey);
+    const ksPass = getIniValue(text, 'keystone_authtoken', passKey);
+    if (ksPass && (ksUser === undefined || ksUser === settings.keystoneUser)) {
+      out.GLANCE_PASS = { value: ksPass, where: `${path} [keystone_authtoken] ${passKey}` };
+      break;
+    }
+  }
   return out;
 }
 

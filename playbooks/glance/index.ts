@@ -118,7 +118,7 @@ async function resources(ctx: Ctx): Promise<Resource[]> {
       path: KEYSTONE_CA, content: keystone.caPem, owner: 'root:root', mode: 0o644, describe: `the CA of ${keystone.url.protocol}//${keystone.url.host}`, notifies: restartAll,
     })] : []),
     ...profile.configs.map((c) => iniFile({
-      path: c.path, template: template(c.template), vars, owner: 'root:glance', mode: 0o640, madeBy: 'the package', notifies: [restartOf(c.restarts)],
+      path: c.path, template: template(c.template), vars, owner: 'root:glance', mode: 0o640, madeBy: 'the package', notifies: [restartOf(c.restarts)], retired: c.retired,
     })),
     // 7. Schema: alembic's (Glance 13 and later) or sqlalchemy-migrate's (Juno).
     profile.schema.tool === 'alembic'

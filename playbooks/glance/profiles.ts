@@ -2,6 +2,7 @@
 // API, schema tool. The playbook reads these; the engine knows only `id` and `notes`.
 import type { ProfileBase } from '../../src/engine/playbook.ts';
 import type { OsFacts } from '../../src/engine/facts.ts';
+import type { RetiredKeys } from '../../src/resources/ini-file.ts';
 
 export type ProfileId = 'juno' | 'bullseye' | 'bookworm' | 'trixie';
 
@@ -26,7 +27,21 @@ export interface GlanceConfig {
   template: string;
   /** The service a change of this file restarts. */
   restarts: string;
+  /** Keys of older releases the template removes, named in the plan when the file still has them. */
+  retired?: RetiredKeys[];
 }
+
+/**
+ * The Juno guide's [keystone_authtoken] (keystonemiddleware 1.x), left by an operator who moved a Juno
+ * controller by hand. Today's keystonemiddleware still reads them: with no auth_type it logs in the old
+ * way (Keystone v2.0 at identity_uri, gone since Queens), cannot validate any token, and glance-api answers
+ * every request 401 (seen on a bookworm lab: "Unable to validate token" / "Token authorization failed").
+ */
+export const JUNO_AUTHTOKEN: RetiredKeys = {
+  section: 'keystone_authtoken',
+  keys: ['auth_uri', 'identity_uri', 'admin_user', 'admin_password', 'admin_tenant_name'],
+  why: 'Juno-era keystone_authtoken keys (auth_uri, identity_uri, admin_*): glance-api refuses every token with them (401); replaced by the current ones',
+};
 
 export interface GlanceProfile extends ProfileBase {
   id: ProfileId;
@@ -82,7 +97,7 @@ const modernDebian = (id: ProfileId, codename: string): GlanceProfile => ({
   packages: ['glance', 'python3-glanceclient'],
   purge: ['glance', 'glance-api', 'glance-common', 'python3-glance', 'python3-glance-store', 'glance-store-common', 'python3-glanceclient'],
   preseed: debianPreseed,
-  configs: [{ path: '/etc/glance/glance-api.conf', template: `${id}/glance-api.conf`, restarts: 'glance-api' }],
+  configs: [{ path: '/etc/glance/glance-api.conf', template: `${id}/glance-api.conf`, restarts: 'glance-api', retired: [JUNO_AUTHTOKEN] }],
   notes: ['not on this release: /etc/glance/glance-registry.conf (glance-registry was removed upstream in Ussuri)'],
   services: [{
     name: 'glance-api',

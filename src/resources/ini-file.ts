@@ -10,9 +10,21 @@ import type { SecretText } from '../secret.ts';
 import { renderTemplate, type ManagedIni, type TemplateVars } from './ini/template.ts';
 import { mergeIni, mergedText } from './ini/merge.ts';
 import { iniDiff } from './ini/diff.ts';
+import { getIniValue } from './ini/lines.ts';
 
 // The fact is the file resource's; kept importable from here for the playbooks that read config files.
 export { fileFact, type FileFact };
+
+/**
+ * Keys an older release's file had that the template removes, and what they do there: a file that still
+ * has any of them (and loses them in the merge) gets this as its plan line, instead of "content differ".
+ */
+export interface RetiredKeys {
+  readonly section: string;
+  readonly keys: readonly string[];
+  /** One line: what they are, what they break, what the change does. */
+  readonly why: string;
+}
 
 export interface IniFileSpec {
   path: string;
@@ -25,6 +37,7 @@ export interface IniFileSpec {
   madeBy?: string;
   ensure?: Ensure;
   notifies?: readonly string[];
+  retired?: readonly RetiredKeys[];
 }
 
 export interface IniFileState {
@@ -38,7 +51,16 @@ export type IniFileOp =
 
 const octal = (m: number) => m.toString(8).padStart(4, '0');
 
-export function iniFileDiff(s: IniFileState, desired: { path: string; managed: ManagedIni; owner: string; mode: number; madeBy?: string; ensure?: Ensure }): Diff<IniFileOp> {
+/** The groups of retired keys `before` has and `after` no longer has (after: the merged file, masked: keys are what matters). */
+function retiredFound(before: string, after: string, groups: readonly RetiredKeys[]): RetiredKeys[] {
+  const has = (text: string, g: RetiredKeys) => g.keys.some((k) => getIniValue(text, g.section, k) !== undefined);
+  return groups.filter((g) => has(before, g) && !has(after, g));
+}
+
+export function iniFileDiff(
+  s: IniFileState,
+  desired: { path: string; managed: ManagedIni; owner: string; mode: number; madeBy?: string; ensure?: Ensure; retired?: readonly RetiredKeys[] },
+): Diff<IniFileOp> {
   const { path, owner, mode } = desired;
   if (desired.ensure === 'absent') {
     if (!s.file) return noChange(`${path} does not exist`);
@@ -62,10 +84,14 @@ export function iniFileDiff(s: IniFileState, desired: { path: string; managed: M
   if (s.file && s.file.owner !== owner) changes.push({ field: 'owner', from: s.file.owner, to: owner });
   if (s.file && s.file.mode !== mode) changes.push({ field: 'mode', from: octal(s.file.mode), to: octal(mode) });
   if (!changes.length) return noChange(`${path} has every managed key, owner ${owner}, mode ${octal(mode)}`);
-  const differ = [...(detail.length ? ['content'] : []), ...changes.filter((c) => c.field === 'owner' || c.field === 'mode').map((c) => c.field)];
+  const text = mergedText(merged);
+  const retired = s.file && merged.changed ? retiredFound(before, text.masked(), desired.retired ?? []) : [];
+  // What differs besides the content the retired keys already explain.
+  const differ = [...(detail.length && !retired.length ? ['content'] : []), ...changes.filter((c) => c.field === 'owner' || c.field === 'mode').map((c) => c.field)];
+  const why = !s.file ? `${path} does not exist` : [...retired.map((g) => g.why), ...(differ.length ? [`${differ.join(', ')} differ`] : [])].join('; ');
   return {
-    action: s.file ? 'update' : 'create', changes, why: s.file ? differ.join(', ') + ' differ' : `${path} does not exist`, detail,
-    ops: [{ op: 'write', path, content: mergedText(merged), owner, mode }],
+    action: s.file ? 'update' : 'create', changes, why, detail,
+    ops: [{ op: 'write', path, content: text, owner, mode }],
   };
 }
 

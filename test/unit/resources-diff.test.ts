@@ -19,7 +19,7 @@ import { keystoneEndpointsDiff, type KsEndpointsState, type Iface } from '../../
 import { schemaDiff, schemaHeads, parseRevisions } from '../../src/resources/alembic-schema.ts';
 import { migrateDiff, latestVersion } from '../../src/resources/migrate-schema.ts';
 import { aptPackagesDiff, type PackagesState } from '../../src/resources/apt-packages.ts';
-import { iniFileDiff, type IniFileState } from '../../src/resources/ini-file.ts';
+import { iniFileDiff, type IniFileState, type RetiredKeys } from '../../src/resources/ini-file.ts';
 import { renderTemplate } from '../../src/resources/ini/template.ts';
 import { serviceDiff, type ServiceState } from '../../src/resources/service.ts';
 import { pathAbsentDiff } from '../../src/resources/path-absent.ts';
@@ -152,7 +152,7 @@ eachCase<PackagesState, { preseed?: string[]; ensure?: Ensure }, unknown>('apt-p
   assertDiff(aptPackagesDiff(current, desired), expected);
 });
 
-eachCase<IniFileState, { path: string; template: string; vars: Record<string, string>; secretVars?: string[]; owner: string; mode: string; madeBy?: string; ensure?: Ensure }, unknown>(
+eachCase<IniFileState, { path: string; template: string; vars: Record<string, string>; secretVars?: string[]; owner: string; mode: string; madeBy?: string; ensure?: Ensure; retired?: RetiredKeys[] }, unknown>(
   'ini-file', ({ current, desired, expected }) => {
     const vars = Object.fromEntries(Object.entries(desired.vars).map(([k, v]) => [k, desired.secretVars?.includes(k) ? new Secret(v) : v]));
     const got = iniFileDiff(current, { ...desired, mode: parseInt(desired.mode, 8), managed: renderTemplate(desired.template, vars) });
