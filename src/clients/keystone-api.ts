@@ -73,6 +73,8 @@ export interface KeystoneClient {
   deleteEndpoint(id: string): Promise<void>;
   /** How many HTTP requests this client made (for the bench's round-trip count). */
   readonly requests: number;
+  /** Whether Keystone still accepts this token (another user's: asked with the admin's). */
+  tokenValid(subject: string): Promise<boolean>;
   /** The admin token, for other clients (Glance) on the same run. Goes only into an X-Auth-Token header. */
   token(): string;
   /** The v3 base URL every call uses, e.g. http://controller:5000/v3 (normalised: no trailing slash). */

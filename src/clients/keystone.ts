@@ -11,6 +11,7 @@ import { Secret } from '../secret.ts';
 import type { HttpResponse, TlsTrust } from './http.ts';
 import { ApiCaller } from './api-call.ts';
 import { KeystoneError } from './keystone-error.ts';
+import type { CachedToken } from './token-cache.ts';
 import type { AdminCredentials, CatalogWrites, KeystoneClient, KsEndpoint, KsProject, KsRole, KsService, KsUser } from './keystone-api.ts';
 
 export { KeystoneError } from './keystone-error.ts';
@@ -29,6 +30,14 @@ export interface KeystoneOptions {
   v2AdminUrl?: string;
   /** For https: what to trust (a login takes it from the credentials). */
   tls?: TlsTrust;
+}
+
+/** A token kept from an earlier run (token-cache.ts), and what to do when one is issued or refused. */
+export interface TokenReuse {
+  /** Used instead of a login; the first call that Keystone refuses (401) logs in for real. */
+  cached?: string;
+  onIssued?: (t: CachedToken) => void;
+  onRefused?: () => void;
 }
 
 const V2_ADMIN_PORT = 35357; // keystone 2014.2 keystone/common/config.py: admin_port
@@ -150,7 +159,7 @@ interface ListAnswer {
 /** The words keystone 2014.2's v3 URL check answers with (common/validation: parameter_types.url before 2014.2.1). */
 const JUNO_URL_CHECK = /Invalid input for field 'url'/;
 
-export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts: KeystoneOptions = {}): Promise<KeystoneClient> {
+export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts: KeystoneOptions & { reuse?: TokenReuse } = {}): Promise<KeystoneClient> {
   const c = keystoneCaller(t, v3Base(creds.authUrl), opts.timeoutMs, opts.tls ?? creds.tls);
   const catalogWrites: CatalogWrites = opts.catalogWrites ?? (isV2AuthUrl(creds.authUrl) ? 'v2.0' : 'v3');
   const v2Admin = v2AdminFor(creds.authUrl, opts.v2AdminUrl);
@@ -180,16 +189,33 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
       throw c.unexpected('POST', path, res, [adminPassword.reveal()]);
     }
     token = subject;
+    let expiresAt: unknown;
+    try {
+      expiresAt = res.json<{ token?: { expires_at?: unknown } }>().token?.expires_at;
+    } catch { /* no body to read: nothing to keep */ }
+    if (typeof expiresAt === 'string') opts.reuse?.onIssued?.({ token, expiresAt });
+  }
+
+  let renewing: Promise<void> | undefined;
+  /** One login again for every call the same token failed (calls run side by side); none if one already did. */
+  async function renew(stale: string): Promise<void> {
+    if (token !== stale) return;
+    renewing ??= (async () => {
+      opts.reuse?.onRefused?.();
+      await login();
+    })().finally(() => (renewing = undefined));
+    await renewing;
   }
 
   /** An authenticated call; a 401 (token expired or revoked mid-run) logs in again once. */
-  async function call(method: string, path: string, expect: number[], body?: unknown, secrets: Secret[] = [], base?: string): Promise<HttpResponse> {
+  async function call(method: string, path: string, expect: number[], body?: unknown, secrets: Secret[] = [], base?: string, subjectToken?: string): Promise<HttpResponse> {
     if (method !== 'GET' && method !== 'HEAD') reads.clear();
     for (let attempt = 0; ; attempt++) {
-      const res = await c.send(method, path, { token, json: body, base });
+      const used = token;
+      const res = await c.send(method, path, { token: used, json: body, base, subjectToken });
       if (expect.includes(res.status)) return res;
       if (res.status === 401 && attempt === 0) {
-        await login();
+        await renew(used);
         continue;
       }
       // A Keystone worker that just started can answer 403 to its first concurrent requests while
@@ -250,7 +276,8 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
     return pickEndpoint(res.json<{ endpoint: KsEndpoint }>().endpoint);
   }
 
-  await login();
+  if (opts.reuse?.cached) token = opts.reuse.cached;
+  else await login();
 
   return {
     authUrl: c.base,
@@ -275,6 +302,12 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
       await call('PATCH', `/users/${seg(id)}`, [200], { user: { enabled: true } });
     },
     checkPassword: (userName, domainId, password) => passwordWorks(c, userName, domainId, password, [token, adminPassword.reveal()]),
+    async tokenValid(subject) {
+      // Keystone answers 404 (TokenNotFound) for a token it no longer accepts: revoked, expired, its user
+      // disabled or its password changed (keystone 2014.2 auth/controllers.py Auth.validate_token).
+      const res = await call('GET', '/auth/tokens?nocatalog', [200, 404], undefined, [new Secret(subject)], undefined, subject);
+      return res.status === 200;
+    },
 
     findProject: async (name, domainId) => (await list<KsProject>(`/projects${q({ name, domain_id: domainId })}`, 'projects')).map((p) => ({ id: p.id, name: p.name, domain_id: p.domain_id })),
     findRole: async (name) => (await list<KsRole>(`/roles${q({ name })}`, 'roles')).map((r) => ({ id: r.id, name: r.name })),
