@@ -12,7 +12,7 @@ import type { HttpResponse, TlsTrust } from './http.ts';
 import { ApiCaller } from './api-call.ts';
 import { KeystoneError } from './keystone-error.ts';
 import type { CachedToken } from './token-cache.ts';
-import type { AdminCredentials, CatalogWrites, KeystoneClient, KsEndpoint, KsProject, KsRole, KsService, KsUser } from './keystone-api.ts';
+import type { AdminCredentials, CatalogWrites, KeystoneClient, KsEndpoint, KsProject, KsRole, KsService, KsUser, TokenScope } from './keystone-api.ts';
 
 export { KeystoneError } from './keystone-error.ts';
 export { adminCredentialsFromOpenrc, adminCredentialsFromEnv } from './openrc.ts';
@@ -129,6 +129,17 @@ function hostOf(url: string): string {
 
 type DomainRef = { id: string } | { name: string };
 
+/** The user, project and roles of a token body (POST or GET /v3/auth/tokens: {token: {user, project, roles}}). */
+export function tokenScopeOf(body: unknown): TokenScope | undefined {
+  const t = (body as { token?: { user?: { id?: unknown }; project?: { id?: unknown }; roles?: { id?: unknown }[] } } | undefined)?.token;
+  if (typeof t?.user?.id !== 'string') return undefined;
+  return {
+    userId: t.user.id,
+    ...(typeof t.project?.id === 'string' ? { projectId: t.project.id } : {}),
+    roleIds: (t.roles ?? []).map((r) => r.id).filter((id): id is string => typeof id === 'string'),
+  };
+}
+
 function authBody(name: string, domain: DomainRef, password: Secret, scope?: unknown): unknown {
   return { auth: { identity: { methods: ['password'], password: { user: { name, domain, password } } }, ...(scope ? { scope } : {}) } };
 }
@@ -165,6 +176,7 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
   const v2Admin = v2AdminFor(creds.authUrl, opts.v2AdminUrl);
   const adminPassword = creds.password;
   let token = '';
+  let scope: TokenScope | undefined;
 
   async function login(): Promise<void> {
     const path = '/auth/tokens?nocatalog';
@@ -189,10 +201,12 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
       throw c.unexpected('POST', path, res, [adminPassword.reveal()]);
     }
     token = subject;
-    let expiresAt: unknown;
+    let answer: { token?: { expires_at?: unknown } } | undefined;
     try {
-      expiresAt = res.json<{ token?: { expires_at?: unknown } }>().token?.expires_at;
+      answer = res.json<{ token?: { expires_at?: unknown } }>();
     } catch { /* no body to read: nothing to keep */ }
+    scope = tokenScopeOf(answer);
+    const expiresAt = answer?.token?.expires_at;
     if (typeof expiresAt === 'string') opts.reuse?.onIssued?.({ token, expiresAt });
   }
 
@@ -276,6 +290,8 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
     return pickEndpoint(res.json<{ endpoint: KsEndpoint }>().endpoint);
   }
 
+  const listEndpointsAt = async (path: string) => (await list<KsEndpoint>(path, 'endpoints')).map(pickEndpoint);
+
   if (opts.reuse?.cached) token = opts.reuse.cached;
   else await login();
 
@@ -302,11 +318,28 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
       await call('PATCH', `/users/${seg(id)}`, [200], { user: { enabled: true } });
     },
     checkPassword: (userName, domainId, password) => passwordWorks(c, userName, domainId, password, [token, adminPassword.reveal()]),
-    async tokenValid(subject) {
+    async validateToken(subject) {
       // Keystone answers 404 (TokenNotFound) for a token it no longer accepts: revoked, expired, its user
-      // disabled or its password changed (keystone 2014.2 auth/controllers.py Auth.validate_token).
+      // disabled, its password changed, a role of its scope revoked (keystone 2014.2 auth/controllers.py
+      // Auth.validate_token; identity/core.py update_user and assignment/core.py delete_grant invalidate).
       const res = await call('GET', '/auth/tokens?nocatalog', [200, 404], undefined, [new Secret(subject)], undefined, subject);
-      return res.status === 200;
+      if (res.status !== 200) return undefined;
+      let body: unknown;
+      try {
+        body = res.json();
+      } catch {
+        body = undefined;
+      }
+      return tokenScopeOf(body) ?? { userId: '', roleIds: [] };
+    },
+    scope: () => scope,
+    async listAllEndpoints() {
+      try {
+        return await listEndpointsAt('/endpoints');
+      } catch (e) {
+        if (e instanceof KeystoneError && /truncated/.test(e.message)) return undefined;
+        throw e;
+      }
     },
 
     findProject: async (name, domainId) => (await list<KsProject>(`/projects${q({ name, domain_id: domainId })}`, 'projects')).map((p) => ({ id: p.id, name: p.name, domain_id: p.domain_id })),
@@ -335,7 +368,7 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
       await call('DELETE', `/services/${seg(id)}`, [204, 404]);
     },
 
-    listEndpoints: async (serviceId) => (await list<KsEndpoint>(`/endpoints${q({ service_id: serviceId })}`, 'endpoints')).map(pickEndpoint),
+    listEndpoints: (serviceId) => listEndpointsAt(`/endpoints${q({ service_id: serviceId })}`),
     createEndpoint,
     async createEndpointSet(e) {
       if (catalogWrites === 'v2.0' && e.urls.public) {

@@ -121,4 +121,21 @@ describe('keystoneSession with tokens kept between runs', () => {
     assert.deepEqual(seen(from).sort(), ['GET /v3/auth/tokens', 'GET /v3/auth/tokens', 'GET /v3/roles', 'GET /v3/roles', 'POST /v3/auth/tokens']);
     assert.notEqual(tokens.get(key), 'revoked-long-ago');
   });
+
+  test('the service user\'s proven token answers the role check its scope covers; anything else is left to Keystone', async () => {
+    const s = await session();
+    const admin = await s.admin();
+    const [user] = await admin.findUser('demo', 'default');
+    const [project] = await admin.findProject('demo', 'default');
+    const [member] = await admin.findRole('_member_');
+    const [adminRole] = await admin.findRole('admin');
+    assert.equal(await s.passwordWorks('demo', 'default', demo.password), true);
+    assert.equal(await s.knownGrant(project!.id, user!.id, member!.id), true);
+    assert.equal(await s.knownGrant(project!.id, user!.id, adminRole!.id), undefined, 'a role the token lacks: ask');
+    assert.equal(await s.knownGrant('another-project', user!.id, member!.id), undefined);
+    const cold = await new HostSession('controller', tunnels(), () => {}).use(keystoneSession({ credentials: creds('ADMIN_PASS'), serviceUser: demo, tokens: null }));
+    assert.equal(await cold.knownGrant(project!.id, user!.id, member!.id), undefined, 'no check started: nothing known');
+    const all = await admin.listAllEndpoints();
+    assert.ok(all && all.length > 0 && all.every((e) => typeof e.service_id === 'string'));
+  });
 });
