@@ -79,7 +79,7 @@ async function check(host: Host, v: VerifyTarget, opts: { full: boolean }): Prom
       if (gone.code !== 0) throw new EngineError('verify', `deleting the image left ${storeFile} behind`, 'remove it by hand; see the glance-api log');
     }
     const ms = Date.now() - t0;
-    const fate = v.keep ? `kept (remove it with: openstack image delete ${image.id})` : 'then deleted';
+    const fate = v.keep ? `kept: remove it with openstack image delete ${image.id}` : 'then deleted';
     return {
       kind: 'upload', ok: true, ms, imageId: image.id, name: src.name, source: v.image ? v.image.path : 'generated',
       size: src.size, checksum: sent.md5, ...checked.report, diskFormat: src.diskFormat, containerFormat: CONTAINER_FORMAT, visibility: VISIBILITY, storeFile, kept: !!v.keep,
