@@ -62,7 +62,7 @@ async function check(host: Host, v: VerifyTarget, opts: { full: boolean }): Prom
   const image = await glance.createImage({ name: src.name, disk_format: src.diskFormat, container_format: CONTAINER_FORMAT, visibility: VISIBILITY });
   let deleted = false;
   try {
-    const sent = await upload(host, glance, image.id, src);
+    const sent = await upload(host, glance, image.id, src, v.log);
     const got = await glance.getImage(image.id);
     if (!got) throw new EngineError('verify', `the uploaded image ${image.id} is gone`, 'see the glance-api log on the controller');
     const checked = await checkImage(got, src, sent, v.uploads);
@@ -109,7 +109,7 @@ function formatNote(src: UploadSource, uploads: UploadFacts): string {
 }
 
 /** The bytes up, with the progress bar; returns what was sent. */
-async function upload(host: Host, glance: GlanceClient, id: string, src: UploadSource): Promise<Digests> {
+async function upload(host: Host, glance: GlanceClient, id: string, src: UploadSource, log: string): Promise<Digests> {
   const { body, digests } = src.open();
   let lastPct = -1;
   try {
@@ -122,16 +122,30 @@ async function upload(host: Host, glance: GlanceClient, id: string, src: UploadS
       }
     }, src.size);
   } catch (e) {
-    // Glance 30 refuses bytes that do not match the disk_format (or fail its safety checks) with 400.
-    if (e instanceof GlanceError && e.request.status === 400) {
-      throw new EngineError('verify', `Glance refused the bytes of ${src.label} as disk_format ${src.diskFormat}: ${e.message}`,
-        src.chosen ? `check --disk-format (the file's header says ${src.detected.what})` : 'see the glance-api log: its format inspection found the image unsafe or not what its header says');
+    // Glance 30 refuses bytes that do not match the disk_format, or that fail its safety checks, with 415 (its
+    // image_data.py turns InvalidImageData into HTTPUnsupportedMediaType, whose JSON body keeps only webob's
+    // "media type … is not supported"): the reason is in its log.
+    const status = e instanceof GlanceError ? e.request.status : undefined;
+    if (status === 400 || status === 415) {
+      const why = await refusal(host, log);
+      throw new EngineError('verify', `Glance refused the bytes of ${src.label} as disk_format ${src.diskFormat} (PUT …/file answered ${status})${why ? `: ${why}` : ''}`,
+        src.chosen ? `check --disk-format (the file's header says ${src.detected.what})` : 'the image is not what its header says, or fails Glance\'s safety checks (a qcow2 backing file or data file): see the glance-api log');
     }
     throw e;
   }
   const sent = digests();
   if (sent.bytes !== src.size) throw new EngineError('verify', `${src.label} changed while it was sent (${sent.bytes} bytes read, ${src.size} expected)`, 'run again once nothing writes to the file');
   return sent;
+}
+
+/** Why glance-api refused an upload, from its log: the last format or safety message of image_data / location. */
+async function refusal(host: Host, log: string): Promise<string | undefined> {
+  const r = await host.t.exec(['tail', '-n', '60', log]);
+  if (r.code !== 0) return undefined;
+  const lines = r.stdout.split('\n').filter((l) => /does not match|[Ss]afety check|failed safety|InvalidImageData|[Ff]ormat inspection/.test(l));
+  const last = lines.at(-1);
+  // "… ERROR glance.api.v2.image_data [req-… - - default default] Image disk_format qcow2 does not match stream data raw: glance.…"
+  return last?.replace(/^.*?\] /, '').replace(/: glance\.common\.exception\.\w+: .*$/, '').trim() || undefined;
 }
 
 /** What Glance says of the image against what was sent; the report's fields and the summary's parts. */

@@ -52,6 +52,13 @@ export function detectDiskFormat(head: Buffer, tail: Buffer, size: number): Dete
     const version = head.readUInt32BE(4);
     if (version < 2) throw new NotADiskImage(`is a qcow version ${version} image, which Glance refuses`, 'convert it: qemu-img convert -O qcow2 FILE NEW.qcow2');
     const h = readQcow2Header(head);
+    // Not whole on its own: Glance 30's safety checks refuse both, and no guest boots from the file alone.
+    if (h.backingFileOffset !== 0n) {
+      const at = Number(h.backingFileOffset);
+      const name = at + h.backingFileSize <= head.length ? head.toString('utf8', at, at + h.backingFileSize) : 'another file';
+      throw new NotADiskImage(`is a qcow2 image over a backing file (${name})`, 'flatten it first: qemu-img convert -O qcow2 FILE NEW.qcow2');
+    }
+    if (h.incompatibleFeatures & 4n) throw new NotADiskImage('is a qcow2 image whose data is in an external data file', 'make it whole first: qemu-img convert -O qcow2 FILE NEW.qcow2');
     return { diskFormat: 'qcow2', what: `qcow2 version ${h.version}`, virtualSize: Number(h.size) };
   }
   if (ascii(head, 0, 'QED\0')) throw new NotADiskImage('is a QED image, which Glance has no disk_format for', 'convert it: qemu-img convert -O qcow2 FILE NEW.qcow2');

@@ -19,6 +19,12 @@ const at = (size: number, parts: [number, Buffer | number[] | string][]) => {
   for (const [off, v] of parts) (typeof v === 'string' ? Buffer.from(v, 'latin1') : Buffer.from(v)).copy(b, off);
   return b;
 };
+/** A real qcow2 header with one change made to it. */
+const withQcow2Header = (change: (h: Buffer) => void) => {
+  const h = makeQcow2(Buffer.alloc(65536, 1), { clusterBits: 12 });
+  change(h);
+  return h;
+};
 const detect = (head: Buffer, tail = head.subarray(Math.max(0, head.length - 512)), size = head.length) => detectDiskFormat(head, tail, size);
 
 test('qcow2: disk_format qcow2 and the virtual size its header gives', () => {
@@ -77,6 +83,8 @@ test('compressed and archived images, qcow v1 and QED are refused with what to d
     [at(1024, [[257, 'ustar']]), /tar archive/, /OVA holds a \.vmdk/],
     [at(1024, [[0, [0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 1]]]), /qcow version 1/, /qemu-img convert -O qcow2/],
     [at(1024, [[0, 'QED\0']]), /QED/, /qemu-img convert/],
+    [withQcow2Header((h) => { h.writeBigUInt64BE(512n, 8); h.writeUInt32BE(8, 16); h.write('base.img', 512, 'latin1'); }), /over a backing file \(base\.img\)/, /flatten it first/],
+    [withQcow2Header((h) => { h.writeBigUInt64BE(4n, 72); }), /external data file/, /qemu-img convert/],
   ];
   for (const [head, what, hint] of cases) {
     assert.throws(() => detect(head), (e: unknown) => e instanceof NotADiskImage && what.test(e.message) && hint.test(e.hint));
@@ -165,6 +173,9 @@ test('files qemu-img writes are told apart as Glance would name them', { skip: !
       assert.equal(r.status, 0, r.stderr);
       assert.equal(inspectImageFile(file).detected.diskFormat, want, `${fmt} ${opts.join(' ')}`);
     }
+    const backed = path.join(dir, 'backed.qcow2');
+    assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', path.join(dir, 'qcow2.img'), '-F', 'qcow2', backed]).status, 0);
+    assert.throws(() => inspectImageFile(backed), /over a backing file \(.*qcow2\.img\)/);
     const qed = path.join(dir, 'x.qed');
     assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'qed', qed, '4M']).status, 0);
     assert.throws(() => inspectImageFile(qed), /QED/);
