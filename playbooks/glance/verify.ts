@@ -61,6 +61,7 @@ async function check(host: Host, v: VerifyTarget, opts: { full: boolean }): Prom
   if (v.image) host.note(formatNote(src, v.uploads));
   const image = await glance.createImage({ name: src.name, disk_format: src.diskFormat, container_format: CONTAINER_FORMAT, visibility: VISIBILITY });
   let deleted = false;
+  let passed = false;
   try {
     const sent = await upload(host, glance, image.id, src, v.log);
     const got = await glance.getImage(image.id);
@@ -78,6 +79,7 @@ async function check(host: Host, v: VerifyTarget, opts: { full: boolean }): Prom
       const gone = await host.t.exec(['test', '!', '-e', storeFile]);
       if (gone.code !== 0) throw new EngineError('verify', `deleting the image left ${storeFile} behind`, 'remove it by hand; see the glance-api log');
     }
+    passed = true;
     const ms = Date.now() - t0;
     const fate = v.keep ? `kept: remove it with openstack image delete ${image.id}` : 'then deleted';
     return {
@@ -86,7 +88,8 @@ async function check(host: Host, v: VerifyTarget, opts: { full: boolean }): Prom
       summary: `image ${image.id}${v.image ? ` (${src.name})` : ''}: active, ${checked.format}, ${src.size} bytes, md5 ${sent.md5}${checked.hash}, ${VISIBILITY}, file in the store owned by glance, ${fate} (${(ms / 1000).toFixed(1)} s)`,
     };
   } finally {
-    if (!deleted && !v.keep) await glance.deleteImage(image.id).catch(() => {});
+    // --keep keeps an image that passed; one that failed is no image to keep.
+    if (!deleted && !(v.keep && passed)) await glance.deleteImage(image.id).catch(() => {});
   }
 }
 
