@@ -131,12 +131,14 @@ test('a restart that a dead run left pending is done by the next run, even with 
   assert.equal((await sh('cat /var/lib/install-glance/pending')).trim(), '');
 });
 
-test('verify uploads an image, sees it active in the store, and removes it', async () => {
+test('verify uploads the generated qcow2, sees it active in the store, and removes it', async () => {
   const r = await cli(['verify']);
   assert.equal(r.code, 0, explain('verify', r));
   const v = r.report?.verify;
   assert.equal(v?.kind, 'upload');
   assert.match(String(v?.checksum), /^[0-9a-f]{32}$/);
-  assert.equal(v?.size, 1 << 20);
+  assert.equal(v?.diskFormat, 'qcow2');
+  assert.equal(v?.size, 21 * 65536, 'the generated qcow2: 1 MiB of guest data in 64 KiB clusters, and its tables');
+  assert.equal(v?.virtualSize, 1 << 20);
   assert.equal((await sh(`test -e ${String(v!.storeFile)} && echo present || echo gone`)).trim(), 'gone');
 });
