@@ -42,6 +42,12 @@ export interface TokenScope {
   userId: string;
   projectId?: string;
   roleIds: string[];
+  /** The user by name, as the token body says (keystone 2014.2 and today's: token.user.name, .domain.id). */
+  user?: { name: string; domainId: string };
+  /** The project by name, when the token is scoped to one. */
+  project?: { name: string; domainId: string };
+  /** The roles with their names, when the body gives them. */
+  roles?: { id: string; name: string }[];
 }
 
 /** One admin token for the whole run; every call rides on the host's SSH connection. */
@@ -80,6 +86,8 @@ export interface KeystoneClient {
   deleteEndpoint(id: string): Promise<void>;
   /** How many HTTP requests this client made (for the bench's round-trip count). */
   readonly requests: number;
+  /** How many calls that change something (not GET or HEAD) it made: what was read before one may be stale. */
+  readonly writes: number;
   /** What Keystone says of a token it still accepts (another user's: asked with the admin's); undefined when it no longer does. */
   validateToken(subject: string): Promise<TokenScope | undefined>;
   /** What the login this client made says of its own token; undefined for a token kept from an earlier run. */

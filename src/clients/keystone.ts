@@ -131,12 +131,20 @@ type DomainRef = { id: string } | { name: string };
 
 /** The user, project and roles of a token body (POST or GET /v3/auth/tokens: {token: {user, project, roles}}). */
 export function tokenScopeOf(body: unknown): TokenScope | undefined {
-  const t = (body as { token?: { user?: { id?: unknown }; project?: { id?: unknown }; roles?: { id?: unknown }[] } } | undefined)?.token;
+  type Named = { id?: unknown; name?: unknown; domain?: { id?: unknown } };
+  const t = (body as { token?: { user?: Named; project?: Named; roles?: { id?: unknown; name?: unknown }[] } } | undefined)?.token;
   if (typeof t?.user?.id !== 'string') return undefined;
+  const named = (o: Named | undefined) => (typeof o?.name === 'string' && typeof o.domain?.id === 'string' ? { name: o.name, domainId: o.domain.id } : undefined);
+  const user = named(t.user);
+  const project = named(t.project);
+  const roles = (t.roles ?? []).filter((r): r is { id: string; name: string } => typeof r.id === 'string' && typeof r.name === 'string').map((r) => ({ id: r.id, name: r.name }));
   return {
     userId: t.user.id,
     ...(typeof t.project?.id === 'string' ? { projectId: t.project.id } : {}),
     roleIds: (t.roles ?? []).map((r) => r.id).filter((id): id is string => typeof id === 'string'),
+    ...(user ? { user } : {}),
+    ...(project ? { project } : {}),
+    ...(roles.length ? { roles } : {}),
   };
 }
 
@@ -210,6 +218,7 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
     if (typeof expiresAt === 'string') opts.reuse?.onIssued?.({ token, expiresAt });
   }
 
+  let writes = 0;
   let renewing: Promise<void> | undefined;
   /** One login again for every call the same token failed (calls run side by side); none if one already did. */
   async function renew(stale: string): Promise<void> {
@@ -223,7 +232,10 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
 
   /** An authenticated call; a 401 (token expired or revoked mid-run) logs in again once. */
   async function call(method: string, path: string, expect: number[], body?: unknown, secrets: Secret[] = [], base?: string, subjectToken?: string): Promise<HttpResponse> {
-    if (method !== 'GET' && method !== 'HEAD') reads.clear();
+    if (method !== 'GET' && method !== 'HEAD') {
+      reads.clear();
+      writes++;
+    }
     for (let attempt = 0; ; attempt++) {
       const used = token;
       const res = await c.send(method, path, { token: used, json: body, base, subjectToken });
@@ -300,6 +312,9 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
     catalogWrites,
     get requests() {
       return c.requests;
+    },
+    get writes() {
+      return writes;
     },
     token: () => token,
 

@@ -7,7 +7,7 @@
 import type { Provider } from '../engine/providers.ts';
 import type { Secret } from '../secret.ts';
 import { keystoneLogin, checkKeystonePassword, probeCatalogWrites, isV2AuthUrl, KeystoneError } from '../clients/keystone.ts';
-import type { AdminCredentials, CatalogWrites, KeystoneClient, TokenScope } from '../clients/keystone-api.ts';
+import type { AdminCredentials, CatalogWrites, KeystoneClient, KsUser, TokenScope } from '../clients/keystone-api.ts';
 import { defaultTokenCache, type TokenCache, type TokenKey } from '../clients/token-cache.ts';
 
 export interface ServiceUser {
@@ -30,6 +30,15 @@ export interface KeystoneSession {
    * still a login under way (a HEAD is then quicker).
    */
   knownGrant(projectId: string, userId: string, roleId: string): Promise<true | undefined>;
+  /**
+   * The user as the service user's own proven token names it, when that is this user: a token Keystone
+   * issued, or still validates, says the user exists, is enabled and has this password, which is all a
+   * lookup would tell. Awaits that check (starting it); undefined when it failed, names another user,
+   * or anything was written through this session since (then only a fresh read can tell).
+   */
+  knownUser(name: string, domainId: string): Promise<KsUser | undefined>;
+  /** The ids of this grant when the service user's proven token carries it (by names, as knownUser). */
+  knownGrantByName(user: string, domainId: string, project: string, role: string): Promise<{ userId: string; projectId: string; roleId: string } | undefined>;
   readonly authUrl: string;
   /**
    * How the admin client writes endpoints: 'v2.0' when the auth URL is a v2.0 one (the Juno guide's openrc)
@@ -77,7 +86,19 @@ export function keystoneSession(opts: { credentials: Provider<AdminCredentials>;
       const openAdmin = () => (admin ??= catalogWrites()
         .then((w) => keystoneLogin(host.t, creds, { catalogWrites: w, reuse: { ...reuse(adminKey), cached: cache?.get(adminKey) } }))
         .then((c) => (adminClient = c)));
-      const loginAsService = () => (service ??= (async () => {
+      let serviceAt = 0;
+      let serviceFailed = false;
+      const loginAsService = () => {
+        // Refused before a write (the user made, its password set, its role granted): ask again once
+        // after it, so that the token this run proves with is kept for the next run.
+        if (service && serviceSettled && serviceFailed && serviceAt !== (adminClient?.writes ?? 0)) {
+          service = undefined;
+          serviceSettled = false;
+        }
+        if (!service) serviceAt = adminClient?.writes ?? 0;
+        return (service ??= checkService().then((r) => ((serviceFailed = !r.works), r)).finally(() => (serviceSettled = true)));
+      };
+      const checkService = async (): Promise<{ works: boolean; scope?: TokenScope }> => {
         const u = opts.serviceUser;
         if (!u) return { works: false };
         const key: TokenKey = { target: host.name, authUrl: creds.authUrl, user: u.username, userDomain: 'Default', project: u.projectName, projectDomain: 'Default', password: u.password };
@@ -100,7 +121,15 @@ export function keystoneSession(opts: { credentials: Provider<AdminCredentials>;
           if (e instanceof KeystoneError && e.request.status === 401) return { works: false };
           throw e;
         }
-      })().finally(() => (serviceSettled = true)));
+      };
+      const written = () => (adminClient?.writes ?? 0) > 0;
+      /** The service user's token scope once proven, while nothing has been written since the session opened. */
+      const proven = async (): Promise<TokenScope | undefined> => {
+        if (!opts.serviceUser || written()) return undefined;
+        const r = await loginAsService().catch(() => undefined);
+        return r?.works && !written() ? r.scope : undefined;
+      };
+      const isUser = (s: TokenScope, name: string, domainId: string) => s.user?.name === name && s.user.domainId === domainId;
       return {
         authUrl: creds.authUrl,
         admin: openAdmin,
@@ -115,8 +144,18 @@ export function keystoneSession(opts: { credentials: Provider<AdminCredentials>;
           if (u && user === u.username && domainId === u.domainId && password.equals(u.password) && (await loginAsService()).works) return true;
           return checkKeystonePassword(host.t, creds.authUrl, user, domainId, password, { tls: creds.tls });
         },
+        async knownUser(name, domainId) {
+          const s = await proven();
+          return s && isUser(s, name, domainId) ? { id: s.userId, name, domain_id: domainId, enabled: true } : undefined;
+        },
+        async knownGrantByName(user, domainId, project, role) {
+          const s = await proven();
+          if (!s || !isUser(s, user, domainId) || !s.projectId || s.project?.name !== project || s.project.domainId !== domainId) return undefined;
+          const r = s.roles?.find((x) => x.name === role);
+          return r ? { userId: s.userId, projectId: s.projectId, roleId: r.id } : undefined;
+        },
         async knownGrant(projectId, userId, roleId) {
-          if (!service || !(serviceSettled || serviceFromKept)) return undefined;
+          if (!service || !(serviceSettled || serviceFromKept) || written()) return undefined;
           // A token's roles on its project are Keystone's own answer, and revoking one of them makes Keystone
           // drop the token (keystone 2014.2 assignment/core.py delete_grant; today's Keystone: checked on a lab).
           const s = (await service.catch(() => undefined))?.scope;

@@ -16,6 +16,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileTokenCache } from '../../src/clients/token-cache.ts';
+import { keystoneUser } from '../../src/resources/keystone-user.ts';
+import { keystoneRoleAssignment } from '../../src/resources/keystone-role-assignment.ts';
 import { startKeystoneDouble, type KeystoneDouble } from '../doubles/keystone-2014.2/server.ts';
 
 let d: KeystoneDouble;
@@ -120,6 +122,66 @@ describe('keystoneSession with tokens kept between runs', () => {
     // Both the read and the service user's validation met the refused token: one login again serves both.
     assert.deepEqual(seen(from).sort(), ['GET /v3/auth/tokens', 'GET /v3/auth/tokens', 'GET /v3/roles', 'GET /v3/roles', 'POST /v3/auth/tokens']);
     assert.notEqual(tokens.get(key), 'revoked-long-ago');
+  });
+
+  test('a converged read of the service user and its grant is the kept token\'s validation alone; names the token does not carry are looked up', async () => {
+    const provider = keystoneSession({ credentials: creds('ADMIN_PASS'), serviceUser: demo, tokens });
+    const user = keystoneUser({ name: 'demo', domainId: 'default', password: demo.password, keystone: provider });
+    const grant = (role: string) => keystoneRoleAssignment({ user: 'demo', domainId: 'default', project: 'demo', role, keystone: provider });
+    // A first run keeps both tokens.
+    const first = new HostSession('controller', tunnels(), () => {});
+    await user.read(first);
+    const host = new HostSession('controller', tunnels(), () => {});
+    const from = d.seen.length;
+    const [u, g] = await Promise.all([user.read(host), grant('_member_').read(host)]);
+    assert.deepEqual(seen(from), ['GET /v3/auth/tokens']);
+    const admin = await (await host.use(provider)).admin();
+    const [real] = await admin.findUser('demo', 'default');
+    const [project] = await admin.findProject('demo', 'default');
+    const [member] = await admin.findRole('_member_');
+    assert.deepEqual(u, { user: { id: real!.id, name: 'demo', domain_id: 'default', enabled: true }, duplicates: 0, passwordWorks: true });
+    assert.deepEqual(g, { userId: real!.id, projectId: project!.id, roleId: member!.id, granted: true });
+    const other = d.seen.length;
+    assert.equal((await grant('admin').read(host)).granted, false, 'a role the token lacks: asked of Keystone');
+    assert.ok(seen(other).includes('GET /v3/roles'), seen(other).join(', '));
+  });
+
+  test('a service user made in this run is proven by its own scoped login after the writes, and that token is kept for the next run', async () => {
+    const fresh = { username: 'fresh', domainId: 'default', password: new Secret('FRESH_PASS'), projectName: 'demo' };
+    const provider = keystoneSession({ credentials: creds('ADMIN_PASS'), serviceUser: fresh, tokens });
+    const s = await new HostSession('controller', tunnels(), () => {}).use(provider);
+    assert.equal(await s.passwordWorks('fresh', 'default', fresh.password), false);
+    const admin = await s.admin();
+    const made = await admin.createUser({ name: 'fresh', domain_id: 'default', password: fresh.password, enabled: true });
+    try {
+      const [project] = await admin.findProject('demo', 'default');
+      const [member] = await admin.findRole('_member_');
+      await admin.grantProjectRole(project!.id, made.id, member!.id);
+      const from = d.seen.length;
+      assert.equal(await s.passwordWorks('fresh', 'default', fresh.password), true);
+      assert.deepEqual(seen(from), ['POST /v3/auth/tokens'], 'the scoped login, asked again after the writes');
+      const next = await new HostSession('controller', tunnels(), () => {}).use(provider);
+      const again = d.seen.length;
+      assert.equal((await next.knownUser('fresh', 'default'))?.id, made.id);
+      assert.deepEqual(seen(again), ['GET /v3/auth/tokens'], 'the next run validates the kept token');
+    } finally {
+      await admin.deleteUser(made.id);
+    }
+  });
+
+  test('after a write through the session, what the token said is read again', async () => {
+    const provider = keystoneSession({ credentials: creds('ADMIN_PASS'), serviceUser: demo, tokens });
+    const host = new HostSession('controller', tunnels(), () => {});
+    const s = await host.use(provider);
+    assert.ok(await s.knownUser('demo', 'default'));
+    assert.ok(await s.knownGrantByName('demo', 'default', 'demo', '_member_'));
+    assert.equal(await s.knownUser('admin', 'default'), undefined, 'another user than the token\'s');
+    assert.equal(await s.knownGrantByName('demo', 'default', 'admin', '_member_'), undefined, 'another project');
+    const admin = await s.admin();
+    const [real] = await admin.findUser('demo', 'default');
+    await admin.enableUser(real!.id);
+    assert.equal(await s.knownUser('demo', 'default'), undefined);
+    assert.equal(await s.knownGrantByName('demo', 'default', 'demo', '_member_'), undefined);
   });
 
   test('the service user\'s proven token answers the role check its scope covers; anything else is left to Keystone', async () => {
