@@ -13,14 +13,16 @@ import type { GlanceService } from './profiles.ts';
 
 /**
  * Each glance-api worker pays for its first authenticated request (keystonemiddleware logs in as glance: a
- * Keystone password hash). One request per worker, all at once, right after the restart, so the operator's
- * next run (usually the very next one) does not wait 1–1.5 s on a cold worker.
+ * Keystone password hash), right after the restart rather than in the operator's next run (usually the
+ * very next one), which waited 1–1.5 s on a cold worker. The workers share one listening socket and any
+ * of them may take any request, so one request per worker left a worker cold about one time in two (two
+ * workers, seen on the lab): four per worker, all at once, leave one cold about once in a hundred.
  */
 async function warmWorkers(host: Host, glance: ReturnType<typeof glanceClient>): Promise<void> {
   // python3 on Debian, python (2.7) on Ubuntu 14.04.
   const r = await host.t.exec(['pgrep', '-c', '-f', '^/usr/bin/python[0-9.]* /usr/bin/glance-api']);
   const workers = Math.min(16, Math.max(0, Number(r.stdout.trim()) - 1));
-  await Promise.all(Array.from({ length: workers }, () => glance.listImages(1).catch(() => undefined)));
+  await Promise.all(Array.from({ length: workers * 4 }, () => glance.listImages(1).catch(() => undefined)));
 }
 
 // Bullseye's glance-api is 8 uwsgi processes: on a busy 2-core controller it took over 60 s to answer.
