@@ -93,11 +93,9 @@ async function runInfo(mode: Mode, startedAt: Date) {
   return { tool: { name: 'install-glance', ...buildInfo() }, startedAt: startedAt.toISOString(), mode };
 }
 
-async function run<S, P extends ProfileBase>(a: Args, mode: Mode, playbook: Playbook<S, P>): Promise<HostReport[]> {
-  const [{ runHosts }, { operatorSecrets }, { JOURNAL }, { connectTarget }, { Live }, { RunDisplay }, { paintFor }] = await Promise.all([
-    import('../engine/pool.ts'), import('../secrets/layers.ts'), import('../state-paths.ts'), import('./connect-target.ts'),
-    import('./live.ts'), import('./run-display.ts'), import('./colour.ts'),
-  ]);
+async function run<S, P extends ProfileBase>(a: Args, mode: Mode, loadPlaybook: () => Promise<Playbook<S, P>>): Promise<HostReport[]> {
+  // What connecting needs first; the engine and the playbook load while the first hosts shake hands.
+  const [{ connectTarget }, { earlyConnections }, { Live }] = await Promise.all([import('./connect-target.ts'), import('./early-connect.ts'), import('./live.ts')]);
   const human = a.json ? process.stderr : process.stdout;
   const live = new Live(human, process.stderr);
   const targets = await resolveTargets(
@@ -105,23 +103,28 @@ async function run<S, P extends ProfileBase>(a: Args, mode: Mode, playbook: Play
       sshConfig: a['ssh-config'], become: a.become, becomeUser: a['become-user'] },
     (line) => live.note(line),
   );
-  const display = new RunDisplay(live, {
-    mode, verbosity: a.quiet ? 'quiet' : a.verbose ? 'verbose' : 'normal', prefixed: targets.length > 1 && a.forks > 1,
-    paint: paintFor(human), logPaint: paintFor(process.stderr),
-  });
-  const settings = playbook.settings(a as Record<string, unknown>, process.env);
   const becomePassword = a['ask-become-pass'] ? await (await import('./become-password.ts')).askBecomePassword() : undefined;
-  const secrets = operatorSecrets({ env: process.env, teamFile: a.secrets });
-  // The trace costs a wrapper around every remote call: asked for only with -v.
-  const events: RunEvents = { ...display.events, ...(a.verbose ? { trace: (host, e) => display.trace(host, e) } : {}) };
+  const early = earlyConnections(targets, a.forks, connectTarget(becomePassword));
   try {
+    const [playbook, { runHosts }, { operatorSecrets }, { JOURNAL }, { RunDisplay }, { paintFor }] = await Promise.all([
+      loadPlaybook(), import('../engine/pool.ts'), import('../secrets/layers.ts'), import('../state-paths.ts'), import('./run-display.ts'), import('./colour.ts'),
+    ]);
+    const display = new RunDisplay(live, {
+      mode, verbosity: a.quiet ? 'quiet' : a.verbose ? 'verbose' : 'normal', prefixed: targets.length > 1 && a.forks > 1,
+      paint: paintFor(human), logPaint: paintFor(process.stderr),
+    });
+    const settings = playbook.settings(a as Record<string, unknown>, process.env);
+    const secrets = operatorSecrets({ env: process.env, teamFile: a.secrets });
+    // The trace costs a wrapper around every remote call: asked for only with -v.
+    const events: RunEvents = { ...display.events, ...(a.verbose ? { trace: (host, e) => display.trace(host, e) } : {}) };
     const reports = await runHosts(targets, {
-      mode, playbook, settings, release: a.release, secrets, rotateSecrets: a['rotate-secrets'], journalPath: JOURNAL, connect: connectTarget(becomePassword),
+      mode, playbook, settings, release: a.release, secrets, rotateSecrets: a['rotate-secrets'], journalPath: JOURNAL, connect: early.connect,
       progress: (host, line) => display.progress(host, line), events,
     }, a.forks);
     display.finish(reports);
     return reports;
   } finally {
+    early.closeUnused();
     live.clear();
   }
 }
@@ -148,8 +151,7 @@ export function runCommand(mode: Mode) {
     builder: (y: Argv) => (mode === 'verify' ? (verifyOptions(options(y)) as unknown as ReturnType<typeof options>) : options(y)).example(EXAMPLES[mode]),
     handler: async (a: Args) => {
       const startedAt = new Date();
-      const { glancePlaybook } = await import('../../playbooks/glance/index.ts');
-      const reports = await run(a, mode, glancePlaybook);
+      const reports = await run(a, mode, async () => (await import('../../playbooks/glance/index.ts')).glancePlaybook);
       await printJson(a, reports, mode, startedAt);
       process.exitCode = await exitStatus(reports);
     },
@@ -173,8 +175,8 @@ export const destroyCommand = {
   builder: (y: Argv) => options(y).option('yes', { type: 'boolean', default: false, describe: 'remove without asking' }).example(EXAMPLES.destroy),
   handler: async (a: Args & { yes: boolean }) => {
     const startedAt = new Date();
-    const { glanceDestroyPlaybook } = await import('../../playbooks/glance/destroy.ts');
-    const planned = await run(a, 'plan', glanceDestroyPlaybook);
+    const destroyPlaybook = async () => (await import('../../playbooks/glance/destroy.ts')).glanceDestroyPlaybook;
+    const planned = await run(a, 'plan', destroyPlaybook);
     if (failed(planned) || !pending(planned)) {
       await printJson(a, planned, 'plan', startedAt);
       process.exitCode = failed(planned) ? EXIT.failed : EXIT.ok;
@@ -196,7 +198,7 @@ export const destroyCommand = {
       }
     }
     // --json with --yes: one document, the removal itself.
-    const done = await run(a, 'apply', glanceDestroyPlaybook);
+    const done = await run(a, 'apply', destroyPlaybook);
     await printJson(a, done, 'apply', startedAt);
     process.exitCode = failed(done) ? EXIT.failed : EXIT.ok;
   },
