@@ -75,7 +75,8 @@ export function splitSections(out: string): Map<string, string> {
 /** Runs the specs' snippets in one round trip; the raw text of each, by key. */
 export async function gatherRaw(t: Transport, specs: readonly FactSpec<unknown>[]): Promise<Map<string, string>> {
   const unique = [...new Map(specs.map((s) => [s.key, s])).values()];
-  const r = await t.script(factsScript(unique));
+  // A fact is a quick read; one that blocks (a hung NFS mount, a stuck dpkg-query) must not hold the run.
+  const r = await t.script(factsScript(unique), [], { timeoutMs: 60_000, what: 'the fact-gathering script' });
   if (!r.stdout.includes(END)) throw new Error(`the fact-gathering script did not finish (exit ${r.code})`);
   const sections = splitSections(r.stdout);
   sections.delete('end');

@@ -20,7 +20,22 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Called with each chunk of stdout as it comes, for progress. */
   onStdout?: (chunk: string) => void;
+  /** Ends the wait (the remote command is left to itself) after this long; a command that can block should have one. */
   timeoutMs?: number;
+  /** What the command is, for the timeout's message ("apt-get install"). */
+  what?: string;
+}
+
+/**
+ * A remote command that runs while its caller holds it: its stdin stays open for the caller to write to,
+ * and it ends when the caller ends its stdin, or when the connection dies (sshd closes its pipes).
+ */
+export interface RemoteProcess {
+  write(data: string): void;
+  /** Closes its stdin; the command sees EOF. */
+  end(): void;
+  /** Its exit; rejects when the connection was lost first. */
+  readonly done: Promise<ExecResult>;
 }
 
 export interface ConnectOptions extends HostKeyPolicy {
@@ -42,9 +57,20 @@ export interface Transport {
   writeFileAtomic(path: string, content: string | Buffer | Secret | SecretText, owner: string, mode: number): Promise<void>;
   openUnixSocket(socketPath: string): Promise<Duplex>;
   openTcp(host: string, port: number): Promise<Duplex>;
+  /** Starts a command whose stdin stays open (a lock holder fed a heartbeat); stdout chunks go to onStdout. */
+  start?(argv: string[], opts?: { onStdout?: (chunk: string) => void }): Promise<RemoteProcess>;
+  /** Why the connection died under a run (keepalives unanswered, reset), once it did; undefined while it is up. */
+  readonly lost?: TransportError;
   readonly stats: { roundTrips: number; commands: number };
   close(): void;
 }
+
+/**
+ * How long a silent link is tolerated: a keepalive every 5 s, and the connection given up after 3 go
+ * unanswered, so a dead link (a cable, a firewall dropping packets) ends a run in about 20 s, not at
+ * TCP's own timeout (minutes to hours).
+ */
+export const KEEPALIVE = { intervalMs: 5_000, countMax: 3 };
 
 function defaultIdentity(): { privateKey?: Buffer; agent?: string } {
   if (process.env.SSH_AUTH_SOCK) return { agent: process.env.SSH_AUTH_SOCK };
@@ -99,7 +125,8 @@ export function connect(opts: ConnectOptions): Promise<Transport> {
       port,
       username: user,
       readyTimeout: opts.timeoutMs ?? 15_000,
-      keepaliveInterval: 10_000,
+      keepaliveInterval: KEEPALIVE.intervalMs,
+      keepaliveCountMax: KEEPALIVE.countMax,
       ...auth,
       hostVerifier: (key: Buffer) => {
         const verdict = checkHostKey(opts, opts.host, port, key);
@@ -113,8 +140,20 @@ export function connect(opts: ConnectOptions): Promise<Transport> {
 
 function wrap(client: ssh2.Client, host: string, user: string): Transport {
   const stats = { roundTrips: 0, commands: 0 };
-  const closed = new Promise<void>((r) => client.once('close', () => r()));
-  void closed;
+  let lost: TransportError | undefined;
+  let closing = false;
+  const lose = (why: string, cause?: unknown) => {
+    if (closing || lost) return;
+    lost = new TransportError(host, 'ssh', `the SSH connection to ${host} was lost: ${why}`,
+      'check the network path to the controller and its sshd; then run again: what this run left owed (a restart) is in the journal and is done next time', cause);
+  };
+  // After ready, an error is the connection dying (a keepalive unanswered, a reset): it is recorded and
+  // every command or tunnel still waiting on it fails with it, instead of looking like a command's exit.
+  client.on('error', (err: Error & { level?: string }) => {
+    const silentMs = KEEPALIVE.intervalMs * (KEEPALIVE.countMax + 1);
+    lose(err.level === 'client-timeout' ? `no answer to keepalives for ${silentMs / 1000} s (a dead link?)` : err.message, err);
+  });
+  client.on('close', () => lose('it was closed by the other side'));
 
   const exec = (argv: string[], opts: ExecOptions = {}) => run(quoteArgv(argv), opts);
 
@@ -130,7 +169,7 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
         if (opts.timeoutMs) {
           timer = setTimeout(() => {
             stream.close();
-            reject(new TransportError(host, 'exec', `a remote command took longer than ${opts.timeoutMs} ms`, 'see the controller for what hangs'));
+            reject(new TransportError(host, 'exec', `${opts.what ?? 'a remote command'} did not finish in ${(opts.timeoutMs ?? 0) / 1000} s on ${host}`, 'see on the controller what it waits for (ps, its log), then run again'));
           }, opts.timeoutMs);
         }
         stream.on('data', (d: Buffer) => {
@@ -140,9 +179,43 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
         stream.stderr.on('data', (d: Buffer) => errs.push(d));
         stream.once('close', (code: number | null, signal?: string) => {
           if (timer) clearTimeout(timer);
+          // A channel closed by the connection's death has no exit status: that is the connection's failure, not the command's.
+          if (lost && code == null && !signal) return reject(lost);
           resolve({ code: code ?? (signal ? 128 : 255), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() });
         });
         stream.end(opts.stdin ?? undefined);
+      });
+    });
+  }
+
+  function start(argv: string[], opts: { onStdout?: (chunk: string) => void } = {}): Promise<RemoteProcess> {
+    stats.roundTrips++;
+    stats.commands++;
+    if (lost) return Promise.reject(lost);
+    return new Promise((resolve, reject) => {
+      client.exec(quoteArgv(argv), (err, stream) => {
+        if (err) return reject(new TransportError(host, 'exec', `could not start a remote command: ${err.message}`, 'the SSH connection may have dropped; run again', err));
+        const out: Buffer[] = [];
+        const errs: Buffer[] = [];
+        stream.on('data', (d: Buffer) => {
+          out.push(d);
+          opts.onStdout?.(d.toString());
+        });
+        stream.stderr.on('data', (d: Buffer) => errs.push(d));
+        const done = new Promise<ExecResult>((res, rej) => stream.once('close', (code: number | null, signal?: string) => {
+          if (lost && code == null && !signal) return rej(lost);
+          res({ code: code ?? (signal ? 128 : 255), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() });
+        }));
+        done.catch(() => {});
+        resolve({
+          write: (data) => {
+            if (stream.writable) stream.write(data);
+          },
+          end: () => {
+            if (stream.writable) stream.end();
+          },
+          done,
+        });
       });
     });
   }
@@ -159,16 +232,23 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
     user,
     stats,
     exec,
+    start,
+    get lost() {
+      return lost;
+    },
     script: (source, args = [], opts = {}) => run(quoteArgv(['sh', '-s', '--', ...args]), { ...opts, stdin: source }),
     async writeFileAtomic(path, content, owner, mode) {
       // Temp file + fsync + rename in the target's directory: a reader sees the old file or the new one.
       const bytes = content instanceof Secret || content instanceof SecretText ? content.reveal() : content;
-      const r = await run(quoteArgv(['sh', '-c', WRITE_ATOMIC, 'write', path, owner, mode.toString(8)]), { stdin: bytes });
+      const r = await run(quoteArgv(['sh', '-c', WRITE_ATOMIC, 'write', path, owner, mode.toString(8)]), { stdin: bytes, timeoutMs: 60_000, what: `writing ${path}` });
       if (r.code !== 0) throw new TransportError(host, 'write', `could not write ${path}: ${r.stderr.trim() || `exit ${r.code}`}`, 'check the directory exists and the disk has room');
     },
     openUnixSocket: (socketPath) => channel((cb) => client.openssh_forwardOutStreamLocal(socketPath, cb), socketPath),
     openTcp: (h, p) => channel((cb) => client.forwardOut('127.0.0.1', 0, h, p, cb), `${h}:${p}`),
-    close: () => client.end(),
+    close: () => {
+      closing = true;
+      client.end();
+    },
   };
 }
 
