@@ -7,6 +7,7 @@ import type { Resource } from '../../src/engine/resource.ts';
 import { inLane } from '../../src/engine/resource.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { projectPath } from '../../src/project-root.ts';
+import { BACKUPS } from '../../src/state-paths.ts';
 import { generatePassword } from '../../src/secrets/generate.ts';
 import { mysqlDatabase } from '../../src/resources/mysql-database.ts';
 import { mysqlUser } from '../../src/resources/mysql-user.ts';
@@ -79,7 +80,7 @@ async function resources(ctx: Ctx): Promise<Resource[]> {
     inLane('packages', aptPackages({ id: 'glance', packages: profile.packages, preseed: profile.preseed, notifies: restartAll })),
     // 5-6. Configuration.
     ...profile.configs.map((c) => iniFile({
-      path: c.path, template: template(c.template), vars, owner: 'root:glance', mode: 0o640, madeBy: 'the package', notifies: [restartOf(c.restarts)],
+      path: c.path, template: template(c.template), vars, owner: 'root:glance', mode: 0o640, madeBy: 'the package', notifies: [restartOf(c.restarts)], backupDir: BACKUPS,
     })),
     // 7. Schema.
     alembicSchema({

@@ -4,7 +4,6 @@ import type { Host } from '../../src/engine/host.ts';
 import type { Provider } from '../../src/engine/providers.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { glanceClient } from '../../src/clients/glance.ts';
-import { lastLog } from '../../src/resources/service-control.ts';
 import type { KeystoneSession } from '../../src/providers/keystone.ts';
 import type { GlanceService } from './profiles.ts';
 
@@ -13,11 +12,12 @@ export function glanceApiReady(svc: GlanceService, keystone: Provider<KeystoneSe
     const deadline = Date.now() + timeoutMs;
     const ks = await (await host.use(keystone)).reader();
     const glance = glanceClient(host.t, `http://127.0.0.1:${svc.port}`, async () => ks.token());
-    const fail = async (what: string) => {
-      throw new EngineError(`service ${svc.name}`, `${svc.name} was restarted but ${what} after ${timeoutMs / 1000} s\n${await lastLog(host, svc.log)}`,
+    const fail = (what: string): never => {
+      // The restart's caller adds the service's own lines since the restart.
+      throw new EngineError(`service ${svc.name}`, `${svc.name} was restarted but ${what} after ${timeoutMs / 1000} s`,
         'fix what its log says (often [database] connection or [keystone_authtoken]), then run again: the restart stays pending until it succeeds');
     };
-    if (!(await glance.waitUntilAnswers(timeoutMs).then(() => true, () => false))) await fail(`does not answer on port ${svc.port}`);
+    if (!(await glance.waitUntilAnswers(timeoutMs).then(() => true, () => false))) fail(`does not answer on port ${svc.port}`);
     let last = '';
     while (Date.now() < deadline) {
       try {
@@ -28,6 +28,6 @@ export function glanceApiReady(svc: GlanceService, keystone: Provider<KeystoneSe
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    await fail(`cannot list images (${last})`);
+    fail(`cannot list images (${last})`);
   };
 }

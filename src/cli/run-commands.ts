@@ -31,7 +31,9 @@ function options(y: Argv) {
     .option('accept-new-host-key', { type: 'boolean', default: false, describe: 'trust and record an unknown host key (a changed one is always refused)' })
     .option('release', { choices: RELEASES, describe: 'release profile (default: detected)' })
     .option('forks', { type: 'number', default: 5, describe: 'hosts at once' })
-    .option('json', { type: 'boolean', default: false, describe: 'one JSON report on stdout; human lines go to stderr' });
+    .option('json', { type: 'boolean', default: false, describe: 'one JSON report on stdout; human lines go to stderr' })
+    .option('wait', { type: 'boolean', default: true, describe: 'wait for another run that holds the target (apply); --no-wait refuses at once, naming it' })
+    .option('rollback', { type: 'boolean', default: true, describe: 'restore the previous config file when the service does not restart on the new one; --no-rollback keeps it for debugging' });
   for (const o of glanceOptions) a = a.option(o.name, { type: o.type, describe: o.describe, ...(o.default !== undefined ? { default: o.default } : {}) });
   return a;
 }
@@ -39,7 +41,7 @@ function options(y: Argv) {
 type Args = Awaited<ReturnType<typeof options>['argv']>;
 
 async function run<S, P extends ProfileBase>(a: Args, mode: Mode, playbook: Playbook<S, P>): Promise<HostReport[]> {
-  const [{ runHosts }, { localSecrets }, { JOURNAL }] = await Promise.all([
+  const [{ runHosts }, { localSecrets }, { JOURNAL, RUN_LOCK, RUN_LOCK_WAIT_MS }] = await Promise.all([
     import('../engine/pool.ts'), import('../secrets/local-file.ts'), import('../state-paths.ts'),
   ]);
   const progress = (host: string, line: string) => process.stderr.write(`${host}: ${line}\n`);
@@ -48,7 +50,9 @@ async function run<S, P extends ProfileBase>(a: Args, mode: Mode, playbook: Play
     (line) => process.stderr.write(line + '\n'),
   );
   const settings = playbook.settings(a as Record<string, unknown>, process.env);
-  return runHosts(targets, { mode, playbook, settings, release: a.release, secrets: localSecrets(), journalPath: JOURNAL, progress }, a.forks);
+  // Only a run that changes the target takes its lock: plan and verify read, and must not queue behind an apply.
+  const runLock = mode === 'apply' ? { path: RUN_LOCK, wait: a.wait, timeoutMs: RUN_LOCK_WAIT_MS } : undefined;
+  return runHosts(targets, { mode, playbook, settings, release: a.release, secrets: localSecrets(), journalPath: JOURNAL, progress, runLock, rollback: a.rollback }, a.forks);
 }
 
 async function print(a: Args, reports: HostReport[]): Promise<void> {

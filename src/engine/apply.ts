@@ -20,6 +20,8 @@ export interface HostWork {
   /** Handler names a run wrote down and did not finish. */
   pending: readonly string[];
   report: HostReport;
+  /** When a handler fails after changes that notified it, put back those that can be (default: off here, on from runHost). */
+  rollback?: boolean;
 }
 
 /** A resource that notifies a handler its playbook does not declare is the playbook's bug: say so first. */
@@ -132,6 +134,6 @@ export async function apply(w: HostWork): Promise<void> {
     }
     throw e;
   }
-  await runHandlers(w, notified, reasons);
+  await runHandlers(w, notified, reasons, resources.map((resource, i) => ({ resource, result: results[i]! })));
   await proveApplied(host, resources, results, report);
 }

@@ -8,6 +8,7 @@ import { Journal } from './journal.ts';
 import type { Playbook, PlaybookContext, ProfileBase, SecretsSource } from './playbook.ts';
 import type { HostReport, Mode } from './report-model.ts';
 import { apply, plan } from './apply.ts';
+import { holderLabel, takeRunLock, type RunLockOptions } from './run-lock.ts';
 
 export interface Target extends ConnectOptions {
   /** The name reports and the secrets file use (the inventory name, or the host). */
@@ -26,6 +27,10 @@ export interface RunOptions<S, P extends ProfileBase> {
   progress: (host: string, line: string) => void;
   /** How to reach a target; the SSH transport unless a test hands in another. */
   connect?: (target: Target) => Promise<Transport>;
+  /** One run at a time per target: taken after connecting, before the facts, held to the end. */
+  runLock?: RunLockOptions;
+  /** When a handler fails after changes that notified it, put those changes back (default true). */
+  rollback?: boolean;
 }
 
 function pickProfile<S, P extends ProfileBase>(host: HostSession, opts: RunOptions<S, P>): P {
@@ -51,12 +56,18 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
   };
   let t: Transport | undefined;
   let host: HostSession | undefined;
+  let unlock: (() => void) | undefined;
   let step = 'connect';
   try {
     t = await (opts.connect ?? connect)(target);
     host = new HostSession(target.name, t, (line) => opts.progress(target.name, line));
-    step = 'gather facts';
+    // Sessions that only read may open while the lock is taken; the facts wait for it (another run may be changing them).
     if (opts.mode !== 'verify') for (const p of pb.warm?.(opts.settings) ?? []) void host.use(p);
+    if (opts.runLock) {
+      step = 'run lock';
+      unlock = await takeRunLock(t, opts.runLock, holderLabel(opts.mode), host.progress);
+    }
+    step = 'gather facts';
     const journal = new Journal(t, opts.journalPath);
     await host.gather([...pb.facts, journal.fact()]);
     report.os = host.os.osName;
@@ -69,7 +80,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     const ctx: PlaybookContext<S, P> = { host, profile, settings: opts.settings, secrets };
     step = 'playbook';
     const resources = await pb.resources(ctx);
-    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report };
+    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, rollback: opts.rollback ?? true };
     if (opts.mode === 'plan') {
       await plan(work);
     } else if (opts.mode === 'apply') {
@@ -86,10 +97,13 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
       report.verify = await pb.check.full(ctx);
     }
   } catch (e) {
-    const err = asEngineError(step, e);
+    // A connection that died is the cause, whatever layer noticed it first (a tunnel reset, a command cut off).
+    const inner = asEngineError(step, e);
+    const err = t?.lost ? { step: inner.step, message: t.lost.message, hint: t.lost.hint } : inner;
     report.error = { step: err.step, message: err.message, hint: err.hint };
   } finally {
     if (host) Object.assign(report.stats, await host.providers.closeAll());
+    unlock?.();
     if (t) {
       report.stats.sshRoundTrips = t.stats.roundTrips;
       report.stats.remoteCommands = t.stats.commands;
