@@ -2,6 +2,8 @@
 // trip whatever the release turns out to be.
 import type { FactSpec } from '../../src/engine/facts.ts';
 import { dpkgFact } from '../../src/resources/apt-packages.ts';
+import { dpkgUpdatesFact } from '../../src/resources/dpkg-health.ts';
+import { dpkgLockFact } from '../../src/resources/dpkg-lock.ts';
 import { fileFact } from '../../src/resources/ini-file.ts';
 import { pidFact } from '../../src/resources/service.ts';
 import { revisionsFact } from '../../src/resources/alembic-schema.ts';
@@ -12,6 +14,8 @@ export function glanceFacts(): FactSpec<unknown>[] {
   const all = Object.values(profiles);
   const specs = [
     dpkgFact,
+    dpkgUpdatesFact,
+    dpkgLockFact,
     openrcFact,
     ...[...new Set(all.flatMap((p) => p.configs.map((c) => c.path)))].map(fileFact),
     ...all.flatMap((p) => p.services.map((s) => pidFact(s.name, s.pidfiles))),

@@ -16,6 +16,7 @@ import { keystoneRoleAssignment } from '../../src/resources/keystone-role-assign
 import { keystoneService } from '../../src/resources/keystone-service.ts';
 import { keystoneEndpoints } from '../../src/resources/keystone-endpoints.ts';
 import { aptPackages } from '../../src/resources/apt-packages.ts';
+import { dpkgHealth } from '../../src/resources/dpkg-health.ts';
 import { iniFile } from '../../src/resources/ini-file.ts';
 import { alembicSchema } from '../../src/resources/alembic-schema.ts';
 import { service } from '../../src/resources/service.ts';
@@ -76,8 +77,11 @@ async function resources(ctx: Ctx): Promise<Resource[]> {
     inLane('identity', keystoneRoleAssignment({ user: st.keystoneUser, domainId: st.domainId, project: st.serviceProject, role: st.role, keystone: s.keystone })),
     inLane('identity', keystoneService({ ...st.service, keystone: s.keystone })),
     inLane('identity', keystoneEndpoints({ service: st.service, urls: st.endpoints, region: st.region, keystone: s.keystone })),
-    // 4. Packages. New or upgraded code only runs after a restart (the postinst's own start used the packaged config).
-    inLane('packages', aptPackages({ id: 'glance', packages: profile.packages, preseed: profile.preseed, notifies: restartAll })),
+    // 4. Packages: first whatever an interrupted dpkg left half-done (apt installs nothing past it; finishing
+    // it may configure Glance's own packages, whose new code runs only after a restart), then ours. New or
+    // upgraded code only runs after a restart (the postinst's own start used the packaged config).
+    inLane('packages', dpkgHealth({ lockTimeoutSec: st.dpkgLockTimeoutSec, notifies: restartAll })),
+    inLane('packages', aptPackages({ id: 'glance', packages: profile.packages, preseed: profile.preseed, notifies: restartAll, lockTimeoutSec: st.dpkgLockTimeoutSec })),
     // 5-6. Configuration.
     ...profile.configs.map((c) => iniFile({
       path: c.path, template: template(c.template), vars, owner: 'root:glance', mode: 0o640, madeBy: 'the package', notifies: [restartOf(c.restarts)], backupDir: BACKUPS,

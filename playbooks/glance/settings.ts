@@ -14,6 +14,8 @@ export interface GlanceSettings {
   serviceProject: string;
   role: string;
   service: { name: string; type: string; description: string };
+  /** Seconds to wait for another process (unattended-upgrades) that holds dpkg's lock before giving up. */
+  dpkgLockTimeoutSec: number;
   /** The operator's environment: OS_* admin credentials, when set, win over the controller's openrc. */
   env: Readonly<Record<string, string | undefined>>;
 }
@@ -22,6 +24,7 @@ export const options: OptionSpec[] = [
   { name: 'controller', type: 'string', default: 'controller', describe: 'the name the endpoints and config use for the controller' },
   { name: 'region', type: 'string', default: 'RegionOne', describe: 'the Keystone region of the endpoints' },
   { name: 'endpoint-url', type: 'string', describe: 'Glance endpoint URL (default http://<controller>:9292)' },
+  { name: 'dpkg-lock-timeout', type: 'number', default: 300, describe: 'seconds to wait for another process holding the package manager (unattended-upgrades) before giving up' },
 ];
 
 export function glanceSettings(values: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): GlanceSettings {
@@ -38,6 +41,7 @@ export function glanceSettings(values: Readonly<Record<string, unknown>>, env: R
     serviceProject: 'service',
     role: 'admin',
     service: { name: 'glance', type: 'image', description: 'OpenStack Image Service' },
+    dpkgLockTimeoutSec: typeof values['dpkg-lock-timeout'] === 'number' && values['dpkg-lock-timeout'] >= 0 ? values['dpkg-lock-timeout'] : 300,
     env,
   };
 }
