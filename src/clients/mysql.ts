@@ -37,6 +37,45 @@ export class MysqlError extends Error {
 // mysql2 is loaded on first use: a command that never talks to MariaDB (--help, lab, verify) does not pay for it.
 const driver = async () => (await import('mysql2/promise')).default;
 
+/**
+ * Nothing waits on MariaDB for long. The server gives up a lock wait itself after LOCK_WAIT_SEC (a backup's
+ * FLUSH TABLES WITH READ LOCK, another session's row lock) and the statement is never run later; the
+ * client gives up any statement after QUERY_TIMEOUT_MS (a stopped or wedged server) and the handshake
+ * after CONNECT_TIMEOUT_MS.
+ */
+export const LIMITS = { CONNECT_TIMEOUT_MS: 10_000, QUERY_TIMEOUT_MS: 20_000, LOCK_WAIT_SEC: 10 };
+
+/** MariaDB's "Query execution was interrupted (max_statement_time exceeded)", which mysql2 has no name for. */
+const ER_STATEMENT_TIMEOUT = 1969;
+
+/** First words of a statement, for an error: never its parameters (a password is one). */
+const stmt = (sql: string) => sql.split(/\s+/).slice(0, 3).join(' ');
+
+/** A mysql2 error as one that names MariaDB, what waited, and what to look at. */
+export function mysqlFailure(e: unknown, sql: string): Error {
+  const x = e as { code?: string; errno?: number; message?: string };
+  if (x?.code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
+    return new MysqlError(`MariaDB gave no answer to ${stmt(sql)} … in ${LIMITS.QUERY_TIMEOUT_MS / 1000} s`,
+      'it may be stopped or wedged: check mariadbd on the controller (service mariadb status, SHOW PROCESSLIST, its log), then run again', e);
+  }
+  if (x?.code === 'ER_LOCK_WAIT_TIMEOUT' || x?.code === 'ER_LOCK_DEADLOCK' || x?.errno === ER_STATEMENT_TIMEOUT) {
+    return new MysqlError(`MariaDB: ${stmt(sql)} … waited ${LIMITS.LOCK_WAIT_SEC} s, most likely for a lock another session holds (${x.message})`,
+      'see who holds it (SHOW PROCESSLIST on the controller: a backup with FLUSH TABLES WITH READ LOCK, a long transaction); when it is done, run again', e);
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** The handshake that did not come, or a login refused, as one clear error. */
+function connectFailure(e: unknown, who: string, socket: string): MysqlError {
+  const code = (e as { code?: string }).code;
+  if (code === 'ETIMEDOUT' || code === 'PROTOCOL_CONNECTION_LOST') {
+    return new MysqlError(`MariaDB accepted a connection on ${socket} but did not answer in ${LIMITS.CONNECT_TIMEOUT_MS / 1000} s`,
+      'it may be stopped (SIGSTOP), overloaded or wedged: check mariadbd on the controller (service mariadb status, its log), then run again', e);
+  }
+  return new MysqlError(`cannot log in to MariaDB as ${who} over its socket: ${(e as Error).message}`,
+    'the SSH user must be root for unix_socket login as MariaDB root (or give the DB admin password)', e);
+}
+
 export async function openAdminSession(t: Transport, opts: { user?: string; password?: Secret; socket?: string } = {}): Promise<MysqlSession> {
   const socket = opts.socket ?? SOCKET;
   const mysql = await driver();
@@ -54,26 +93,45 @@ export async function openAdminSession(t: Transport, opts: { user?: string; pass
       user: opts.user ?? 'root',
       password: opts.password?.reveal(),
       multipleStatements: false,
-      connectTimeout: 10_000,
+      connectTimeout: LIMITS.CONNECT_TIMEOUT_MS,
     });
   } catch (e) {
-    throw new MysqlError(`cannot log in to MariaDB as ${opts.user ?? 'root'} over its socket: ${(e as Error).message}`,
-      'the SSH user must be root for unix_socket login as MariaDB root (or give the DB admin password)', e);
+    stream.destroy();
+    throw connectFailure(e, opts.user ?? 'root', socket);
   }
-  const [rows] = await conn.query('SELECT VERSION() AS v');
+  const run = async (sql: string, params: unknown[]) => {
+    try {
+      const [r] = await conn.query({ sql, timeout: LIMITS.QUERY_TIMEOUT_MS }, params);
+      return r;
+    } catch (e) {
+      throw mysqlFailure(e, sql);
+    }
+  };
+  const rows = await run('SELECT VERSION() AS v', []);
   const serverVersion = String((rows as { v: string }[])[0]?.v ?? '');
+  // A lock another session holds (a backup's FLUSH TABLES WITH READ LOCK) fails our statement in seconds,
+  // on the server, instead of leaving it queued to run after we gave up. lock_wait_timeout covers DDL;
+  // account statements (ALTER USER) wait for that lock outside it, so MariaDB's max_statement_time too.
+  const limits = ['lock_wait_timeout = ?', 'innodb_lock_wait_timeout = ?', ...(/mariadb/i.test(serverVersion) ? ['max_statement_time = ?'] : [])];
+  await run(`SET SESSION ${limits.join(', ')}`, limits.map(() => LIMITS.LOCK_WAIT_SEC));
   return {
     serverVersion,
     async query<T>(sql: string, params: unknown[] = []) {
-      const [r] = await conn.query(sql, params);
-      return r as T[];
+      return (await run(sql, params)) as T[];
     },
     async execute(sql: string, params: unknown[] = []) {
       // A Secret among the parameters is revealed here, into the MySQL protocol (escaped by the driver), and nowhere else.
-      await conn.query(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
+      await run(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
     },
-    close: () => conn.end(),
+    close: () => endWithin(conn),
   };
+}
+
+/** A polite COM_QUIT (the server logs no aborted connection), but never a wait on a stopped server. */
+async function endWithin(conn: Connection, ms = 2_000): Promise<void> {
+  const ended = conn.end().then(() => true, () => false);
+  const done = await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+  if (!done) conn.destroy();
 }
 
 /**
@@ -84,13 +142,13 @@ export async function canLogin(t: Transport, user: string, password: Secret, via
   const mysql = await driver();
   const stream = 'socket' in via ? await t.openUnixSocket(SOCKET) : await t.openTcp(via.host, via.port);
   try {
-    const conn = await mysql.createConnection({ stream: stream as never, user, password: password.reveal(), connectTimeout: 10_000 });
-    await conn.end();
+    const conn = await mysql.createConnection({ stream: stream as never, user, password: password.reveal(), connectTimeout: LIMITS.CONNECT_TIMEOUT_MS });
+    await endWithin(conn);
     return true;
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR' || code === 'ER_HOST_NOT_PRIVILEGED') return false;
-    throw e;
+    throw 'socket' in via ? connectFailure(e, user, SOCKET) : connectFailure(e, user, `${via.host}:${via.port}`);
   } finally {
     stream.destroy();
   }

@@ -26,10 +26,11 @@ export async function runHandlers(w: HostWork, owed: ReadonlySet<string>, reason
       w.report.handlers.push({ name: h.name, status: 'changed', reason: reasons.get(h.name) ?? '', ms: Date.now() - started });
     } catch (e) {
       const cause = asEngineError(`handler ${h.name}`, e);
-      const back = await rollBack(w, h, applied, cause);
+      // A connection that died took the handler with it: nothing can be put back over it, and nothing proves the change bad.
+      const back = w.host.t.lost ? {} : await rollBack(w, h, applied, cause);
       w.report.handlers.push({ name: h.name, status: 'failed', reason: `${reasons.get(h.name)}; ${back.said ? `${back.said}; ` : ''}${owedNote}`, ...(back.rollback ? { rollback: back.rollback } : {}) });
       for (const later of todo.slice(i + 1)) w.report.handlers.push({ name: later.name, status: 'pending', reason: `${reasons.get(later.name)}; ${owedNote}` });
-      throw new EngineError(cause.step, back.said ? `${cause.message}\n${back.said}` : cause.message, back.hint ?? cause.hint, e);
+      throw new EngineError(w.host.t.lost ? `handler ${h.name}` : cause.step, back.said ? `${cause.message}\n${back.said}` : cause.message, back.hint ?? cause.hint, e);
     }
   }
 }

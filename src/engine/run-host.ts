@@ -97,9 +97,12 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
       report.verify = await pb.check.full(ctx);
     }
   } catch (e) {
-    // A connection that died is the cause, whatever layer noticed it first (a tunnel reset, a command cut off).
+    // A connection that died is the cause, whatever layer noticed it first (a tunnel reset, a command cut
+    // off, an API's timeout that came before the keepalives'): asked before the error is believed.
+    if (t && !t.lost) await t.probe?.(5_000);
     const inner = asEngineError(step, e);
-    const err = t?.lost ? { step: inner.step, message: t.lost.message, hint: t.lost.hint } : inner;
+    // (Where it was noticed: the resource or handler the engine names, else the engine's own step.)
+    const err = t?.lost ? { step: e instanceof EngineError ? e.step : step, message: t.lost.message, hint: t.lost.hint } : inner;
     report.error = { step: err.step, message: err.message, hint: err.hint };
   } finally {
     if (host) Object.assign(report.stats, await host.providers.closeAll());

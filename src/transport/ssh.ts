@@ -61,6 +61,12 @@ export interface Transport {
   start?(argv: string[], opts?: { onStdout?: (chunk: string) => void }): Promise<RemoteProcess>;
   /** Why the connection died under a run (keepalives unanswered, reset), once it did; undefined while it is up. */
   readonly lost?: TransportError;
+  /**
+   * Whether the link still answers: a command that times out (Keystone silent, a query unanswered) may be
+   * the link dying before the keepalives tell. Resolves with the connection's loss (and drops it) when no
+   * answer comes in timeoutMs, undefined when it answers.
+   */
+  probe?(timeoutMs: number): Promise<TransportError | undefined>;
   readonly stats: { roundTrips: number; commands: number };
   close(): void;
 }
@@ -70,7 +76,7 @@ export interface Transport {
  * unanswered, so a dead link (a cable, a firewall dropping packets) ends a run in about 20 s, not at
  * TCP's own timeout (minutes to hours).
  */
-export const KEEPALIVE = { intervalMs: 5_000, countMax: 3 };
+export const KEEPALIVE = { intervalMs: 5_000, countMax: 2 };
 
 function defaultIdentity(): { privateKey?: Buffer; agent?: string } {
   if (process.env.SSH_AUTH_SOCK) return { agent: process.env.SSH_AUTH_SOCK };
@@ -236,6 +242,15 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
     get lost() {
       return lost;
     },
+    async probe(timeoutMs) {
+      if (lost) return lost;
+      const answered = await run('true', { timeoutMs }).then(() => true, () => false);
+      if (answered || lost) return lost;
+      lose(`it stopped answering (no reply to a probe in ${timeoutMs / 1000} s: a dead link?)`);
+      // A dead link never completes a polite end; the socket goes now, or it keeps the process alive for minutes.
+      client.destroy();
+      return lost;
+    },
     script: (source, args = [], opts = {}) => run(quoteArgv(['sh', '-s', '--', ...args]), { ...opts, stdin: source }),
     async writeFileAtomic(path, content, owner, mode) {
       // Temp file + fsync + rename in the target's directory: a reader sees the old file or the new one.
@@ -247,7 +262,8 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
     openTcp: (h, p) => channel((cb) => client.forwardOut('127.0.0.1', 0, h, p, cb), `${h}:${p}`),
     close: () => {
       closing = true;
-      client.end();
+      if (lost) client.destroy();
+      else client.end();
     },
   };
 }
