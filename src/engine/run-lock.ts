@@ -14,6 +14,8 @@ export interface RunLockOptions {
   wait: boolean;
   /** How long to wait for it at most. */
   timeoutMs: number;
+  /** The heartbeat (default HEARTBEAT); a test shortens it. */
+  heartbeat?: { everyMs: number; silenceSec: number };
 }
 
 /** The heartbeat: a byte every `everyMs`; the holder lets go after `silenceSec` without one. */
@@ -90,7 +92,8 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
   const locked = new Promise<void>((r) => (onLocked = r));
   const t0 = Date.now();
   if (!t.start) throw new EngineError('run lock', `the connection to ${t.host} cannot hold a remote command open`, 'run without the run lock, or over SSH');
-  const proc: RemoteProcess = await t.start(['sh', '-c', HOLD, 'run-lock', opts.path, holder, opts.wait ? '1' : '0', String(HEARTBEAT.silenceSec)], {
+  const hb = opts.heartbeat ?? HEARTBEAT;
+  const proc: RemoteProcess = await t.start(['sh', '-c', HOLD, 'run-lock', opts.path, holder, opts.wait ? '1' : '0', String(hb.silenceSec)], {
     onStdout: (chunk) => {
       buf += chunk;
       const lines = buf.split('\n');
@@ -109,7 +112,7 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
       }
     },
   });
-  const beat = setInterval(() => proc.write('.'), HEARTBEAT.everyMs);
+  const beat = setInterval(() => proc.write('.'), hb.everyMs);
   beat.unref();
   proc.write('.');
   const release = () => {

@@ -7,55 +7,71 @@ import type { Host } from '../engine/host.ts';
 import { shq } from '../engine/facts.ts';
 
 const COLOUR = /\x1b\[[0-9;]*m/g;
-/** oslo.log's line head: `2026-11-26 14:58:56.923 2281 ERROR glance.common… [-] message`. */
-const HEAD = /^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?\s+\d+\s+([A-Z]+)\s/;
-const LEVEL_LINE = /^(?:ERROR|CRITICAL|FATAL)\b|^[A-Za-z_.]*(?:Error|Exception)\b:|^Traceback /;
+/** oslo.log's line head: `2026-11-26 14:58:56.923 2281 ERROR glance.common.wsgi [-] message`. */
+const HEAD = /^(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?\s+\d+\s+([A-Z]+)\s+\S+) ?(.*)$/;
+/** A line of stderr that is itself a complaint: "ERROR: Value for option …", "CRITICAL …", an exception. */
+const COMPLAINT = /^(?:ERROR|CRITICAL|FATAL)\b|^[A-Za-z_][\w.]*(?:Error|Exception)\b:|^Traceback /;
+/** The line a traceback ends with: "sqlalchemy.exc.OperationalError: (1045, …)". */
+const EXCEPTION = /^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Failure|Timeout)\b:/;
 const MAX_LINE = 400;
 
 interface LogRecord {
+  /** The oslo head (time, pid, level, logger) the record's lines share; none for a bare stderr line. */
+  prefix?: string;
   level?: string;
   lines: string[];
 }
 
+/**
+ * Lines into records: oslo.log writes a multi-line message (a traceback) as one line per message line,
+ * each with the same head, and a deprecation notice as a head line plus bare lines up to ")".
+ */
 function records(text: string): LogRecord[] {
   const out: LogRecord[] = [];
   for (const raw of text.replace(COLOUR, '').split('\n')) {
     const line = raw.replace(/\r$/, '');
     if (!line.trim()) continue;
+    const last = out[out.length - 1];
     const m = HEAD.exec(line);
-    if (m) out.push({ level: m[1], lines: [line] });
-    else if (out.length && out[out.length - 1]!.level && /^\s|^[A-Za-z_.]*(?:Error|Exception)\b|^Traceback|^\)/.test(line)) out[out.length - 1]!.lines.push(line);
+    if (m) {
+      if (last && last.prefix === m[1]) last.lines.push(m[3]!);
+      else out.push({ prefix: m[1], level: m[2], lines: [m[3]!] });
+    } else if (last?.prefix && !COMPLAINT.test(line)) last.lines.push(line);
     else out.push({ lines: [line] });
   }
   return out;
 }
 
+const cut = (l: string) => (l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}…` : l);
+
 /**
  * The lines of a daemon's log or stderr that say why it stopped: ERROR/CRITICAL records (a traceback cut
- * to its head and its exception), lines such as "ERROR: Value for option … is not valid", exceptions;
- * never a warning or a deprecation notice. The last `max` such records.
+ * to its first line and the exception it ends with), lines such as "ERROR: Value for option … is not
+ * valid", exceptions; never a warning or a deprecation notice. The last `max` such records, each said once.
  */
 export function linesThatMatter(text: string, max = 6): string[] {
-  const kept: string[][] = [];
+  const kept: { key: string; lines: string[] }[] = [];
   for (const r of records(text)) {
-    const head = r.lines[0]!;
-    if (/deprecat/i.test(r.lines.join(' '))) continue;
-    const serious = r.level ? /^(ERROR|CRITICAL|FATAL)$/.test(r.level) : LEVEL_LINE.test(head.trim());
-    if (!serious) continue;
-    const rest = r.lines.slice(1).map((l) => l.trim()).filter(Boolean);
-    // A traceback: its head and the exception it ends with are the news; the frames are not.
-    const tail = rest.some((l) => l.startsWith('Traceback') || l.startsWith('File ')) ? rest.filter((l) => !/^(File |Traceback)/.test(l)).slice(-1) : rest.slice(0, 3);
-    kept.push([head.trim(), ...tail].map((l) => (l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}…` : l)));
+    const serious = r.level ? /^(ERROR|CRITICAL|FATAL)$/.test(r.level) : COMPLAINT.test(r.lines[0]!.trim());
+    if (!serious || /is deprecated|deprecated for removal/i.test(r.lines[0]!)) continue;
+    const body = r.lines.map((l) => l.trim()).filter(Boolean);
+    const traceback = body.findIndex((l) => l.startsWith('Traceback'));
+    let lines: string[];
+    if (traceback >= 0) {
+      // Its first line (what was being done) and the exception it ends with; the frames are not the news.
+      const before = body.slice(0, traceback);
+      const exception = body.slice(traceback).filter((l) => EXCEPTION.test(l)).pop();
+      lines = [...before.slice(0, 1), ...(exception ? [exception] : body.slice(-1))];
+    } else lines = body.slice(0, 4);
+    if (!lines.length) continue;
+    const key = lines.join('\n').replace(/\breq-[0-9a-f-]+.*?\]/, '');
+    const said = [`${r.prefix ? `${r.prefix} ` : ''}${lines[0]}`, ...lines.slice(1).map((l) => `  ${l}`)].map(cut);
+    // The same complaint repeated (a retry loop, one per worker) is said once, where it was said last.
+    const seen = kept.findIndex((k) => k.key === key);
+    if (seen >= 0) kept.splice(seen, 1);
+    kept.push({ key, lines: said });
   }
-  // The same complaint repeated (a retry loop) is said once.
-  const seen = new Set<string>();
-  const unique = kept.filter((lines) => {
-    const key = lines.map((l) => l.replace(HEAD, '')).join('\n');
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-  return unique.slice(-max).flat();
+  return kept.slice(-max).flatMap((k) => k.lines);
 }
 
 export interface Diagnosable {

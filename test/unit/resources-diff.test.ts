@@ -17,7 +17,9 @@ import { roleAssignmentDiff, type KsRoleState } from '../../src/resources/keysto
 import { keystoneServiceDiff, serviceToKeep, type KsServiceState } from '../../src/resources/keystone-service.ts';
 import { keystoneEndpointsDiff, type KsEndpointsState, type Iface } from '../../src/resources/keystone-endpoints.ts';
 import { schemaDiff, schemaHeads, parseRevisions } from '../../src/resources/alembic-schema.ts';
-import { aptPackagesDiff, type PackagesState } from '../../src/resources/apt-packages.ts';
+import { aptPackagesDiff, type PackagesState, type DpkgEntry } from '../../src/resources/apt-packages.ts';
+import { dpkgHealthDiff, brokenPackages } from '../../src/resources/dpkg-health.ts';
+import type { LockHolder } from '../../src/resources/dpkg-lock.ts';
 import { iniFileDiff, type IniFileState } from '../../src/resources/ini-file.ts';
 import { renderTemplate } from '../../src/resources/ini/template.ts';
 import { serviceDiff, type ServiceState } from '../../src/resources/service.ts';
@@ -61,6 +63,11 @@ eachCase<{ exists: boolean; grants: string[]; passwordWorks?: boolean; serverVer
   assert.equal(hasGrant, expected.hasGrant, 'grantsAll');
   const state = { exists: current.exists, hasGrant, passwordWorks: current.passwordWorks, dialect: sqlDialect(current.serverVersion) };
   assertDiff(mysqlUserDiff(state, { ...desired, password: PASSWORD }), expected.diff);
+});
+
+// As read() gathers it: the dpkg fact (status letters per package), the updates journal, the lock holders.
+eachCase<{ dpkg: Record<string, DpkgEntry>; updates: number; holders: LockHolder[] }, Record<string, never>, unknown>('dpkg-health', ({ current, expected }) => {
+  assertDiff(dpkgHealthDiff({ broken: brokenPackages(current.dpkg), updates: current.updates, holders: current.holders }), expected);
 });
 
 eachCase<{ exists: boolean }, { name: string; ensure?: Ensure }, unknown>('mysql-database', ({ current, desired, expected }) => {

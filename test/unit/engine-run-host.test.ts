@@ -1,0 +1,120 @@
+// runHost's part in the safety of a run: the run lock taken after connecting and before any fact is
+// read, and let go at the end whatever happened; and a connection that died named as the cause, not
+// the timeout or reset some layer saw first.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Playbook } from '../../src/engine/playbook.ts';
+import type { Resource } from '../../src/engine/resource.ts';
+import { runHost, type RunOptions } from '../../src/engine/run-host.ts';
+import type { ExecResult, RemoteProcess } from '../../src/transport/ssh.ts';
+import { TransportError } from '../../src/transport/errors.ts';
+import { FakeController, FakeTransport, describeCommand } from './fake-transport.ts';
+import { OS_RELEASE } from './engine-helpers.ts';
+
+/** A FakeTransport that can hold a command open: the run-lock script answers as a free lock does, or as `lockSays`. */
+class HoldingTransport extends FakeTransport {
+  lockEnded = false;
+  probed = 0;
+  probeLoses?: TransportError;
+  /** What the target saw, in order: `start run-lock`, `facts`, … */
+  readonly timeline: string[];
+  constructor(c: FakeController, readonly lockSays = 'locked\n', timeline: string[] = []) {
+    super({ answer: c.answer, onAnswered: (cmd) => timeline.push(describeCommand(cmd).split(' ')[0]!) });
+    this.timeline = timeline;
+  }
+  start(argv: string[], opts: { onStdout?: (chunk: string) => void } = {}): Promise<RemoteProcess> {
+    this.timeline.push(`start ${argv[3]}`);
+    let finish!: (r: ExecResult) => void;
+    const done = new Promise<ExecResult>((r) => (finish = r));
+    setImmediate(() => {
+      opts.onStdout?.(this.lockSays);
+      if (this.lockSays.startsWith('busy')) finish({ code: 75, stdout: this.lockSays, stderr: '' });
+    });
+    return Promise.resolve({
+      write: () => {},
+      end: () => {
+        this.lockEnded = true;
+        finish({ code: 143, stdout: '', stderr: '' });
+      },
+      done,
+    });
+  }
+  probe(): Promise<TransportError | undefined> {
+    this.probed++;
+    if (this.probeLoses) this.lost = this.probeLoses;
+    return Promise.resolve(this.lost);
+  }
+}
+
+function playbook(read: () => Promise<string>): Playbook {
+  const r: Resource<string, never> = { kind: 'thing', id: 'one', read, diff: (s) => ({ action: 'none', changes: [], why: `it is ${s}`, ops: [] }), apply: async () => {} };
+  return {
+    id: 'test', describe: 'a test playbook', profiles: { any: { id: 'any' } }, profileFor: () => ({ id: 'any' }),
+    options: [], settings: () => ({}), secrets: [], facts: [], resources: () => [r], handlers: () => [],
+  };
+}
+
+function options(t: FakeTransport, pb: Playbook, over: Partial<RunOptions<unknown, { id: string }>> = {}): RunOptions<unknown, { id: string }> {
+  return {
+    mode: 'apply', playbook: pb, settings: {}, journalPath: '/var/lib/x/pending', progress: () => {},
+    secrets: { load: () => Promise.resolve({}), forget: () => Promise.resolve() },
+    connect: () => Promise.resolve(t), ...over,
+  };
+}
+
+const target = { name: 'controller', host: '10.0.0.2' };
+
+describe('runHost: the run lock', () => {
+  test('taken after connecting and before the facts; let go when the run ends', async () => {
+    const t = new HoldingTransport(new FakeController({ '/etc/os-release': OS_RELEASE }));
+    const report = await runHost(target, options(t, playbook(() => Promise.resolve('fine')), { runLock: { path: '/var/lib/x/run.lock', wait: true, timeoutMs: 1000 } }));
+    assert.equal(report.error, undefined, JSON.stringify(report.error));
+    assert.deepEqual(t.timeline.slice(0, 2), ['start run-lock', 'facts']);
+    assert.ok(t.lockEnded, 'released');
+  });
+
+  test('refused (--no-wait): the error names the holder, nothing is read, and the run fails', async () => {
+    const t = new HoldingTransport(new FakeController({ '/etc/os-release': OS_RELEASE }), 'busy 12 alice@ops (pid 7, install-glance apply) from 10.0.0.9 port 4000\n');
+    const report = await runHost(target, options(t, playbook(() => Promise.resolve('fine')), { runLock: { path: '/var/lib/x/run.lock', wait: false, timeoutMs: 1000 } }));
+    assert.equal(report.error?.step, 'run lock');
+    assert.match(report.error!.message, /another run holds the run lock \/var\/lib\/x\/run\.lock on controller: alice@ops \(pid 7, install-glance apply\) from 10\.0\.0\.9 port 4000, for 12 s/);
+    assert.deepEqual(t.timeline, ['start run-lock'], 'no fact read, nothing done');
+    assert.equal(report.failed, 1);
+  });
+
+  test('no lock asked for (plan): none taken', async () => {
+    const t = new HoldingTransport(new FakeController({ '/etc/os-release': OS_RELEASE }));
+    await runHost(target, options(t, playbook(() => Promise.resolve('fine')), { mode: 'plan' }));
+    assert.ok(!t.timeline.includes('start run-lock'));
+  });
+});
+
+describe('runHost: a connection that died is the cause', () => {
+  const lost = new TransportError('10.0.0.2', 'ssh', 'the SSH connection to 10.0.0.2 was lost: no answer to keepalives for 15 s (a dead link?)', 'check the network path');
+
+  test('known lost: its message, at the step where it was noticed', async () => {
+    const t = new HoldingTransport(new FakeController({ '/etc/os-release': OS_RELEASE }));
+    const report = await runHost(target, options(t, playbook(() => {
+      t.lost = lost;
+      return Promise.reject(new Error('socket hang up'));
+    })));
+    assert.equal(report.error?.step, 'thing one');
+    assert.equal(report.error?.message, lost.message);
+    assert.equal(report.error?.hint, 'check the network path');
+  });
+
+  test('a timeout is checked against the link: a link that no longer answers is named instead of the timeout', async () => {
+    const t = new HoldingTransport(new FakeController({ '/etc/os-release': OS_RELEASE }));
+    t.probeLoses = lost;
+    const report = await runHost(target, options(t, playbook(() => Promise.reject(new Error('Keystone gave no answer to GET /users in 15000 ms')))));
+    assert.equal(t.probed, 1);
+    assert.equal(report.error?.message, lost.message);
+  });
+
+  test('a link that answers the probe leaves the error as it was', async () => {
+    const t = new HoldingTransport(new FakeController({ '/etc/os-release': OS_RELEASE }));
+    const report = await runHost(target, options(t, playbook(() => Promise.reject(new Error('Keystone gave no answer to GET /users in 15000 ms')))));
+    assert.equal(t.probed, 1);
+    assert.match(report.error!.message, /^Keystone gave no answer/);
+  });
+});
