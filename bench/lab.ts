@@ -2,7 +2,7 @@
 // into a scratch cache, never under running labs; otherwise the cached one is described), one fresh lab
 // up, three at once, memory per idle lab, and `lab down --all`. Prints; asserts nothing.
 //
-//   npm run bench:lab -- [--rebuild] [--release bookworm|bullseye|trixie] [--settle SECONDS]
+//   npm run bench:lab -- [--rebuild] [--release bookworm|bullseye|trixie|juno] [--tls] [--settle SECONDS]
 //
 // Its labs live in a state root of their own (INSTALL_GLANCE_STATE, default /var/lib/install-glance-bench),
 // so `lab down --all` here takes down only the bench's labs, never an operator's `controller`.
@@ -13,18 +13,22 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { recipeKey, defaultMirror, releases, type Release } from '../src/lab/snapshot.ts';
-import type { LabRecord } from '../src/lab/lab.ts';
+import { recipeKey, defaultMirror } from '../src/lab/snapshot.ts';
+import { variantKey } from '../src/lab/variant.ts';
+import { labReleases, type LabRelease } from '../src/lab/records.ts';
+import { stackFor, type LabRecord } from '../src/lab/lab.ts';
 
 const { values: opt } = parseArgs({
   options: {
     rebuild: { type: 'boolean', default: false },
     release: { type: 'string', default: 'bookworm' },
+    tls: { type: 'boolean', default: false },
     settle: { type: 'string', default: '5' },
   },
 });
-if (!(releases as readonly string[]).includes(opt.release)) throw new Error(`--release must be one of ${releases.join(', ')}`);
-const release = opt.release as Release;
+if (!(labReleases as readonly string[]).includes(opt.release)) throw new Error(`--release must be one of ${labReleases.join(', ')}`);
+const release = opt.release as LabRelease;
+const kind = ['--release', release, ...(opt.tls ? ['--tls'] : [])];
 const settleMs = Number(opt.settle) * 1000;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,7 +68,7 @@ const mib = (kib: number) => `${Math.round(kib / 1024)} MiB`;
 
 /** "NAME: up at ADDR (release) in N s" as the lab reports it: from its allocation to SSH + a Keystone token. */
 function reportedUp(run: Run, name: string): string {
-  const m = run.lines.map((l) => new RegExp(`^${name}: up at \\S+ \\(\\w+\\) in ([\\d.]+) s$`).exec(l.text)).find(Boolean);
+  const m = run.lines.map((l) => new RegExp(`^${name}: up at \\S+ \\([^)]+\\) in ([\\d.]+) s$`).exec(l.text)).find(Boolean);
   return m ? `${m[1]} s` : '?';
 }
 
@@ -133,24 +137,27 @@ async function main(): Promise<void> {
   const leftover = fs.existsSync(path.join(stateRoot, 'labs')) ? fs.readdirSync(path.join(stateRoot, 'labs')) : [];
   if (leftover.length) {
     console.log(`(taking down bench labs left over from an earlier run: ${leftover.join(', ')})`);
-    await cli(['lab', 'down', '--all']);
+    await cli(['lab', 'down', '--all', '--yes']);
   }
-  console.log(`lab bench: ${release}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}; state root ${stateRoot}`);
+  console.log(`lab bench: ${kind.slice(1).join(' ')}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}; state root ${stateRoot}`);
 
   // Snapshot: built into a scratch cache with --rebuild (the shared one may be a running lab's lower
   // layer); otherwise the shared cached one is described, or built (and timed) if it is missing.
-  const key = recipeKey(release, defaultMirror());
+  // A variant (juno, --tls) is its layer over the base snapshot: the directory that says it is built.
+  const { base, variant } = stackFor(release, { tls: opt.tls });
+  const baseKey = recipeKey(base, defaultMirror());
+  const dirName = variant ? `${base}.${variant}-${variantKey(variant, base, baseKey)}` : `${base}-${baseKey}`;
   let cache: string | undefined;
-  let cached = path.join(defaultCache, 'snapshots', `${release}-${key}`);
+  let cached = path.join(defaultCache, 'snapshots', dirName);
   if (opt.rebuild) {
     fs.mkdirSync(`${defaultCache}-bench`, { recursive: true });
     cache = fs.mkdtempSync(path.join(`${defaultCache}-bench`, 'cache-'));
-    cached = path.join(cache, 'snapshots', `${release}-${key}`);
+    cached = path.join(cache, 'snapshots', dirName);
   }
   try {
     if (!fs.existsSync(path.join(cached, 'ready'))) {
-      const run = await cli(['lab', 'up', 'bench-0', '--release', release], cache);
-      const steps = run.lines.filter((l) => /^snapshot: .* done \(/.test(l.text));
+      const run = await cli(['lab', 'up', 'bench-0', ...kind], cache);
+      const steps = run.lines.filter((l) => /^snapshot: .* … [\d.]+ s$/.test(l.text));
       const built = steps.at(-1)?.ms ?? NaN;
       console.log(`snapshot build (${opt.rebuild ? '--rebuild, scratch cache' : 'not cached'}): ${s(built)} — ${steps.map((l) => l.text.replace(/^snapshot: /, '')).join(', ')}`);
       console.log(`  (the lab up after it: ${s(run.ms - built)}, lab ready in ${reportedUp(run, 'bench-0')})`);
@@ -162,7 +169,7 @@ async function main(): Promise<void> {
 
     const singles: Run[] = [];
     for (let i = 0; i < 3; i++) {
-      const run = await cli(['lab', 'up', 'bench-1', '--release', release], cache);
+      const run = await cli(['lab', 'up', 'bench-1', ...kind], cache);
       singles.push(run);
       if (i < 2) await cli(['lab', 'down', 'bench-1'], cache);
     }
@@ -171,16 +178,16 @@ async function main(): Promise<void> {
     const down1 = await cli(['lab', 'down', 'bench-1'], cache);
 
     const names = ['bench-1', 'bench-2', 'bench-3'];
-    const three = await cli(['lab', 'up', ...names, '--release', release], cache);
+    const three = await cli(['lab', 'up', ...names, ...kind], cache);
     console.log(`three at once (one \`lab up\`): ${s(three.ms)} CLI wall; each ready in ${names.map((n) => reportedUp(three, n)).join(', ')}`);
     console.log(`idle lab memory, three bench labs up (after ${opt.settle} s idle): ${await memoryLine(names)}`);
-    const downAll = await cli(['lab', 'down', '--all'], cache);
+    const downAll = await cli(['lab', 'down', '--all', '--yes'], cache);
     console.log(`lab down --all (3 labs): ${s(downAll.ms)} CLI wall; lab down (1 lab): ${s(down1.ms)}`);
     const others = await cli(['lab', 'list'], cache);
     if (others.stdout.trim().split('\n').length > 1) console.log(`(bench labs still listed after down --all:\n${others.stdout})`);
   } finally {
     if (cache) {
-      await cli(['lab', 'down', '--all'], cache).catch(() => {});
+      await cli(['lab', 'down', '--all', '--yes'], cache).catch(() => {});
       fs.rmSync(cache, { recursive: true, force: true });
     }
   }

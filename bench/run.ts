@@ -1,7 +1,8 @@
 // The engine's figures on a lab controller, printed (never asserted): a fresh apply, where its time goes
 // (apt, db_sync, restart, the closing upload: the work itself; the rest is engine overhead), and the
 // converged re-apply as an operator runs it (bin/install-glance, wall clock, median of 5), with the
-// SSH round trips, remote commands and Keystone requests it took. Usage: npm run bench [-- --runs N]
+// SSH round trips, remote commands and Keystone requests it took. Usage: npm run bench [-- --runs N] [--lab NAME]
+// (--lab: the lab's name, default bench-eng; machines shared by several people give each their own)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,8 +10,9 @@ import path from 'node:path';
 import { repoRoot, labUp, labDown } from '../test/lab/helpers.ts';
 import type { HostReport } from '../src/engine/report-model.ts';
 
-const LAB = 'bench-eng';
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
+const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const LAB = arg('--lab') ?? 'bench-eng';
+const runs = Number(arg('--runs')) || 5;
 const env = { ...process.env, INSTALL_GLANCE_SECRETS: fs.mkdtempSync(path.join(os.tmpdir(), 'ig-bench-')) };
 const bin = path.join(repoRoot, 'bin', 'install-glance');
 

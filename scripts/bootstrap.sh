@@ -14,9 +14,10 @@ if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split("."
 fi
 
 # debootstrap builds the lab's rootfs; iproute2/iptables wire its network; util-linux has unshare and
-# nsenter; openssh-client is for `install-glance lab ssh`.
+# nsenter; openssh-client is for `install-glance lab ssh`; openssl makes a TLS lab's CA;
+# curl is for the TLS lab test (curl --cacert).
 need=()
-for pkg in debootstrap iptables iproute2 util-linux openssh-client perl ca-certificates; do
+for pkg in debootstrap iptables iproute2 util-linux openssh-client perl ca-certificates openssl curl; do
   dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^ii' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

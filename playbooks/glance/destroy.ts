@@ -17,7 +17,7 @@ import { iniFile } from '../../src/resources/ini-file.ts';
 import { service } from '../../src/resources/service.ts';
 import { pathAbsent } from '../../src/resources/path-absent.ts';
 import { profiles, profileFor, type GlanceProfile } from './profiles.ts';
-import { options, glanceSettings, type GlanceSettings } from './settings.ts';
+import { options, glanceSettings, regionFor, type GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
 import { glanceFacts } from './facts.ts';
 
@@ -31,11 +31,12 @@ export const glanceDestroyPlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   secrets: [],
   facts: glanceFacts(),
   warm: (settings) => [sessions(settings).dbAdmin],
-  resources({ profile, settings: st }): Resource[] {
-    const s = sessions(st);
+  async resources({ host, profile, settings: st }): Promise<Resource[]> {
+    const s = sessions(st, undefined, profile);
     const absent = { ensure: 'absent' as const };
+    const region = regionFor(st, profile, (await host.use(s.credentials)).regionName);
     return [
-      inLane('identity', keystoneEndpoints({ service: st.service, urls: st.endpoints, region: st.region, keystone: s.keystone, ...absent })),
+      inLane('identity', keystoneEndpoints({ service: st.service, urls: st.endpoints, region, keystone: s.keystone, ...absent })),
       inLane('identity', keystoneService({ ...st.service, keystone: s.keystone, ...absent })),
       inLane('identity', keystoneRoleAssignment({ user: st.keystoneUser, domainId: st.domainId, project: st.serviceProject, role: st.role, keystone: s.keystone, ...absent })),
       inLane('identity', keystoneUser({ name: st.keystoneUser, domainId: st.domainId, keystone: s.keystone, ...absent })),

@@ -7,8 +7,10 @@ import { dpkgLockFact } from '../../src/resources/dpkg-lock.ts';
 import { fileFact } from '../../src/resources/ini-file.ts';
 import { pidFact } from '../../src/resources/service.ts';
 import { revisionsFact } from '../../src/resources/alembic-schema.ts';
+import { migrateVersionsFact } from '../../src/resources/migrate-schema.ts';
+import { pathFact } from '../../src/resources/path-absent.ts';
 import { openrcFact } from '../../src/providers/admin-credentials.ts';
-import { profiles } from './profiles.ts';
+import { profiles, KEYSTONE_CA } from './profiles.ts';
 
 export function glanceFacts(): FactSpec<unknown>[] {
   const all = Object.values(profiles);
@@ -18,8 +20,12 @@ export function glanceFacts(): FactSpec<unknown>[] {
     dpkgLockFact,
     openrcFact,
     ...[...new Set(all.flatMap((p) => p.configs.map((c) => c.path)))].map(fileFact),
+    // Read whether or not Keystone turns out to be https: one more line in the same round trip.
+    fileFact(KEYSTONE_CA),
     ...all.flatMap((p) => p.services.map((s) => pidFact(s.name, s.pidfiles))),
     ...[...new Set(all.filter((p) => p.schema.tool === 'alembic').map((p) => p.schema.versionsDir))].map(revisionsFact),
+    ...[...new Set(all.filter((p) => p.schema.tool === 'migrate').map((p) => p.schema.versionsDir))].map(migrateVersionsFact),
+    ...[...new Set(all.flatMap((p) => p.leftovers))].map(pathFact),
   ] as FactSpec<unknown>[];
   return [...new Map(specs.map((f) => [f.key, f])).values()];
 }

@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import type { Playbook, PlaybookContext } from '../../src/engine/playbook.ts';
 import type { Resource } from '../../src/engine/resource.ts';
 import { inLane } from '../../src/engine/resource.ts';
-import { EngineError } from '../../src/engine/errors.ts';
 import { projectPath } from '../../src/project-root.ts';
 import { BACKUPS } from '../../src/state-paths.ts';
 import { generatePassword } from '../../src/secrets/generate.ts';
@@ -19,14 +18,18 @@ import { aptPackages } from '../../src/resources/apt-packages.ts';
 import { dpkgHealth } from '../../src/resources/dpkg-health.ts';
 import { iniFile } from '../../src/resources/ini-file.ts';
 import { alembicSchema } from '../../src/resources/alembic-schema.ts';
+import { migrateSchema } from '../../src/resources/migrate-schema.ts';
+import { pathAbsent } from '../../src/resources/path-absent.ts';
 import { service } from '../../src/resources/service.ts';
+import { file } from '../../src/resources/file.ts';
 import { restartService } from '../../src/resources/service-control.ts';
-import { profiles, profileFor, type GlanceProfile } from './profiles.ts';
-import { options, glanceSettings, type GlanceSettings } from './settings.ts';
+import { profiles, profileFor, KEYSTONE_CA, type GlanceProfile } from './profiles.ts';
+import { options, glanceSettings, regionFor, type GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
 import { glanceFacts } from './facts.ts';
-import { glanceApiReady } from './readiness.ts';
+import { glanceApiReady, glanceRegistryReady } from './readiness.ts';
 import { checkGlance } from './verify.ts';
+import { adoptGlanceSecrets } from './adopt.ts';
 
 type Ctx = PlaybookContext<GlanceSettings, GlanceProfile>;
 
@@ -36,36 +39,69 @@ export function template(name: string): string {
 
 const restartOf = (service: string) => `restart-${service}`;
 
+/** How this host's Glance reaches Keystone: its URL, region, and for https what it trusts. */
+interface KeystoneAccess {
+  url: URL;
+  /** The public Identity URL glance-api.conf names (unversioned). */
+  publicUrl: string;
+  region: string;
+  /** The CA to place for glance-api, when Keystone is https and the CA is known. */
+  caPem?: string;
+  /** https with the check switched off and no CA known: glance-api is told not to check either. */
+  insecure: boolean;
+}
+
+async function keystoneAccess(ctx: Ctx): Promise<KeystoneAccess> {
+  const creds = await ctx.host.use(sessions(ctx.settings).credentials);
+  const url = new URL(creds.authUrl);
+  const https = url.protocol === 'https:';
+  const region = regionFor(ctx.settings, ctx.profile, creds.regionName);
+  if (!ctx.settings.region && creds.regionName) ctx.host.note(`region ${creds.regionName}: the credentials' region (--region to set another)`);
+  const caPem = https ? creds.tls?.ca : undefined;
+  const insecure = https && !!creds.tls?.insecure && !caPem;
+  if (insecure) ctx.host.note('warning: no CA known for Keystone: glance-api.conf gets [keystone_authtoken] insecure = true (pass --os-cacert FILE to have it check)');
+  return { url, publicUrl: publicKeystoneUrl(creds.authUrl), region, ...(caPem ? { caPem } : {}), insecure };
+}
+
+/**
+ * The public Identity URL, unversioned, from the admin's auth URL: the same host, on 5000 when the openrc
+ * names Keystone's admin port (the Juno guide's is http://controller:35357/v2.0, and its glance-api.conf
+ * wants auth_uri = http://controller:5000/v2.0).
+ */
+export function publicKeystoneUrl(authUrl: string): string {
+  const u = new URL(authUrl);
+  if (u.port === '35357') u.port = '5000';
+  return `${u.protocol}//${u.host}`;
+}
+
 /** The values of the templates' placeholders. The passwords stay Secrets: the files' diffs mask them. */
-async function templateVars(ctx: Ctx): Promise<Record<string, string | import('../../src/secret.ts').Secret>> {
+function templateVars(ctx: Ctx, k: KeystoneAccess): Record<string, string | import('../../src/secret.ts').Secret> {
   const { settings, secrets } = ctx;
-  const keystone = new URL((await ctx.host.use(sessions(settings).credentials)).authUrl);
   return {
     GLANCE_DBPASS: secrets.GLANCE_DBPASS!,
     GLANCE_PASS: secrets.GLANCE_PASS!,
     CONTROLLER: settings.controller,
-    REGION: settings.region,
-    KEYSTONE_URL: `${keystone.protocol}//${keystone.host}`,
+    REGION: k.region,
+    KEYSTONE_URL: k.publicUrl,
     // Juno's identity_uri: the admin API on its own port.
-    KEYSTONE_ADMIN_URL: `${keystone.protocol}//${keystone.hostname}:35357`,
+    KEYSTONE_ADMIN_URL: `${k.url.protocol}//${k.url.hostname}:35357`,
     DB_HOST: settings.controller,
+    // Optional keys: set for an https Keystone, removed otherwise.
+    KEYSTONE_CAFILE: k.caPem ? KEYSTONE_CA : '',
+    KEYSTONE_INSECURE: k.insecure ? 'true' : '',
   };
 }
 
-function refuseUnsupported(profile: GlanceProfile): void {
-  if (profile.keystoneApi !== 'v3' || profile.schema.tool !== 'alembic') {
-    throw new EngineError('keystone', `the ${profile.id} profile speaks Keystone ${profile.keystoneApi} and a ${profile.schema.tool} schema, which this version does not implement yet`,
-      'use a controller running a Debian release (bullseye, bookworm, trixie)');
-  }
-}
+const SYNC_HINT = 'check [database] connection in /etc/glance/glance-api.conf and that MariaDB is up; the log is /var/log/glance/glance-manage.log';
 
 async function resources(ctx: Ctx): Promise<Resource[]> {
   const { profile, settings: st, secrets } = ctx;
-  refuseUnsupported(profile);
-  const s = sessions(st, secrets.GLANCE_PASS);
+  const s = sessions(st, secrets.GLANCE_PASS, profile);
   const restartAll = profile.services.map((x) => restartOf(x.name));
-  const db = { database: st.database, password: secrets.GLANCE_DBPASS!, admin: s.dbAdmin };
-  const vars = await templateVars(ctx);
+  const db = { database: st.database, password: secrets.GLANCE_DBPASS!, admin: s.dbAdmin, dialect: profile.sqlDialect };
+  const sync = { command: 'glance-manage db_sync', user: 'glance' };
+  const keystone = await keystoneAccess(ctx);
+  const vars = templateVars(ctx, keystone);
   return [
     // 1. The database and its grants. (1, 2-3 and 4 do not depend on each other: they are applied side
     // by side, apt being the long one.)
@@ -76,31 +112,40 @@ async function resources(ctx: Ctx): Promise<Resource[]> {
     inLane('identity', keystoneUser({ name: st.keystoneUser, domainId: st.domainId, password: secrets.GLANCE_PASS!, keystone: s.keystone })),
     inLane('identity', keystoneRoleAssignment({ user: st.keystoneUser, domainId: st.domainId, project: st.serviceProject, role: st.role, keystone: s.keystone })),
     inLane('identity', keystoneService({ ...st.service, keystone: s.keystone })),
-    inLane('identity', keystoneEndpoints({ service: st.service, urls: st.endpoints, region: st.region, keystone: s.keystone })),
+    inLane('identity', keystoneEndpoints({ service: st.service, urls: st.endpoints, region: keystone.region, keystone: s.keystone })),
     // 4. Packages: first whatever an interrupted dpkg left half-done (apt installs nothing past it; finishing
     // it may configure Glance's own packages, whose new code runs only after a restart), then ours. New or
     // upgraded code only runs after a restart (the postinst's own start used the packaged config).
     inLane('packages', dpkgHealth({ lockTimeoutSec: st.dpkgLockTimeoutSec, notifies: restartAll })),
-    inLane('packages', aptPackages({ id: 'glance', packages: profile.packages, preseed: profile.preseed, notifies: restartAll, lockTimeoutSec: st.dpkgLockTimeoutSec })),
-    // 5-6. Configuration.
+    inLane('packages', aptPackages({ id: 'glance', packages: profile.packages, preseed: profile.preseed, source: profile.packageSource, notifies: restartAll, lockTimeoutSec: st.dpkgLockTimeoutSec })),
+    // 5-6. Configuration: for an https Keystone, the CA glance-api checks it with (after the package: /etc/glance is its).
+    ...(keystone.caPem ? [file({
+      path: KEYSTONE_CA, content: keystone.caPem, owner: 'root:root', mode: 0o644, describe: `the CA of ${keystone.url.protocol}//${keystone.url.host}`, notifies: restartAll,
+    })] : []),
     ...profile.configs.map((c) => iniFile({
-      path: c.path, template: template(c.template), vars, owner: 'root:glance', mode: 0o640, madeBy: 'the package', notifies: [restartOf(c.restarts)], backupDir: BACKUPS,
+      path: c.path, template: template(c.template), vars, owner: 'root:glance', mode: 0o640, madeBy: 'the package', notifies: [restartOf(c.restarts)], retired: c.retired, backupDir: BACKUPS,
     })),
-    // 7. Schema.
-    alembicSchema({
-      id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, sync: { command: 'glance-manage db_sync', user: 'glance' }, admin: s.dbAdmin, notifies: restartAll,
-      hint: 'check [database] connection in /etc/glance/glance-api.conf and that MariaDB is up; the log is /var/log/glance/glance-manage.log',
-    }),
+    // 7. Schema: alembic's (Glance 13 and later) or sqlalchemy-migrate's (Juno).
+    profile.schema.tool === 'alembic'
+      ? alembicSchema({ id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, sync, admin: s.dbAdmin, notifies: restartAll, hint: SYNC_HINT })
+      : migrateSchema({ id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, repositoryId: 'Glance Migrations', sync, admin: s.dbAdmin, notifies: restartAll, hint: SYNC_HINT }),
+    // What the package left that the guide removes (Juno: the SQLite database the config no longer names).
+    ...profile.leftovers.map((p) => pathAbsent(p)),
     // 8. Services running (restarts are handlers, run once after what asked for them).
     ...profile.services.map((x) => service({ ...x, state: 'running', doneBy: restartOf(x.name) })),
   ];
 }
 
-const verifyTarget = (ctx: Ctx) => ({
-  endpoint: ctx.settings.endpoints.public,
-  keystone: sessions(ctx.settings, ctx.secrets.GLANCE_PASS).keystone,
-  log: ctx.profile.services.find((x) => x.name === 'glance-api')?.log ?? '/var/log/glance/glance-api.log',
-});
+/** The check goes through the endpoint of the credentials' interface (clouds.yaml interface:, OS_INTERFACE), public by default. */
+const verifyTarget = async (ctx: Ctx) => {
+  const creds = await ctx.host.use(sessions(ctx.settings).credentials);
+  return {
+    endpoint: ctx.settings.endpoints[creds.interface ?? 'public'],
+    keystone: sessions(ctx.settings, ctx.secrets.GLANCE_PASS).keystone,
+    log: ctx.profile.services.find((x) => x.name === 'glance-api')?.log ?? '/var/log/glance/glance-api.log',
+    ...(creds.tls ? { tls: creds.tls } : {}),
+  };
+};
 
 export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   id: 'glance',
@@ -113,16 +158,19 @@ export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
     { name: 'GLANCE_DBPASS', describe: 'the password of the glance database account', generate: () => generatePassword() },
     { name: 'GLANCE_PASS', describe: 'the password of the glance user in Keystone', generate: () => generatePassword() },
   ],
+  // With none on the operator's side, the passwords glance-api.conf already holds, proven (adopt.ts).
+  adoptSecrets: adoptGlanceSecrets,
   facts: glanceFacts(),
   // The database session needs nothing from the facts: open it while they are gathered.
   warm: (settings) => [sessions(settings).dbAdmin],
   resources,
   handlers(ctx) {
     const keystone = sessions(ctx.settings, ctx.secrets.GLANCE_PASS).keystone;
-    return ctx.profile.services.map((x) => restartService({ ...x, ready: x.name === 'glance-api' ? glanceApiReady(x, keystone) : undefined }));
+    // In the profile's order: the registry (Juno) answers before the API that uses it is restarted.
+    return ctx.profile.services.map((x) => restartService({ ...x, ready: x.name === 'glance-api' ? glanceApiReady(x, keystone) : x.name === 'glance-registry' ? glanceRegistryReady(x) : undefined }));
   },
   check: {
-    quick: (ctx) => checkGlance(ctx.host, verifyTarget(ctx), { full: false }),
-    full: (ctx) => checkGlance(ctx.host, verifyTarget(ctx), { full: true }),
+    quick: async (ctx) => checkGlance(ctx.host, await verifyTarget(ctx), { full: false }),
+    full: async (ctx) => checkGlance(ctx.host, await verifyTarget(ctx), { full: true }),
   },
 };

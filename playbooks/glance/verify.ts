@@ -9,6 +9,7 @@ import { EngineError } from '../../src/engine/errors.ts';
 import { glanceClient } from '../../src/clients/glance.ts';
 import { lastLog } from '../../src/resources/service-control.ts';
 import type { KeystoneSession } from '../../src/providers/keystone.ts';
+import type { TlsTrust } from '../../src/clients/tls-tunnel.ts';
 
 const IMAGE_SIZE = 1 << 20;
 const STORE = '/var/lib/glance/images';
@@ -18,6 +19,8 @@ export interface VerifyTarget {
   keystone: Provider<KeystoneSession>;
   /** glance-api's log, shown when the API fails. */
   log: string;
+  /** For an https endpoint: what to trust (the same as for Keystone). */
+  tls?: TlsTrust;
 }
 
 export async function checkGlance(host: Host, v: VerifyTarget, opts: { full: boolean }): Promise<CheckResult> {
@@ -33,7 +36,7 @@ export async function checkGlance(host: Host, v: VerifyTarget, opts: { full: boo
 async function check(host: Host, v: VerifyTarget, opts: { full: boolean }): Promise<CheckResult> {
   const t0 = Date.now();
   const ks = await (await host.use(v.keystone)).reader();
-  const glance = glanceClient(host.t, v.endpoint, async () => ks.token());
+  const glance = glanceClient(host.t, v.endpoint, async () => ks.token(), { tls: v.tls });
   if (!opts.full) {
     await glance.listImages(1).catch(async (e: Error) => {
       throw new EngineError('verify', `the Glance API does not list images: ${e.message}\n${await lastLog(host, v.log)}`, 'run "install-glance apply" to repair, or read the log above');

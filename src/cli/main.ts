@@ -4,17 +4,19 @@
 //
 // Start-up is part of every run, so a run loads only what its command uses: `--version` alone answers
 // before anything else loads; otherwise only the named command's module is imported (all of them for the
-// full --help or a usage error), and those modules import their heavy parts (the engine with ssh2 and
-// mysql2, the lab builder with zx) inside their handlers. scripts/build.mjs keeps each lazily imported
-// module in a chunk of its own, so this holds for the bundle too (bench/startup.ts measures it).
+// full --help, shell completion or a usage error), and those modules import their heavy parts (the engine
+// with ssh2 and mysql2, the lab builder with zx) inside their handlers. scripts/build.mjs keeps each lazily
+// imported module in a chunk of its own, so this holds for the bundle too (bench/startup.ts measures it).
 import type { Argv } from 'yargs';
 import { versionLine } from './build-info.ts';
 import { EXIT } from './exit-codes.ts';
 import { UsageError } from './usage-error.ts';
+import { explainUsage, helpPointer } from './usage-hints.ts';
 
 function fail(err: unknown): never {
-  if (err instanceof UsageError) {
-    process.stderr.write(`usage error: ${err.message}\n`);
+  // yargs's own errors (a value a `coerce` refused, a missing argument) are usage errors too.
+  if (err instanceof UsageError || (err as Error | undefined)?.name === 'YError') {
+    process.stderr.write(`usage error: ${(err as Error).message}\n`);
     process.exit(EXIT.usage);
   }
   const hint = (err as { hint?: string }).hint;
@@ -39,24 +41,33 @@ async function main(args: string[]): Promise<void> {
   }
   const { default: yargs } = await import('yargs');
   const { Parser } = await import('yargs/helpers');
-  // The command as yargs will see it (options may come first); anything else needs every command.
+  // The command as yargs will see it (options may come first); anything else (the full --help, a
+  // completion request, a typo) needs every command.
   const named = String(Parser(args)._[0] ?? '');
   const wanted = Object.hasOwn(commands, named) ? [commands[named]!] : Object.values(commands);
   let cli = yargs(args)
     .scriptName('install-glance')
+    // Messages in one language, so that a usage error can be explained (did you mean …?) whatever LANG says.
+    .locale('en')
     .version(versionLine())
+    .help()
+    .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 110))
     .parserConfiguration({ 'populate--': true });
   for (const add of await Promise.all(wanted.map((load) => load()))) cli = add(cli);
-  await cli
+  const parser = cli
+    .completion('completion', 'print a bash or zsh completion script (add it to ~/.bashrc or ~/.zshrc)')
+    .epilog('Exit codes: 0 done or nothing to do, 2 a plan has changes, 1 failed, 64 usage error.\n"install-glance COMMAND -h" shows its options and two examples.')
     .demandCommand(1, 'name a command: plan, apply, verify, destroy or lab')
     .strict()
     .fail((msg, err) => {
-      if (err) fail(err);
-      process.stderr.write(`usage error: ${msg}\nrun "install-glance --help" for the commands\n`);
+      // yargs's own errors (a value a `coerce` refused, a flag without its value) are usage errors.
+      if (err && err.name !== 'YError') fail(err);
+      msg ||= err?.message ?? '';
+      process.stderr.write(`usage error: ${explainUsage(msg, args, parser)}\n${helpPointer(parser)}\n`);
       process.exit(EXIT.usage);
-    })
-    .parseAsync();
+    });
+  await parser.parseAsync();
 }
 
 try {

@@ -7,6 +7,7 @@ import { loadInventory, applyLimit, InventoryError, LimitError, type Inventory, 
 import { listRecords, stateOf, type LabRecord } from '../lab/records.ts';
 import { paths } from '../lab/paths.ts';
 import { UsageError } from './usage-error.ts';
+import { hostTargets } from './host-targets.ts';
 
 export interface TargetArgs {
   host?: string[];
@@ -20,17 +21,22 @@ export interface TargetArgs {
   acceptNewHostKey?: boolean;
   /** Ansible's --limit: host and group names, globs, `,`/`:` unions, `!` exclusion, `&` intersection. */
   limit?: string;
-}
-
-/** A target with what the inventory says about privilege escalation, kept for the engine's later use. */
-export interface ResolvedTarget extends Target {
-  /** ansible_become, as Ansible reads a boolean. */
+  /** For --host: the ssh config file (default ~/.ssh/config; "none": no file). */
+  sshConfig?: string;
+  /** --become and --become-user: every remote command through sudo (an inventory's ansible_become* win, as in Ansible). */
   become?: boolean;
-  /** ansible_become_user. */
   becomeUser?: string;
 }
 
-type Common = Omit<Target, 'name' | 'host'>;
+/** A target with its privilege escalation: commands through sudo (src/cli/connect-target.ts). */
+export interface ResolvedTarget extends Target {
+  /** ansible_become, as Ansible reads a boolean, else --become. */
+  become?: boolean;
+  /** ansible_become_user, else --become-user. */
+  becomeUser?: string;
+}
+
+type Common = Omit<ResolvedTarget, 'name' | 'host'>;
 
 /** The last of `names` that the host has, as Ansible's config loader picks among a setting's vars. */
 function pick(h: InventoryHost, names: string[]): { name: string; value: unknown } | undefined {
@@ -89,6 +95,8 @@ export function inventoryTarget(h: InventoryHost, source: string, common: Common
   if (become !== undefined) target.become = become;
   const becomeUser = text(h, source, ['ansible_become_user']);
   if (becomeUser !== undefined) target.becomeUser = becomeUser;
+  if (target.become === undefined) delete target.become;
+  if (target.becomeUser === undefined) delete target.becomeUser;
   return target;
 }
 
@@ -115,17 +123,19 @@ function limitInventory(inv: Inventory, limit: string | undefined): InventoryHos
 }
 
 export function labTarget(r: LabRecord): Target {
-  return { name: r.name, host: r.address, user: 'root', identity: paths.clientKey, knownHostsFile: paths.knownHosts };
+  return { name: r.name, host: r.address, user: 'root', identity: paths.clientKey, identitiesOnly: true, knownHostsFile: paths.knownHosts };
 }
 
 export async function resolveTargets(a: TargetArgs, progress: (line: string) => void): Promise<ResolvedTarget[]> {
-  const common = { user: a.user, port: a.port, identity: a.identity, knownHostsFile: a.knownHosts, acceptNewHostKey: a.acceptNewHostKey };
+  const common: Common = { user: a.user, port: a.port, identity: a.identity, knownHostsFile: a.knownHosts, acceptNewHostKey: a.acceptNewHostKey };
+  if (a.become !== undefined) common.become = a.become;
+  if (a.becomeUser !== undefined) common.becomeUser = a.becomeUser;
   if (a.host && (!a.host.length || a.host.some((h) => !h))) throw new UsageError('--host needs a host name or address');
   const given = [a.host?.length, a.inventory, a.lab].filter(Boolean).length;
   const labNames = (a.lab ?? []).filter(Boolean);
   if (given > 1) throw new UsageError('give one of --host, --inventory or --lab');
   if (a.limit !== undefined && !a.limit.trim()) throw new UsageError('--limit needs a pattern: a host or group name, e.g. --limit controllers');
-  if (a.host?.length) return limited(a.host.map((h) => ({ ...common, name: h, host: h })), a.limit, 'the --host list');
+  if (a.host?.length) return limited(hostTargets(a.host, a, progress).map((t) => withBecome(t, common)), a.limit, 'the --host list');
   if (a.inventory) {
     let inv: Inventory;
     try {
@@ -143,10 +153,15 @@ export async function resolveTargets(a: TargetArgs, progress: (line: string) => 
     if (!running.length) throw new UsageError('no lab controller is running: "install-glance lab up" starts one');
     const unknown = labNames.filter((n) => !running.some((r) => r.name === n));
     if (unknown.length) throw new UsageError(`no running lab named ${unknown.join(', ')} (running: ${running.map((r) => r.name).join(', ')})`);
-    return limited((labNames.length ? running.filter((r) => labNames.includes(r.name)) : running).map(labTarget), a.limit, 'the running labs');
+    return limited((labNames.length ? running.filter((r) => labNames.includes(r.name)) : running).map((r) => withBecome(labTarget(r), common)), a.limit, 'the running labs');
   }
   // No target named: the built-in one, the local lab controller.
   if (a.limit !== undefined) limited([{ name: 'controller' }], a.limit, 'the default target');
   const lab = running.find((r) => r.name === 'controller') ?? (await (await import('../lab/lab.ts')).up(['controller'], 'bookworm', progress))[0]!;
-  return [labTarget(lab)];
+  return [withBecome(labTarget(lab), common)];
+}
+
+/** A lab target logs in as root with the lab's key; --become still applies (a lab has no sudo unless a test adds it). */
+function withBecome(t: Target, common: Common): ResolvedTarget {
+  return { ...t, ...(common.become !== undefined ? { become: common.become } : {}), ...(common.becomeUser !== undefined ? { becomeUser: common.becomeUser } : {}) };
 }

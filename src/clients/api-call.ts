@@ -5,7 +5,8 @@
 import type { ApiError } from './api-error.ts';
 import type { Transport } from '../transport/ssh.ts';
 import { Secret } from '../secret.ts';
-import { HttpError, httpRequest, type HttpResponse } from './http.ts';
+import { traceOf, traceUrl } from '../trace.ts';
+import { HttpError, httpRequest, type HttpResponse, type TlsTrust } from './http.ts';
 
 export interface ApiCallerOptions {
   /** How error messages name the API's answers: "Keystone: GET /users answered 500: …". */
@@ -22,6 +23,8 @@ export interface ApiCallerOptions {
   connectHint: (base: string) => string;
   /** What to do when the answer does not come in time. */
   timeoutHint: string;
+  /** For https bases: the CA to trust, or none at all. */
+  tls?: TlsTrust;
 }
 
 export interface SendOptions {
@@ -64,14 +67,27 @@ export class ApiCaller {
     const base = opts.base ?? this.base;
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     this.requests++;
+    // -v: each call once it ends, with its status and time (never a header or a body).
+    const trace = traceOf(this.t);
+    const t0 = performance.now();
+    const traced = (outcome: string) => trace?.({ kind: 'api', what: `${method} ${traceUrl(base + path)}`, outcome, ms: Math.round(performance.now() - t0) });
     try {
-      return await httpRequest(this.t, base + path, { method, headers, body, timeoutMs, onProgress: opts.onProgress });
+      const res = await httpRequest(this.t, base + path, { method, headers, body, timeoutMs, onProgress: opts.onProgress, tls: this.o.tls });
+      traced(String(res.status));
+      return res;
     } catch (e) {
+      traced(e instanceof HttpError ? (e.kind === 'connect' ? 'no answer' : e.kind) : 'failed');
       if (e instanceof HttpError && e.kind === 'connect') {
         throw this.o.makeError(`${this.o.daemon} does not answer at ${base}; is it running on the controller?`, this.o.connectHint(base), { method, path }, e);
       }
       if (e instanceof HttpError && e.kind === 'timeout') {
         throw this.o.makeError(`${this.o.daemon} at ${base} gave no answer to ${method} ${path} in ${timeoutMs} ms`, this.o.timeoutHint, { method, path }, e);
+      }
+      // The problem and its hint apart, so the hint is said once.
+      if (e instanceof HttpError && (e.kind === 'tls' || e.kind === 'unsupported')) {
+        const err = this.o.makeError(`${this.o.api}: ${e.problem}`, e.hint, { method, path }, e);
+        err.step = this.o.api.toLowerCase();
+        throw err;
       }
       throw e;
     }

@@ -1,5 +1,10 @@
 /** An HTTP API said no, or could not be reached: the request, the status, the API's message, what to do. */
 export class ApiError extends Error {
+  /**
+   * The step to report it under when it is not the resource that happened to ask first (a login that is
+   * refused, a certificate that fails, is the same whichever read met it).
+   */
+  step?: string;
   constructor(
     message: string,
     readonly hint: string,

@@ -2,7 +2,7 @@
 // upload a small image for `verify`. The token comes from the Keystone client of the same run.
 import { ApiError } from './api-error.ts';
 import type { Transport } from '../transport/ssh.ts';
-import { HttpError, type HttpResponse } from './http.ts';
+import { HttpError, type HttpResponse, type TlsTrust } from './http.ts';
 import { ApiCaller, type SendOptions } from './api-call.ts';
 
 export interface GlanceImage {
@@ -49,13 +49,14 @@ export class GlanceError extends ApiError {}
 
 const LOG_HINT = 'look at glance-api on the controller (/var/log/glance/glance-api.log, its service status)';
 
-export function glanceClient(t: Transport, endpointUrl: string, token: () => Promise<string>, opts: { timeoutMs?: number } = {}): GlanceClient {
+export function glanceClient(t: Transport, endpointUrl: string, token: () => Promise<string>, opts: { timeoutMs?: number; tls?: TlsTrust } = {}): GlanceClient {
   const base = endpointUrl.replace(/\/+$/, '').replace(/\/v2(\.\d+)?$/, '');
   const c = new ApiCaller(t, {
     api: 'Glance',
     daemon: 'glance-api',
     base,
     timeoutMs: opts.timeoutMs,
+    tls: opts.tls,
     makeError: (m, h, r, cause) => new GlanceError(m, h, r, cause),
     connectHint: () => LOG_HINT,
     timeoutHint: LOG_HINT,

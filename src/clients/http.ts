@@ -1,9 +1,13 @@
 // A tiny HTTP client whose every connection is a tunnel on the host's one SSH connection
 // (`Transport.openTcp`): the URL's host name is resolved on the controller, nothing is opened on its
 // firewall. One request = one forwardOut channel; no keep-alive (Keystone's uwsgi closes anyway).
+// https: TLS runs over the tunnel (tls-tunnel.ts), checked against the trust the request is given.
 import { request as httpRequestRaw, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { Transport } from '../transport/ssh.ts';
+import { secureTunnel, TlsError, type TlsTrust } from './tls-tunnel.ts';
+
+export type { TlsTrust } from './tls-tunnel.ts';
 
 export interface HttpRequestOptions {
   method: string;
@@ -13,6 +17,8 @@ export interface HttpRequestOptions {
   timeoutMs?: number;
   /** Called with the running total of request-body bytes handed to the tunnel. */
   onProgress?: (bytesSent: number) => void;
+  /** For https: the CA to trust (default: the system's roots), or no check at all. */
+  tls?: TlsTrust;
 }
 
 export interface HttpResponse {
@@ -24,7 +30,7 @@ export interface HttpResponse {
   json<T = unknown>(): T;
 }
 
-export type HttpFailure = 'connect' | 'timeout' | 'broken' | 'unsupported';
+export type HttpFailure = 'connect' | 'timeout' | 'broken' | 'unsupported' | 'tls';
 
 /** A request that got no HTTP answer: which URL, what went wrong, what to do. Never holds a body or a header value. */
 export class HttpError extends Error {
@@ -32,11 +38,11 @@ export class HttpError extends Error {
     readonly kind: HttpFailure,
     readonly method: string,
     readonly url: string,
-    message: string,
+    readonly problem: string,
     readonly hint: string,
     cause?: unknown,
   ) {
-    super(`${message}; ${hint}`, cause === undefined ? undefined : { cause });
+    super(`${problem}; ${hint}`, cause === undefined ? undefined : { cause });
     this.name = 'HttpError';
   }
 }
@@ -47,7 +53,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 /** Where a URL goes, for the tunnel: host name as written (resolved on the controller) and port. */
 export function tunnelTarget(url: URL): { host: string; port: number } {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  return { host, port: url.port ? Number(url.port) : 80 };
+  return { host, port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80 };
 }
 
 export function httpRequest(t: Transport, url: string, opts: HttpRequestOptions): Promise<HttpResponse> {
@@ -58,9 +64,10 @@ export function httpRequest(t: Transport, url: string, opts: HttpRequestOptions)
   } catch (e) {
     return Promise.reject(new HttpError('unsupported', method, url, `"${url}" is not a URL`, 'check the endpoint URL', e));
   }
-  if (u.protocol !== 'http:') {
-    return Promise.reject(new HttpError('unsupported', method, url, `${u.protocol} URLs are not supported (${url})`, 'use the http:// endpoint on the controller (tunnelled over SSH, so it does not cross the network in clear)'));
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    return Promise.reject(new HttpError('unsupported', method, url, `${u.protocol} URLs are not supported (${url})`, 'use an http:// or https:// URL'));
   }
+  const secure = u.protocol === 'https:';
   const { host, port } = tunnelTarget(u);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const headers: Record<string, string> = { ...opts.headers };
@@ -92,15 +99,27 @@ export function httpRequest(t: Transport, url: string, opts: HttpRequestOptions)
       method,
       host: u.hostname,
       port,
+      // The Host header leaves out the scheme's own port, as a browser's does.
+      defaultPort: secure ? 443 : 80,
       path: u.pathname + u.search,
       headers,
-      // The callback form: the tunnel opens asynchronously over SSH.
+      // The callback form: the tunnel opens asynchronously over SSH (and TLS, checked, over it).
       createConnection: (_o, done) => {
         t.openTcp(host, port).then(
-          (s) => {
+          async (s) => {
             tunnel = s;
-            if (settled) s.destroy();
-            else done(null, s);
+            if (settled) return s.destroy();
+            let stream: Duplex = s;
+            if (secure) {
+              try {
+                stream = tunnel = await secureTunnel(s, { host, port }, opts.tls ?? {});
+              } catch (e) {
+                const te = e as TlsError;
+                return fail(new HttpError('tls', method, url, te.problem ?? String(e), te.hint ?? 'check the server\'s certificate', e));
+              }
+              if (settled) return stream.destroy();
+            }
+            done(null, stream);
           },
           (e: unknown) =>
             fail(new HttpError('connect', method, url, `cannot reach ${u.host} for ${method} ${url}: ${(e as Error).message}`, `check that the service listens on ${u.host} as seen from the controller`, e)),

@@ -1,5 +1,6 @@
 // The Keystone client's contract, fixed first so resources and the client can be written apart.
 import type { Secret } from '../secret.ts';
+import type { TlsTrust } from './tls-tunnel.ts';
 
 export interface KsUser { id: string; name: string; domain_id: string; enabled?: boolean }
 export interface KsProject { id: string; name: string; domain_id: string }
@@ -22,6 +23,10 @@ export interface AdminCredentials {
   userDomainId?: string;
   /** When set (OS_PROJECT_DOMAIN_ID without a name), the project's domain by id instead of projectDomainName. */
   projectDomainId?: string;
+  /** For an https auth URL: the CA to trust (OS_CACERT, --os-cacert, cacert in clouds.yaml), or none (--insecure). */
+  tls?: TlsTrust;
+  /** Where to fix these credentials when Keystone refuses them (their source, and its names for the fields). */
+  fixHint?: string;
 }
 
 /**

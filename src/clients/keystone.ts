@@ -8,7 +8,7 @@
 // endpoints `keystone endpoint-list` shows: those go through v2.0 on the admin port (CatalogWrites).
 import type { Transport } from '../transport/ssh.ts';
 import { Secret } from '../secret.ts';
-import type { HttpResponse } from './http.ts';
+import type { HttpResponse, TlsTrust } from './http.ts';
 import { ApiCaller } from './api-call.ts';
 import { KeystoneError } from './keystone-error.ts';
 import type { AdminCredentials, CatalogWrites, KeystoneClient, KsEndpoint, KsProject, KsRole, KsService, KsUser } from './keystone-api.ts';
@@ -34,6 +34,8 @@ export interface KeystoneOptions {
    * 35357, else the same host on 35357.
    */
   v2AdminUrl?: string;
+  /** For https: what to trust (a login takes it from the credentials). */
+  tls?: TlsTrust;
 }
 
 const V2_ADMIN_PORT = 35357; // keystone 2014.2 keystone/common/config.py: admin_port
@@ -62,14 +64,53 @@ export function v2AdminBase(authUrl: string): string {
   return `${u.protocol}//${u.host}/v2.0`;
 }
 
+/** Where v2.0 admin calls go: the auth URL when it is a v2.0 one on the admin port, else the same host on that port. */
+export function v2AdminFor(authUrl: string, override?: string): string {
+  return (override ?? (isV2AuthUrl(authUrl) && hostOf(authUrl).endsWith(`:${V2_ADMIN_PORT}`) ? authUrl : v2AdminBase(authUrl))).replace(/\/+$/, '');
+}
+
+/**
+ * How endpoints are written, from the answer to `GET /v2.0` on the admin port: keystone 2014.2 answers
+ * 200 with its v2.0 version document (keystone/controllers.py Version.get_version_v2, routed by
+ * routers.VersionV2 in admin_app_factory); a Keystone without v2.0 (Queens and later) answers 404, or
+ * nothing listens there. Only a v2.0 auth URL (the Juno guide's openrc) asks at all.
+ */
+export function catalogWritesFrom(answer: { status: number; body?: unknown } | 'no answer'): CatalogWrites {
+  if (answer === 'no answer' || answer.status !== 200) return 'v3';
+  const id = (answer.body as { version?: { id?: unknown } } | undefined)?.version?.id;
+  return id === 'v2.0' ? 'v2.0' : 'v3';
+}
+
+/** Asks the admin port once whether it serves v2.0 (see catalogWritesFrom); a v3 auth URL asks nothing. */
+export async function probeCatalogWrites(t: Transport, authUrl: string, opts: KeystoneOptions & { tls?: TlsTrust } = {}): Promise<CatalogWrites> {
+  if (!isV2AuthUrl(authUrl)) return 'v3';
+  const base = v2AdminFor(authUrl, opts.v2AdminUrl);
+  const c = keystoneCaller(t, base, opts.timeoutMs, opts.tls);
+  let res: HttpResponse;
+  try {
+    res = await c.send('GET', '');
+  } catch (e) {
+    if (e instanceof KeystoneError) return catalogWritesFrom('no answer');
+    throw e;
+  }
+  let body: unknown;
+  try {
+    body = res.json();
+  } catch {
+    body = undefined;
+  }
+  return catalogWritesFrom({ status: res.status, body });
+}
+
 const ADMIN_HINT = 'the admin credentials (OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME or OS_TENANT_NAME, OS_*_DOMAIN_NAME) come from ~/openstack/admin-openrc.sh on the controller or OS_* in your environment; fix them there';
 
-function keystoneCaller(t: Transport, base: string, timeoutMs?: number): ApiCaller {
+function keystoneCaller(t: Transport, base: string, timeoutMs?: number, tls?: TlsTrust): ApiCaller {
   return new ApiCaller(t, {
     api: 'Keystone',
     daemon: 'Keystone',
     base,
     timeoutMs: timeoutMs ?? KEYSTONE_TIMEOUT_MS,
+    tls,
     makeError: (m, h, r, cause) => new KeystoneError(m, h, r, cause),
     connectHint: (b) => `check keystone (uwsgi/apache, or keystone-all on Juno) on the controller and that ${hostOf(b)} is where it listens`,
     timeoutHint: 'look at the keystone log on the controller (it may be overloaded or stuck), then run again',
@@ -106,7 +147,7 @@ async function passwordWorks(c: ApiCaller, userName: string, domainId: string, p
  * (both are a Keystone password hash: the slow part of a converged run).
  */
 export function checkKeystonePassword(t: Transport, authUrl: string, userName: string, domainId: string, password: Secret, opts: KeystoneOptions = {}): Promise<boolean> {
-  return passwordWorks(keystoneCaller(t, v3Base(authUrl), opts.timeoutMs), userName, domainId, password);
+  return passwordWorks(keystoneCaller(t, v3Base(authUrl), opts.timeoutMs, opts.tls), userName, domainId, password);
 }
 
 interface ListAnswer {
@@ -117,9 +158,9 @@ interface ListAnswer {
 const JUNO_URL_CHECK = /Invalid input for field 'url'/;
 
 export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts: KeystoneOptions = {}): Promise<KeystoneClient> {
-  const c = keystoneCaller(t, v3Base(creds.authUrl), opts.timeoutMs);
+  const c = keystoneCaller(t, v3Base(creds.authUrl), opts.timeoutMs, opts.tls ?? creds.tls);
   const catalogWrites: CatalogWrites = opts.catalogWrites ?? (isV2AuthUrl(creds.authUrl) ? 'v2.0' : 'v3');
-  const v2Admin = (opts.v2AdminUrl ?? (isV2AuthUrl(creds.authUrl) && hostOf(creds.authUrl).endsWith(`:${V2_ADMIN_PORT}`) ? creds.authUrl : v2AdminBase(creds.authUrl))).replace(/\/+$/, '');
+  const v2Admin = v2AdminFor(creds.authUrl, opts.v2AdminUrl);
   const adminPassword = creds.password;
   let token = '';
 
@@ -132,11 +173,13 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
     if (res.status === 401) {
       const ud = creds.userDomainId ? `domain id ${creds.userDomainId}` : creds.userDomainName;
       const pd = creds.projectDomainId ? `domain id ${creds.projectDomainId}` : creds.projectDomainName;
-      throw new KeystoneError(
+      const err = new KeystoneError(
         `Keystone at ${c.base} refused the admin credentials (user ${creds.username}@${ud}, project ${creds.projectName}@${pd}): wrong password, user, project or domain`,
-        ADMIN_HINT,
+        creds.fixHint ?? ADMIN_HINT,
         { method: 'POST', path, status: 401 },
       );
+      err.step = 'keystone admin login';
+      throw err;
     }
     const subject = res.header('x-subject-token');
     if (res.status !== 201 || !subject) {

@@ -1,6 +1,7 @@
 // MariaDB through the SSH connection, the only module that imports mysql2: the admin session as root
-// over the server's unix socket (Debian's unix_socket auth sees sshd's root peer, so no password), and
-// logins as another user to prove a password works. Nothing listens on the network for us.
+// over the server's unix socket (Debian's unix_socket auth sees its peer: sshd's root, or with --become
+// a root-run relay), and logins as another user to prove a password works (the SSH user's own tunnel:
+// the socket is world-connectable, a password login needs no root). Nothing listens on the network for us.
 import type { Connection } from 'mysql2/promise';
 import type { Transport } from '../transport/ssh.ts';
 import { Secret } from '../secret.ts';
@@ -24,6 +25,11 @@ export interface MysqlSession {
   /** Runs a statement that writes; kept apart so a test or a dry run can see every write. Secret parameters are revealed at the wire. */
   execute(sql: string, params?: unknown[]): Promise<void>;
   readonly serverVersion: string;
+  /**
+   * Set when the server's socket is out of reach (the admin came over TCP): where a login as user@localhost
+   * goes instead, 127.0.0.1 on the controller, which the server names localhost when it resolves names.
+   */
+  readonly local?: { host: string; port: number };
   close(): Promise<void>;
 }
 
@@ -66,14 +72,13 @@ export function mysqlFailure(e: unknown, sql: string): Error {
 }
 
 /** The handshake that did not come, or a login refused, as one clear error. */
-function connectFailure(e: unknown, who: string, socket: string): MysqlError {
+function connectFailure(e: unknown, who: string, socket: string, refusedHint = 'check the account and its password on the controller'): MysqlError {
   const code = (e as { code?: string }).code;
   if (code === 'ETIMEDOUT' || code === 'PROTOCOL_CONNECTION_LOST') {
     return new MysqlError(`MariaDB accepted a connection on ${socket} but did not answer in ${LIMITS.CONNECT_TIMEOUT_MS / 1000} s`,
       'it may be stopped (SIGSTOP), overloaded or wedged: check mariadbd on the controller (service mariadb status, its log), then run again', e);
   }
-  return new MysqlError(`cannot log in to MariaDB as ${who} over its socket: ${(e as Error).message}`,
-    'the SSH user must be root for unix_socket login as MariaDB root (or give the DB admin password)', e);
+  return new MysqlError(`cannot log in to MariaDB as ${who} over ${socket}: ${(e as Error).message}`, refusedHint, e);
 }
 
 export async function openAdminSession(t: Transport, opts: { user?: string; password?: Secret; socket?: string } = {}): Promise<MysqlSession> {
@@ -81,9 +86,12 @@ export async function openAdminSession(t: Transport, opts: { user?: string; pass
   const mysql = await driver();
   let stream;
   try {
-    stream = await t.openUnixSocket(socket);
+    // Privileged: unix_socket authentication logs in whoever connects; through sudo that is root.
+    stream = await t.openUnixSocket(socket, { privileged: true });
   } catch (e) {
-    throw new MysqlError(`MariaDB does not answer on ${socket}`, 'start it on the controller (service mariadb start) and run again', e);
+    // sudo's own refusal says what to do better than a guess about MariaDB.
+    if ((e as { step?: string }).step === 'become') throw e;
+    throw new MysqlError(`MariaDB does not answer on ${socket}: ${(e as Error).message}`, 'start it on the controller (service mariadb start) and run again', e);
   }
   let conn: Connection;
   try {
@@ -97,11 +105,22 @@ export async function openAdminSession(t: Transport, opts: { user?: string; pass
     });
   } catch (e) {
     stream.destroy();
-    throw connectFailure(e, opts.user ?? 'root', socket);
+    throw connectFailure(e, opts.user ?? 'root', socket, t.user === 'root'
+      ? 'check that MariaDB\'s root logs in by unix_socket (Debian\'s default): sudo mysql -e "SELECT 1" on the controller'
+      : `MariaDB's root logs in by unix_socket, which sees the SSH user ${t.user}: run with --become (sudo) or connect as root`);
   }
+  return boundedSession(conn);
+}
+
+/**
+ * A logged-in connection as a session where nothing waits long: every statement has the client's
+ * timeout, and the server is told to give up lock waits itself.
+ */
+async function boundedSession(conn: Connection, local?: { host: string; port: number }): Promise<MysqlSession> {
+  // A Secret among the parameters is revealed here, into the MySQL protocol (escaped by the driver), and nowhere else.
   const run = async (sql: string, params: unknown[]) => {
     try {
-      const [r] = await conn.query({ sql, timeout: LIMITS.QUERY_TIMEOUT_MS }, params);
+      const [r] = await conn.query({ sql, timeout: LIMITS.QUERY_TIMEOUT_MS }, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
       return r;
     } catch (e) {
       throw mysqlFailure(e, sql);
@@ -111,17 +130,22 @@ export async function openAdminSession(t: Transport, opts: { user?: string; pass
   const serverVersion = String((rows as { v: string }[])[0]?.v ?? '');
   // A lock another session holds (a backup's FLUSH TABLES WITH READ LOCK) fails our statement in seconds,
   // on the server, instead of leaving it queued to run after we gave up. lock_wait_timeout covers DDL;
-  // account statements (ALTER USER) wait for that lock outside it, so MariaDB's max_statement_time too.
-  const limits = ['lock_wait_timeout = ?', 'innodb_lock_wait_timeout = ?', ...(/mariadb/i.test(serverVersion) ? ['max_statement_time = ?'] : [])];
+  // account statements (ALTER USER) wait for that lock outside it, so MariaDB's max_statement_time too
+  // (MariaDB 10.1+; MySQL 5.5 has neither it nor lock_wait_timeout's account coverage).
+  const limits = [
+    ...(/^5\.[0-4]\./.test(serverVersion) ? [] : ['lock_wait_timeout = ?']), 'innodb_lock_wait_timeout = ?',
+    ...(/mariadb/i.test(serverVersion) && sqlDialect(serverVersion) === 'create-user' ? ['max_statement_time = ?'] : []),
+  ];
   await run(`SET SESSION ${limits.join(', ')}`, limits.map(() => LIMITS.LOCK_WAIT_SEC));
   return {
     serverVersion,
+    ...(local ? { local } : {}),
     async query<T>(sql: string, params: unknown[] = []) {
+      // A read may compare a Secret (a password's hash, when a login cannot tell).
       return (await run(sql, params)) as T[];
     },
     async execute(sql: string, params: unknown[] = []) {
-      // A Secret among the parameters is revealed here, into the MySQL protocol (escaped by the driver), and nowhere else.
-      await run(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
+      await run(sql, params);
     },
     close: () => endWithin(conn),
   };
@@ -152,4 +176,44 @@ export async function canLogin(t: Transport, user: string, password: Secret, via
   } finally {
     stream.destroy();
   }
+}
+
+/** The account a login matched, as CURRENT_USER() gives it (`glance@localhost`), is this user@host? */
+export function isAccount(currentUser: string, user: string, host: string): boolean {
+  const at = currentUser.lastIndexOf('@');
+  return at >= 0 && currentUser.slice(0, at) === user && currentUser.slice(at + 1).toLowerCase() === host.toLowerCase();
+}
+
+/**
+ * A login over a TCP forward to `via` as `user` with `password`: 'yes' when it logs in as user@host,
+ * 'no' when the server refuses it, 'other' when it logs in but as another account (a server that does
+ * not resolve 127.0.0.1 to localhost matches user@'%' instead; then the password of user@host cannot be
+ * told by logging in).
+ */
+export async function tcpLoginAs(t: Transport, account: { user: string; host: string }, password: Secret, via: { host: string; port: number }): Promise<'yes' | 'no' | 'other'> {
+  const mysql = await driver();
+  const stream = await t.openTcp(via.host, via.port);
+  let conn: Connection | undefined;
+  try {
+    conn = await mysql.createConnection({ stream: stream as never, user: account.user, password: password.reveal(), connectTimeout: LIMITS.CONNECT_TIMEOUT_MS });
+    const [rows] = await conn.query({ sql: 'SELECT CURRENT_USER() AS u', timeout: LIMITS.QUERY_TIMEOUT_MS });
+    return isAccount(String((rows as { u: string }[])[0]?.u ?? ''), account.user, account.host) ? 'yes' : 'other';
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR' || code === 'ER_HOST_NOT_PRIVILEGED') return 'no';
+    throw e;
+  } finally {
+    if (conn) await endWithin(conn);
+    stream.destroy();
+  }
+}
+
+/**
+ * A session over a stream already open to the server (a TCP forward), logged in with a password. The
+ * driver's own errors go through (the caller knows where the stream goes and whose password it is).
+ */
+export async function openSessionOver(stream: import('node:stream').Duplex, opts: { user: string; password?: Secret; local?: { host: string; port: number } }): Promise<MysqlSession> {
+  const mysql = await driver();
+  const conn = await mysql.createConnection({ stream: stream as never, user: opts.user, password: opts.password?.reveal(), multipleStatements: false, connectTimeout: LIMITS.CONNECT_TIMEOUT_MS });
+  return boundedSession(conn, opts.local);
 }

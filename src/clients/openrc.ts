@@ -381,3 +381,36 @@ function credentialsFrom(env: Record<string, string | undefined>, source: string
   if (env.OS_PROJECT_DOMAIN_ID && !env.OS_PROJECT_DOMAIN_NAME) creds.projectDomainId = env.OS_PROJECT_DOMAIN_ID;
   return creds;
 }
+
+/** What OS_* variables say besides the login (an openrc, or the local environment). */
+export interface OsExtras {
+  /** OS_CACERT as written: a path on the machine whose environment or openrc it is. */
+  cacert?: string;
+  /** OS_INSECURE=true (as openstacksdk reads it: "true" in any case). */
+  insecure: boolean;
+  /** OS_REGION_NAME */
+  regionName?: string;
+  /** OS_INTERFACE (or the older OS_ENDPOINT_TYPE). */
+  interface?: 'public' | 'internal' | 'admin';
+  /** OS_IDENTITY_API_VERSION */
+  identityApiVersion?: string;
+}
+
+const INTERFACES: Record<string, 'public' | 'internal' | 'admin'> = { public: 'public', publicURL: 'public', internal: 'internal', internalURL: 'internal', admin: 'admin', adminURL: 'admin' };
+
+/** OS_CACERT, OS_INSECURE, OS_REGION_NAME, OS_INTERFACE, OS_IDENTITY_API_VERSION, checked. */
+export function osExtras(vars: Readonly<Record<string, string | undefined>>, source: string): OsExtras {
+  const bad = (what: string, hint: string) => new KeystoneError(`${source}: ${what}`, hint, { method: '-', path: '-' });
+  const rawInterface = vars.OS_INTERFACE || vars.OS_ENDPOINT_TYPE;
+  const iface = rawInterface ? INTERFACES[rawInterface] : undefined;
+  if (rawInterface && !iface) throw bad(`${vars.OS_INTERFACE ? 'OS_INTERFACE' : 'OS_ENDPOINT_TYPE'}=${rawInterface} is not an interface`, 'use public, internal or admin');
+  const version = vars.OS_IDENTITY_API_VERSION;
+  if (version && !/^(2(\.0)?|3(\.\d+)?)$/.test(version)) throw bad(`OS_IDENTITY_API_VERSION=${version}`, 'use 3 (Keystone v3; a v2.0 openrc is read as v3 on the same host)');
+  return {
+    ...(vars.OS_CACERT ? { cacert: vars.OS_CACERT } : {}),
+    insecure: (vars.OS_INSECURE ?? '').toLowerCase() === 'true',
+    ...(vars.OS_REGION_NAME ? { regionName: vars.OS_REGION_NAME } : {}),
+    ...(iface ? { interface: iface } : {}),
+    ...(version ? { identityApiVersion: version } : {}),
+  };
+}

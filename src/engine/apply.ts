@@ -11,6 +11,7 @@ import { readAll, reread } from './plan.ts';
 import { runInLanes } from './lanes.ts';
 import { runHandlers } from './handlers.ts';
 import { proveApplied } from './prove.ts';
+import { inOrder, tell, type RunEvents } from './events.ts';
 
 export interface HostWork {
   host: Host;
@@ -22,6 +23,8 @@ export interface HostWork {
   report: HostReport;
   /** When a handler fails after changes that notified it, put back those that can be (default: off here, on from runHost). */
   rollback?: boolean;
+  /** Told of each resource as it finishes (and, in an apply, of the plan first). */
+  events?: RunEvents;
 }
 
 /** A resource that notifies a handler its playbook does not declare is the playbook's bug: say so first. */
@@ -48,14 +51,27 @@ function pendingHandlers(w: HostWork): Map<string, string> {
 export async function plan(w: HostWork): Promise<void> {
   checkNotifies(w.resources, w.handlers);
   const reasons = pendingHandlers(w);
-  const planned = await readAll(w.host, w.resources);
-  for (const { resource: r, diff } of planned) {
-    const changing = diff.action !== 'none';
-    w.report.resources.push({ kind: r.kind, id: r.id, action: diff.action, status: changing ? 'pending' : 'ok', why: diff.why, changes: diff.changes, detail: diff.detail, ms: 0 });
-    if (changing) {
-      w.report.changed++;
-      for (const h of r.notifies ?? []) if (!reasons.has(h)) reasons.set(h, `${r.kind} ${r.id} changes`);
-    } else w.report.ok++;
+  // Each resource is told as soon as it and every one before it are read. After a read fails, the reads
+  // still under way are neither told nor reported (the host's run has ended).
+  const results: (ResourceResult | undefined)[] = new Array(w.resources.length);
+  let told = 0;
+  const order = inOrder(results, (r) => { told++; tell(w.events?.resource, w.report, r!); });
+  let over = false;
+  try {
+    await readAll(w.host, w.resources, ({ resource: r, diff, ms }, i) => {
+      if (over) return;
+      const changing = diff.action !== 'none';
+      const result: ResourceResult = { kind: r.kind, id: r.id, action: diff.action, status: changing ? 'pending' : 'ok', why: diff.why, changes: diff.changes, detail: diff.detail, ms };
+      results[i] = result;
+      if (changing) {
+        w.report.changed++;
+        for (const h of r.notifies ?? []) if (!reasons.has(h)) reasons.set(h, `${r.kind} ${r.id} changes`);
+      } else w.report.ok++;
+      order.done(i);
+    });
+  } finally {
+    over = true;
+    w.report.resources.push(...(results.slice(0, told) as ResourceResult[]));
   }
   for (const h of w.handlers) if (reasons.has(h.name)) w.report.handlers.push({ name: h.name, status: 'pending', reason: reasons.get(h.name)! });
 }
@@ -67,18 +83,15 @@ export async function apply(w: HostWork): Promise<void> {
   const notified = new Set(reasons.keys());
   const planned = await readAll(host, resources);
 
-  // The plan first, as one line per change, before anything is touched.
-  const toChange = planned.filter((p) => p.diff.action !== 'none');
-  if (toChange.length || notified.size) {
-    host.progress(`plan: ${toChange.length} to change${notified.size ? `, pending from an earlier run: ${[...notified].join(', ')}` : ''}`);
-    for (const { resource: r, diff } of toChange) host.progress(`plan:   ${diff.action.padEnd(6)} ${r.kind} ${r.id} (${diff.why})`);
-  }
-
-  const results: ResourceResult[] = planned.map(({ resource: r, diff }) => ({
-    kind: r.kind, id: r.id, action: diff.action, status: 'skipped', why: 'not reached', changes: diff.changes, detail: diff.detail, ms: 0,
+  const results: ResourceResult[] = planned.map(({ resource: r, diff, ms }) => ({
+    kind: r.kind, id: r.id, action: diff.action, status: 'skipped', why: 'not reached', changes: diff.changes, detail: diff.detail, ms,
     ...(diff.action !== 'none' ? { planned: { action: diff.action, changes: diff.changes } } : {}),
   }));
   report.resources.push(...results);
+  // The plan first, before anything is touched.
+  const toChange = results.flatMap((r, i): ResourceResult[] => (r.action === 'none' ? [] : [{ ...r, status: 'pending', why: planned[i]!.diff.why }]));
+  if (toChange.length || notified.size) tell(w.events?.planned, report, toChange, [...notified]);
+  const order = inOrder(results, (r) => tell(w.events?.resource, report, r));
   let dirty = false;
   const journaled = new Map<string, Promise<void>>([...notified].map((h) => [h, Promise.resolve()]));
 
@@ -87,7 +100,7 @@ export async function apply(w: HostWork): Promise<void> {
     let { state, diff } = planned[i]!;
     const result = results[i]!;
     Object.assign(result, { status: 'ok', why: diff.why });
-    const started = Date.now();
+    const started = Date.now() - result.ms;
     try {
       if (diff.action !== 'none' && dirty) {
         // Something earlier changed the host (a package made this file, a user now exists): read again.
@@ -96,12 +109,12 @@ export async function apply(w: HostWork): Promise<void> {
       }
       if (diff.action === 'none') {
         report.ok++;
-        return;
+        return done();
       }
       if (r.doneBy && notified.has(r.doneBy)) {
         Object.assign(result, { status: 'changed', why: `${diff.why}: done by ${r.doneBy} below` });
         report.changed++;
-        return;
+        return done();
       }
       // Written down before the change, and owed only once written: a lane beside this one that notifies the
       // same handler waits for the same write, and a write that fails leaves nothing reported as kept.
@@ -112,23 +125,31 @@ export async function apply(w: HostWork): Promise<void> {
       }
       await Promise.all((r.notifies ?? []).map((h) => journaled.get(h)));
       await r.apply(host, diff.ops, state);
-      result.ms = Date.now() - started;
       result.status = 'changed';
       report.changed++;
       dirty = true;
+      done();
     } catch (e) {
       // The failing resource is the step an operator needs, whatever layer the error came from.
       const cause = asEngineError('', e);
       result.status = 'failed';
       result.error = cause.message;
       report.failed++;
+      done();
       throw new EngineError(`${r.kind} ${r.id}`, cause.message, cause.hint, e);
+    }
+
+    /** Its time is its read's and its change's; then it is told (in order). */
+    function done(): void {
+      result.ms = Date.now() - started;
+      order.done(i);
     }
   }
 
   try {
     await runInLanes(resources, applyOne);
   } catch (e) {
+    order.rest();
     for (const h of w.handlers) {
       if (notified.has(h.name)) report.handlers.push({ name: h.name, status: 'pending', reason: `${reasons.get(h.name)}; stays in the journal for the next run` });
     }

@@ -16,6 +16,11 @@ export interface Host {
   use<T>(provider: Provider<T>): Promise<T>;
   /** One line of progress on a long step (stderr, never the JSON report). */
   progress(line: string): void;
+  /**
+   * One line for the host's report (its `notes`, shown before the resources and in --json): where an input
+   * came from, a check that is switched off. Said once however often it is noted.
+   */
+  note(line: string): void;
 }
 
 export class HostSession implements Host {
@@ -30,7 +35,12 @@ export class HostSession implements Host {
     readonly name: string,
     readonly t: Transport,
     readonly progress: (line: string) => void,
+    readonly notes: string[] = [],
   ) {}
+
+  note(line: string): void {
+    if (!this.notes.includes(line)) this.notes.push(line);
+  }
 
   get os(): OsFacts {
     if (!this.#os) throw new Error('the OS facts are read before anything asks for them');

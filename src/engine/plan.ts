@@ -8,13 +8,17 @@ export interface Planned {
   resource: Resource;
   state: unknown;
   diff: Diff;
+  /** How long reading and diffing it took. */
+  ms: number;
 }
 
-export async function readAll(host: Host, resources: readonly Resource[]): Promise<Planned[]> {
-  return Promise.all(resources.map(async (resource) => {
+/** Every resource read and diffed; `onRead` hears of each as soon as it is (in the order they finish). */
+export async function readAll(host: Host, resources: readonly Resource[], onRead?: (p: Planned, index: number) => void): Promise<Planned[]> {
+  return Promise.all(resources.map(async (resource, i) => {
     try {
-      const state = await resource.read(host);
-      return { resource, state, diff: resource.diff(state) };
+      const p = await reread(host, resource);
+      onRead?.(p, i);
+      return p;
     } catch (e) {
       throw asEngineError(`${resource.kind} ${resource.id}`, e);
     }
@@ -23,6 +27,7 @@ export async function readAll(host: Host, resources: readonly Resource[]): Promi
 
 /** Reads one resource again and diffs it: the state after earlier changes, or the proof after apply. */
 export async function reread(host: Host, resource: Resource): Promise<Planned> {
+  const started = Date.now();
   const state = await resource.read(host);
-  return { resource, state, diff: resource.diff(state) };
+  return { resource, state, diff: resource.diff(state), ms: Date.now() - started };
 }

@@ -76,13 +76,45 @@ export interface Playbook<S = unknown, P extends ProfileBase = ProfileBase> {
   warm?(settings: S): readonly Provider<unknown>[];
   resources(ctx: PlaybookContext<S, P>): Resource[] | Promise<Resource[]>;
   handlers(ctx: PlaybookContext<S, P>): readonly HandlerDef[];
+  /**
+   * For secrets no source holds: the values the host already uses (read from its own config with the
+   * facts, proven by using them), so that a run from another machine keeps them instead of making new
+   * ones. Called after the facts, before the resources are built; what it cannot find is generated.
+   */
+  adoptSecrets?(ctx: AdoptContext<S, P>, missing: readonly SecretSpec[]): Promise<Adoption>;
   readonly check?: Check<S, P>;
   /** A tear-down: after a successful apply the host's local secrets are forgotten too. */
   readonly forgetsSecrets?: boolean;
 }
 
-/** Where a host's secrets are kept on the operator's side (a 0600 file per host, or a team's file). */
+/** A secret's value and where it came from (the report says it). */
+export interface FoundSecret {
+  readonly value: Secret;
+  readonly from: string;
+  /** Kept by the tool itself (its local file), so --rotate-secrets may replace it; a value the operator supplies (the environment, a team's file) is theirs to change. */
+  readonly replaceable: boolean;
+}
+
+/**
+ * Where a host's secrets come from on the operator's side (the environment, a team's file, a 0600 file
+ * per host), and where values made or adopted on a run are kept.
+ */
 export interface SecretsSource {
-  load(host: string, specs: readonly SecretSpec[]): Promise<Record<string, Secret>>;
+  /** The secrets the source holds for the host: any of `specs`, by name. */
+  load(host: string, specs: readonly SecretSpec[]): Promise<Record<string, FoundSecret>>;
+  /** Keeps values made or adopted on this run, for the next one. */
+  keep(host: string, values: Readonly<Record<string, Secret>>): Promise<void>;
+  /** Where the operator can supply a secret, for a hint. */
+  where(host: string, name: string): string;
   forget(host: string): Promise<void>;
+}
+
+/** What adoptSecrets sees: the host and its facts, no secrets yet. */
+export type AdoptContext<S, P extends ProfileBase> = Omit<PlaybookContext<S, P>, 'secrets'>;
+
+export interface Adoption {
+  /** Values the host uses, proven where they are checked (or checked nowhere yet): used, and kept. */
+  readonly adopted: Readonly<Record<string, { value: Secret; from: string }>>;
+  /** Values the host uses that are refused where they are checked, with why: the run stops rather than replace them unasked. */
+  readonly refused: Readonly<Record<string, string>>;
 }

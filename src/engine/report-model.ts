@@ -17,7 +17,7 @@ export interface ResourceResult {
   changes: Change[];
   detail?: string[];
   error?: string;
-  /** Time spent changing it (0 when nothing changed). */
+  /** Time spent on it in this run: reading and diffing it, and in an apply reading it again and changing it. */
   ms: number;
   /** In an apply: what the plan promised for it (a re-read just before applying may change the action). */
   planned?: { action: Action; changes: Change[] };
@@ -52,9 +52,17 @@ export interface HostReport {
   resources: ResourceResult[];
   handlers: HandlerResult[];
   verify?: CheckResult;
-  /** One line each for what the release does not have, or what the journal holds that is not ours. */
+  /**
+   * One line each for what the release does not have, what the journal holds that is not ours, a secret
+   * adopted, made or rotated, and what the run's resources and sessions noted (host.note: where an input
+   * came from, a check switched off).
+   */
   notes: string[];
+  /** Where each secret came from (the environment, a file, adopted from the host, generated); never a value. */
+  secrets?: { name: string; from: string }[];
   error?: { step: string; message: string; hint: string };
+  /** The run never got onto the host (no SSH connection: unreachable, refused, a host key problem). */
+  unreachable?: boolean;
   /** Round trips and remote commands on the one SSH connection, plus each session's own counters. */
   stats: { sshRoundTrips: number; remoteCommands: number; [counter: string]: number };
 }

@@ -12,6 +12,9 @@ export interface Change {
   field: string;
   from?: string;
   to?: string;
+  /** A change to one key of a configuration file: its section (`DEFAULT`, `database`) and key, for machines. */
+  section?: string;
+  key?: string;
 }
 
 export interface Diff<Op = unknown> {

@@ -9,6 +9,10 @@ import type { Playbook, PlaybookContext, ProfileBase, SecretsSource } from './pl
 import type { HostReport, Mode } from './report-model.ts';
 import { apply, plan } from './apply.ts';
 import { holderLabel, takeRunLock, type RunLockOptions } from './run-lock.ts';
+import { resolveSecrets } from './secrets.ts';
+import { tell, type RunEvents } from './events.ts';
+import { tracedTransport } from './traced-transport.ts';
+import type { TraceEvent } from '../trace.ts';
 
 export interface Target extends ConnectOptions {
   /** The name reports and the secrets file use (the inventory name, or the host). */
@@ -22,24 +26,28 @@ export interface RunOptions<S, P extends ProfileBase> {
   /** A profile id of the playbook's; default: the one for the host's OS. */
   release?: string;
   secrets: SecretsSource;
+  /** New values for the secrets the tool keeps itself (--rotate-secrets). */
+  rotateSecrets?: boolean;
   /** Where the pending-handler journal lives on the target. */
   journalPath: string;
   progress: (host: string, line: string) => void;
   /** How to reach a target; the SSH transport unless a test hands in another. */
   connect?: (target: Target) => Promise<Transport>;
+  /** Told as the run goes: each resource as it finishes, each host as it ends, and (with `trace`) every remote call. */
+  events?: RunEvents;
   /** One run at a time per target: taken after connecting, before the facts, held to the end. */
   runLock?: RunLockOptions;
   /** When a handler fails after changes that notified it, put those changes back (default true). */
   rollback?: boolean;
 }
 
-function pickProfile<S, P extends ProfileBase>(host: HostSession, opts: RunOptions<S, P>): P {
+function pickProfile<S, P extends ProfileBase>(host: HostSession, opts: RunOptions<S, P>, report: HostReport): P {
   const pb = opts.playbook;
   const ids = Object.keys(pb.profiles).join(', ');
   if (opts.release) {
     const p = pb.profiles[opts.release];
     if (!p) throw new EngineError('release', `the ${pb.id} playbook has no profile "${opts.release}"`, `pass --release with one of: ${ids}`);
-    if (pb.profileFor(host.os)?.id !== p.id) host.progress(`note: --release ${opts.release} on a ${host.os.osName} host`);
+    if (pb.profileFor(host.os)?.id !== p.id) report.notes.push(`--release ${opts.release} on a ${host.os.osName} host`);
     return p;
   }
   const p = pb.profileFor(host.os);
@@ -59,9 +67,17 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
   let unlock: (() => void) | undefined;
   let step = 'connect';
   try {
-    t = await (opts.connect ?? connect)(target);
-    host = new HostSession(target.name, t, (line) => opts.progress(target.name, line));
-    // Sessions that only read may open while the lock is taken; the facts wait for it (another run may be changing them).
+    const trace = opts.events?.trace;
+    const sink = (e: TraceEvent) => tell(trace, target.name, e);
+    const t0connect = performance.now();
+    const connected = (outcome: string) => sink({ kind: 'connect', what: `${target.user ?? 'root'}@${target.host}:${target.port ?? 22}`, outcome, ms: Math.round(performance.now() - t0connect) });
+    t = await (opts.connect ?? connect)(target).catch((e: unknown) => {
+      connected(`failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw e;
+    });
+    connected('connected');
+    if (trace) t = tracedTransport(t, sink);
+    host = new HostSession(target.name, t, (line) => opts.progress(target.name, line), report.notes);
     if (opts.mode !== 'verify') for (const p of pb.warm?.(opts.settings) ?? []) void host.use(p);
     if (opts.runLock) {
       step = 'run lock';
@@ -72,15 +88,21 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     await host.gather([...pb.facts, journal.fact()]);
     report.os = host.os.osName;
     step = 'release';
-    const profile = pickProfile(host, opts);
+    const profile = pickProfile(host, opts, report);
     report.release = profile.id;
     report.notes.push(...(profile.notes ?? []));
     step = 'secrets';
-    const secrets = await opts.secrets.load(target.name, pb.secrets);
-    const ctx: PlaybookContext<S, P> = { host, profile, settings: opts.settings, secrets };
+    const base = { host, profile, settings: opts.settings };
+    const resolved = await resolveSecrets({
+      host: target.name, specs: pb.secrets, source: opts.secrets, mode: opts.mode, rotate: !!opts.rotateSecrets,
+      adopt: pb.adoptSecrets && ((missing) => pb.adoptSecrets!(base, missing)),
+    });
+    report.secrets = resolved.origins;
+    report.notes.push(...resolved.notes);
+    const ctx: PlaybookContext<S, P> = { ...base, secrets: resolved.values };
     step = 'playbook';
     const resources = await pb.resources(ctx);
-    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, rollback: opts.rollback ?? true };
+    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, events: opts.events, rollback: opts.rollback ?? true };
     if (opts.mode === 'plan') {
       await plan(work);
     } else if (opts.mode === 'apply') {
@@ -104,6 +126,8 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     // (Where it was noticed: the resource or handler the engine names, else the engine's own step.)
     const err = t?.lost ? { step: e instanceof EngineError ? e.step : step, message: t.lost.message, hint: t.lost.hint } : inner;
     report.error = { step: err.step, message: err.message, hint: err.hint };
+    // Ansible's word for a host the run never got onto.
+    if (!t) report.unreachable = true;
   } finally {
     if (host) Object.assign(report.stats, await host.providers.closeAll());
     unlock?.();
@@ -115,5 +139,6 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
   }
   if (report.error) report.failed = Math.max(1, report.failed);
   report.durationMs = Date.now() - t0;
+  tell(opts.events?.done, report);
   return report;
 }

@@ -2,19 +2,22 @@
 // the snapshot, running sshd, MariaDB and Keystone. Everything a lab is lives in its holder's
 // namespaces or in its directory, so `down` is: kill the holder, drop its link and rules, remove the dir.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sh, have, describeFailure } from './local.ts';
-import { checkName, readRecord, listRecords, stateOf, type LabRecord } from './records.ts';
+import { checkName, readRecord, listRecords, stateOf, type LabRecord, type LabRelease, type Release } from './records.ts';
 import { projectPath } from '../project-root.ts';
 import { paths } from './paths.ts';
 import { withLock, withLocks } from './lock.ts';
 import { LabError } from './errors.ts';
-import { ensureSnapshot, type Release, type Progress } from './snapshot.ts';
+import type { Progress } from './snapshot.ts';
+import { ensureStack, type Stack, type Variant } from './variant.ts';
+import { waitReady } from './ready.ts';
+import { makeLabTls, placeLabTls } from './tls.ts';
 import { generateKeyPair } from '../transport/keys.ts';
 import { addLabNetwork, removeLabNetwork, LAB_NET } from './network.ts';
+import { claim, claimedElsewhere, release } from './address-claims.ts';
 
 const bootScript = projectPath('src', 'lab', 'recipe', 'boot.sh');
 
@@ -25,7 +28,7 @@ export async function preflight(): Promise<void> {
     throw new LabError('the lab needs root (namespaces, mounts, veth, iptables)', 'run it as root, e.g. with sudo');
   }
   const tools: Record<string, string> = {
-    debootstrap: 'debootstrap', unshare: 'util-linux', nsenter: 'util-linux', ip: 'iproute2',
+    debootstrap: 'debootstrap', unshare: 'util-linux', nsenter: 'util-linux', setpriv: 'util-linux', ip: 'iproute2',
     iptables: 'iptables', mount: 'mount', perl: 'perl-base', sysctl: 'procps',
   };
   const missing: string[] = [];
@@ -39,27 +42,71 @@ export async function preflight(): Promise<void> {
 /** One process per name at a time, from `up` to ready or through `down`: a second `up` waits, then reuses. */
 const nameLock = (name: string) => `lab-${name}`;
 
-export async function up(names: string[], release: Release, progress: Progress): Promise<LabRecord[]> {
-  names.forEach(checkName);
-  if (new Set(names).size !== names.length) throw new LabError('a lab name is given twice', 'give each lab its own name');
-  await preflight();
-  const snapshot = await ensureSnapshot(release, progress);
-  const clientKey = ensureClientKey();
-  return withLocks(names.map(nameLock), () => upLocked(names, release, snapshot.rootfs, clientKey.public, progress));
+export interface UpOptions {
+  /** Keystone over HTTPS with a CA made for each lab. */
+  tls?: boolean;
+  /** A running lab that alone may reach these labs' sshd; the host may not (jump-host tests). */
+  behind?: string;
 }
 
-async function upLocked(names: string[], release: Release, snapshot: string, clientPublicKey: string, progress: Progress): Promise<LabRecord[]> {
+/** What a lab of RELEASE is built from: a Debian snapshot, and the layer that makes it what was asked for. */
+export function stackFor(release: LabRelease, opts: UpOptions): { base: Release; variant?: Variant } {
+  if (release === 'juno') {
+    if (opts.tls) throw new LabError('--tls is not offered with --release juno', 'the trusty-shaped lab serves Keystone over HTTP, as the Juno guide does; use --tls with a Debian release');
+    return { base: 'bookworm', variant: 'trusty' };
+  }
+  return { base: release, variant: opts.tls ? 'tls' : undefined };
+}
+
+/** What a lab is, in the words of `lab up`'s options: `bookworm`, `bookworm --tls`, `juno`. */
+export function kindOf(r: Pick<LabRecord, 'release' | 'tls'>): string {
+  return `${r.release}${r.tls ? ' --tls' : ''}`;
+}
+
+export async function up(names: string[], release: LabRelease, progress: Progress, options: UpOptions = {}): Promise<LabRecord[]> {
+  names.forEach(checkName);
+  if (new Set(names).size !== names.length) throw new LabError('a lab name is given twice', 'give each lab its own name');
+  const { base, variant } = stackFor(release, options);
+  const want = kindOf({ release, tls: options.tls });
+  // Before anything is built: a running lab of another kind under one of the names is an error anyway.
+  for (const name of names) refuseOtherKind(readRecord(name), want);
+  const bastion = options.behind === undefined ? undefined : readRecord(options.behind);
+  if (options.behind !== undefined && (!bastion || stateOf(bastion) !== 'running' || names.includes(options.behind))) {
+    throw new LabError(`the bastion lab ${options.behind} (--behind) is not running`, `bring it up first, on its own: "install-glance lab up ${options.behind}"`);
+  }
+  const behind = bastion && { name: bastion.name, address: bastion.address };
+  await preflight();
+  // The host's openssl makes each TLS lab's CA (ca-certificates pulls it in; a bare machine may lack it).
+  if (options.tls && !(await have('openssl'))) throw new LabError('a TLS lab needs openssl on this machine', 'install it: apt-get install -y openssl');
+  const stack = await ensureStack(base, variant, progress);
+  const clientKey = ensureClientKey();
+  return withLocks(names.map(nameLock), () => upLocked(names, { release, base, tls: !!options.tls, stack, behind }, clientKey.public, progress));
+}
+
+function refuseOtherKind(existing: LabRecord | undefined, want: string): void {
+  if (!existing || stateOf(existing) !== 'running') return;
+  const have = kindOf(existing);
+  if (have !== want) {
+    throw new LabError(`lab ${existing.name} is already up as ${have}, not ${want}`, `run "install-glance lab down ${existing.name}" first, or pick another name`);
+  }
+}
+
+interface Wanted { release: LabRelease; base: Release; tls: boolean; stack: Stack; behind?: LabRecord['behind'] }
+
+async function upLocked(names: string[], want: Wanted, clientPublicKey: string, progress: Progress): Promise<LabRecord[]> {
   const fresh: LabRecord[] = [];
   const reused: LabRecord[] = [];
   for (const name of names) {
     const existing = readRecord(name);
     if (existing && stateOf(existing) === 'running') {
-      if (existing.release !== release) {
-        throw new LabError(`lab ${name} is already up with ${existing.release}, not ${release}`, `run "install-glance lab down ${name}" first, or pick another name`);
+      refuseOtherKind(existing, kindOf(want));
+      if (existing.behind?.address !== want.behind?.address) {
+        const was = existing.behind ? `behind ${existing.behind.name}` : 'reachable from the host';
+        throw new LabError(`lab ${name} is already up, ${was}`, `run "install-glance lab down ${name}" first, or pick another name`);
       }
       // An `up` that was interrupted leaves a running holder that never finished booting: reuse only a
       // lab that answers, and make a new one in place of one that does not.
-      const ready = await waitReady(existing, existing.snapshot, 5_000).then(() => true, () => false);
+      const ready = await waitReady(existing, 5_000).then(() => true, () => false);
       if (ready) {
         progress(`${name}: already up at ${existing.address}; reused`);
         reused.push(existing);
@@ -71,7 +118,7 @@ async function upLocked(names: string[], release: Release, snapshot: string, cli
       progress(`${name}: left over from a lab that stopped; removing it first`);
       await takeDown(name, () => {});
     }
-    fresh.push(await allocate(name, release, snapshot));
+    fresh.push(await allocate(name, want));
   }
   const results = await Promise.allSettled(fresh.map((r) => create(r, clientPublicKey, progress)));
   await syncLabFiles();
@@ -91,21 +138,25 @@ function ensureClientKey(): { private: string; public: string } {
   return { private: fs.readFileSync(paths.clientKey, 'utf8'), public: fs.readFileSync(pub, 'utf8').trim() };
 }
 
-async function allocate(name: string, release: Release, snapshot: string): Promise<LabRecord> {
+async function allocate(name: string, want: Wanted): Promise<LabRecord> {
   return withLock('labs', async () => {
     const used = new Set(listRecords().map((r) => r.index));
     const links = (await sh`ip -o link show`.nothrow()).stdout;
-    let index = 1;
-    while (used.has(index) || links.includes(` igh${index}:`) || links.includes(` igh${index}@`)) index++;
-    if (index > 250) throw new LabError('no free lab address', 'take some labs down first');
     const dir = paths.lab(name);
+    let index = 1;
+    while (used.has(index) || links.includes(` igh${index}:`) || links.includes(` igh${index}@`) || claimedElsewhere(index, dir)) index++;
+    if (index > 250) throw new LabError('no free lab address', 'take some labs down first');
+    claim(index, dir);
     for (const d of ['upper', 'work', 'root']) fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
     const record: LabRecord = {
-      name, index, release, snapshot,
+      name, index, release: want.release, snapshot: want.stack.top, lowers: want.stack.lowers,
+      ...(want.base !== want.release ? { base: want.base } : {}),
+      ...(want.tls ? { tls: true } : {}),
       address: `${LAB_NET}.${index}.2`,
       gateway: `${LAB_NET}.${index}.1`,
       holderPid: 0, nsPid: 0, hostKey: '',
       createdAt: new Date().toISOString(),
+      ...(want.behind ? { behind: want.behind } : {}),
     };
     saveRecord(record);
     return record;
@@ -154,11 +205,17 @@ function writeIdentity(r: LabRecord, clientPublicKey: string, labs: LabRecord[])
 
 async function create(r: LabRecord, clientPublicKey: string, progress: Progress): Promise<LabRecord> {
   const t0 = Date.now();
-  const { name, release, snapshot: lower } = r;
+  const { name } = r;
+  const lower = (r.lowers ?? [r.snapshot]).join(':');
   const dir = paths.lab(name);
   let stage = 'write the lab identity';
   try {
     writeIdentity(r, clientPublicKey, listRecords());
+    if (r.tls) {
+      stage = "make the lab's CA and Keystone's certificate (openssl)";
+      r.caFile = path.join(dir, 'ca.pem');
+      placeLabTls(await makeLabTls(r, dir), path.join(dir, 'upper'), r.lowers ?? [r.snapshot], r.caFile);
+    }
     stage = 'start the namespace holder';
     // PID 1 of the lab reaps orphans, or a stopped daemon stays a zombie that init scripts wait on.
     const holder = spawn('unshare', ['--mount', '--pid', '--fork', '--net', '--uts', '--ipc', '--propagation', 'private', '--',
@@ -173,8 +230,8 @@ async function create(r: LabRecord, clientPublicKey: string, progress: Progress)
     const root = path.join(dir, 'root');
     await sh({ input: fs.readFileSync(bootScript) })`nsenter -t ${r.nsPid} -m -u -i -n -p -- sh -s ${r.address} ${r.gateway} ${lower} ${path.join(dir, 'upper')} ${path.join(dir, 'work')} ${root} ${name}`;
     stage = 'wait for SSH and a Keystone token';
-    await waitReady(r, lower);
-    progress(`${name}: up at ${r.address} (${release}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await waitReady(r);
+    progress(`${name}: up at ${r.address} (${kindOf(r)}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     return r;
   } catch (e) {
     const log = bootLog(r);
@@ -210,45 +267,6 @@ async function childOf(pid: number): Promise<number> {
     await sleep(10);
   }
   throw new Error('the holder started no child');
-}
-
-function adminPassword(lower: string): string {
-  const rc = fs.readFileSync(path.join(lower, 'root', 'openstack', 'admin-openrc.sh'), 'utf8');
-  const m = /^export OS_PASSWORD='([^']*)'$/m.exec(rc);
-  if (!m?.[1]) throw new Error('the snapshot has no admin password in admin-openrc.sh');
-  return m[1];
-}
-
-async function waitReady(r: LabRecord, lower: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const password = adminPassword(lower);
-  const body = JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: 'admin', domain: { id: 'default' }, password } } },
-    scope: { project: { name: 'admin', domain: { id: 'default' } } } } });
-  let sshOk = false;
-  let last = '';
-  while (Date.now() < deadline) {
-    if (!sshOk) sshOk = await sshBanner(r.address).catch((e: Error) => { last = `ssh: ${e.message}`; return false; });
-    if (sshOk) {
-      try {
-        const res = await fetch(`http://${r.address}:5000/v3/auth/tokens`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
-        if (res.status === 201) return;
-        last = `keystone answered ${res.status}`;
-      } catch (e) {
-        last = `keystone: ${(e as Error).message}`;
-      }
-    }
-    await sleep(100);
-  }
-  throw new Error(`not ready after ${timeoutMs / 1000} s (${last})`);
-}
-
-function sshBanner(host: string): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port: 22, timeout: 2000 });
-    s.once('data', (d) => { s.destroy(); resolve(d.toString().startsWith('SSH-')); });
-    s.once('timeout', () => { s.destroy(); reject(new Error('timeout')); });
-    s.once('error', reject);
-  });
 }
 
 /** Writes FILE whole, by rename: readers (and other writers) never see half of it. */
@@ -309,11 +327,25 @@ async function takeDown(name: string, progress: Progress): Promise<void> {
   }
   if (r) await removeLabNetwork(r);
   fs.rmSync(dir, { recursive: true, force: true });
+  if (r) release(r.index, dir);
   await syncLabFiles();
   progress(`${name}: down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+/**
+ * Takes NAMES down side by side. Each name that cannot be taken down is reported (all of them, in one
+ * error) after the others went down.
+ */
+export async function downMany(names: string[], progress: Progress): Promise<void> {
+  names.forEach(checkName);
+  const results = await Promise.allSettled([...new Set(names)].map((n) => down(n, progress)));
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as Error);
+  if (failed.length === 1) throw failed[0];
+  if (failed.length > 1) {
+    throw new LabError(failed.map((e) => e.message).join('; '), [...new Set(failed.map((e) => (e as LabError).hint).filter(Boolean))].join('; '));
+  }
+}
+
 export async function downAll(progress: Progress): Promise<void> {
-  const all = listRecords();
-  await Promise.all(all.map((r) => down(r.name, progress)));
+  await downMany(listRecords().map((r) => r.name), progress);
 }

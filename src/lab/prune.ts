@@ -17,8 +17,9 @@ export function snapshotsInUse(): Map<string, string[]> {
   };
   for (const name of fs.existsSync(paths.labs) ? fs.readdirSync(paths.labs) : []) {
     try {
-      const { snapshot } = JSON.parse(fs.readFileSync(path.join(paths.labs, name, 'lab.json'), 'utf8')) as { snapshot?: string };
-      if (snapshot) use(snapshot, `lab ${name}`);
+      const { snapshot, lowers } = JSON.parse(fs.readFileSync(path.join(paths.labs, name, 'lab.json'), 'utf8')) as { snapshot?: string; lowers?: string[] };
+      // A variant's lab stands on its layer and on the base snapshot under it.
+      for (const layer of lowers ?? (snapshot ? [snapshot] : [])) use(layer, `lab ${name}`);
     } catch { /* no record (yet) */ }
   }
   const seen = new Set<string>();
@@ -34,17 +35,22 @@ export function snapshotsInUse(): Map<string, string[]> {
     }
     for (const line of info.split('\n')) {
       const m = / - overlay \S+ .*\blowerdir=([^,]+)/.exec(line);
-      if (m?.[1]?.startsWith(paths.snapshots + path.sep)) use(m[1], 'a mounted overlay');
+      for (const layer of m?.[1]?.split(':') ?? []) {
+        if (layer.startsWith(paths.snapshots + path.sep)) use(layer, 'a mounted overlay');
+      }
     }
   }
   return users;
 }
 
-/** Removes the snapshots of RELEASE other than KEEP (a directory name) that no lab uses. */
-export function pruneSnapshots(release: string, keep: string, progress: (line: string) => void): void {
+/**
+ * Removes the snapshots named NAME-<key> other than KEEP (a directory name) that no lab uses. NAME is a
+ * release (`bookworm`) or a variant of one (`bookworm.tls`): `bookworm-` never matches `bookworm.tls-…`.
+ */
+export function pruneSnapshots(name: string, keep: string, progress: (line: string) => void): void {
   const inUse = snapshotsInUse();
   for (const old of fs.readdirSync(paths.snapshots)) {
-    if (!old.startsWith(`${release}-`) || old === keep || old.includes('.building-')) continue;
+    if (!old.startsWith(`${name}-`) || old === keep || old.includes('.building-')) continue;
     const dir = path.join(paths.snapshots, old);
     const users = inUse.get(dir);
     if (users) {

@@ -5,20 +5,39 @@ import path from 'node:path';
 import { paths } from './paths.ts';
 import { LabError } from './errors.ts';
 
+/** The Debian releases a snapshot is debootstrapped from. */
 export const releases = ['bookworm', 'bullseye', 'trixie'] as const;
 export type Release = (typeof releases)[number];
+
+/**
+ * What `lab up --release` accepts: a Debian release, or `juno`, the seed's Ubuntu 14.04 controller as far
+ * as a Debian lab can look like one (bookworm underneath, with the trusty-shaped layer on top). Named
+ * like the install-glance profile it is for, so `lab up --release juno` and `plan --release juno` match.
+ */
+export const labReleases = [...releases, 'juno'] as const;
+export type LabRelease = (typeof labReleases)[number];
 
 export interface LabRecord {
   name: string;
   index: number;
   address: string;
   gateway: string;
-  release: Release;
+  release: LabRelease;
+  /** The top layer under the lab's overlay: the snapshot's rootfs, or a variant's layer (it holds the openrc). */
   snapshot: string;
+  /** The overlay's lower layers, top first (absent in records written before variants: [snapshot]). */
+  lowers?: string[];
+  /** The Debian release underneath (absent: `release` itself). */
+  base?: Release;
+  /** Keystone serves HTTPS with a CA made for this lab; the CA's certificate is at caFile on the host. */
+  tls?: boolean;
+  caFile?: string;
   holderPid: number;
   nsPid: number;
   hostKey: string;
   createdAt: string;
+  /** Reached only through this lab (`lab up --behind`): the host cannot open its sshd, the bastion can. */
+  behind?: { name: string; address: string };
 }
 
 export type LabState = 'running' | 'stopped';

@@ -7,6 +7,8 @@ import { sh, describeFailure } from './local.ts';
 import { projectPath } from '../project-root.ts';
 import { paths } from './paths.ts';
 import { withLock } from './lock.ts';
+import { building, buildLock } from './building.ts';
+import { isolated, tracked } from './isolate.ts';
 import { LabError } from './errors.ts';
 import type { Release } from './records.ts';
 export { releases, type Release } from './records.ts';
@@ -21,7 +23,11 @@ export interface Snapshot {
   rootfs: string;
 }
 
-export type Progress = (line: string) => void;
+/**
+ * A line of progress. A `pending` line is the start of the next one (`snapshot: debootstrap bookworm …`):
+ * a terminal shows it until the line that completes it replaces it (`… 61.2 s`); a log keeps only that.
+ */
+export type Progress = (line: string, opts?: { pending?: boolean }) => void;
 
 /** The cache key: a changed recipe (or mirror) is a new snapshot, with no flag to remember. */
 /** What the build does outside the recipe scripts; a change here must be a new snapshot too. */
@@ -47,43 +53,38 @@ export async function ensureSnapshot(release: Release, progress: Progress): Prom
     fs.existsSync(path.join(dir, 'ready')) ? { release, key, rootfs: path.join(dir, 'rootfs') } : undefined;
   const found = ready();
   if (found) return found;
-  return withLock(`snapshot-${release}`, async () => ready() ?? build(release, key, mirror, dir, progress));
+  return withLock(buildLock(release), async () => ready() ?? build(release, key, mirror, dir, progress));
 }
 
-async function step(name: string, progress: Progress, fn: () => Promise<unknown>): Promise<void> {
+/** One build step: one line of progress, with the time it took (`snapshot: debootstrap bookworm … 61.2 s`). */
+export async function step(name: string, progress: Progress, fn: () => Promise<unknown>): Promise<void> {
   const t0 = Date.now();
-  progress(`snapshot: ${name} …`);
+  const took = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  progress(`snapshot: ${name} …`, { pending: true });
   try {
     await fn();
   } catch (e) {
+    progress(`snapshot: ${name} … failed after ${took()}`);
     throw new LabError(`snapshot build failed at "${name}": ${describeFailure(e)}`, 'the half-built snapshot was removed; fix the cause and run the command again', e);
   }
-  progress(`snapshot: ${name} done (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  progress(`snapshot: ${name} … ${took()}`);
 }
 
 async function build(release: Release, key: string, mirror: string, dir: string, progress: Progress): Promise<Snapshot> {
-  const tmp = `${dir}.building-${process.pid}`;
-  const root = path.join(tmp, 'rootfs');
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
   const secret = () => crypto.randomBytes(18).toString('base64url');
   const env = { ...process.env, MIRROR: mirror, RELEASE: release, ADMIN_PASS: secret(), KEYSTONE_DBPASS: secret() };
-  try {
-    await step(`debootstrap ${release}`, progress, () => sh`debootstrap ${DEBOOTSTRAP_ARGS} ${release} ${root} ${mirror}`);
+  await building(dir, progress, async (tmp) => {
+    const root = path.join(tmp, 'rootfs');
+    // debootstrap mounts /proc and /sys in the target: in a mount namespace of its own, they go with it.
+    await step(`debootstrap ${release}`, progress, () => tracked(sh`${isolated({ procAt: '/proc' })} debootstrap ${DEBOOTSTRAP_ARGS} ${release} ${root} ${mirror}`));
     fs.copyFileSync('/etc/resolv.conf', path.join(root, 'etc/resolv.conf'));
-    // A private mount and pid namespace: the mounts and any process the packages start die with it.
     await step('install sshd, MariaDB, Keystone', progress, () =>
-      sh({ env, input: fs.readFileSync(path.join(recipeDir, 'install.sh')) })`unshare --mount --pid --fork --mount-proc=${path.join(root, 'proc')} -- sh -c ${`mount --rbind /dev "$1/dev" && exec chroot "$1" /bin/bash -s`} sh ${root}`);
+      tracked(sh({ env, input: fs.readFileSync(path.join(recipeDir, 'install.sh')) })`${isolated({ procAt: path.join(root, 'proc') })} sh -c ${`mount --rbind /dev "$1/dev" && exec chroot "$1" /bin/bash -s`} sh ${root}`));
     // No network but loopback while Keystone and MariaDB run for the bootstrap.
     await step('bootstrap MariaDB and Keystone', progress, () =>
-      sh({ env, input: fs.readFileSync(path.join(recipeDir, 'configure.sh')) })`unshare --mount --pid --fork --net --mount-proc=${path.join(root, 'proc')} -- sh -c ${`ip link set lo up && mount --rbind /dev "$1/dev" && mount -t tmpfs tmpfs "$1/run" && exec chroot "$1" /bin/bash -s`} sh ${root}`);
-    fs.writeFileSync(path.join(tmp, 'ready'), JSON.stringify({ release, key, mirror, builtAt: new Date().toISOString() }) + '\n');
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.renameSync(tmp, dir);
-  } catch (e) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
+      tracked(sh({ env, input: fs.readFileSync(path.join(recipeDir, 'configure.sh')) })`${isolated({ net: true, procAt: path.join(root, 'proc') })} sh -c ${`ip link set lo up && mount --rbind /dev "$1/dev" && mount -t tmpfs tmpfs "$1/run" && exec chroot "$1" /bin/bash -s`} sh ${root}`));
+    return { release, key, mirror, builtAt: new Date().toISOString() };
+  });
   pruneSnapshots(release, path.basename(dir), progress);
   return { release, key, rootfs: path.join(dir, 'rootfs') };
 }

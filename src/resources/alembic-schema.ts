@@ -5,9 +5,9 @@
 import type { Diff, Resource } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
 import { defineFact, shq } from '../engine/facts.ts';
-import { EngineError } from '../engine/errors.ts';
 import type { Provider } from '../engine/providers.ts';
 import type { MysqlSession } from '../clients/mysql.ts';
+import { runSync, type SyncCommand } from './schema-sync.ts';
 
 export interface Revision {
   revision: string;
@@ -44,7 +44,7 @@ export interface AlembicSchemaSpec {
   database: string;
   versionsDir: string;
   /** The sync command and the user it runs as (`glance-manage db_sync` as glance). */
-  sync: { command: string; user: string };
+  sync: SyncCommand;
   /** Where to look when the sync fails. */
   hint: string;
   admin: Provider<MysqlSession>;
@@ -88,17 +88,7 @@ export function alembicSchema(spec: AlembicSchemaSpec): Resource<SchemaState, Sc
     },
     diff: (current) => schemaDiff(current, spec.sync),
     async apply(host, ops) {
-      for (const o of ops) {
-        host.progress(`${o.command} …`);
-        const argv = ['su', '-s', '/bin/sh', '-c', o.command, o.user];
-        let r = await host.t.exec(argv);
-        // A first connection right after the database or its grants changed can fail once; a second try is cheap.
-        if (r.code !== 0) r = await host.t.exec(argv);
-        if (r.code !== 0) {
-          const said = r.stderr.split('\n').filter((l) => l.trim() && !/Exception ignored|getcurrent|^\s+File |^Traceback/.test(l)).slice(-6).join('\n');
-          throw new EngineError('db-schema', `${o.command} failed (exit ${r.code}):\n${said}`, spec.hint);
-        }
-      }
+      for (const o of ops) await runSync(host, o, 'db-schema', spec.hint);
     },
   };
 }

@@ -39,6 +39,8 @@ export interface AptPackagesSpec {
   notifies?: readonly string[];
   /** Seconds to wait for another process that holds dpkg's lock (default 300). */
   lockTimeoutSec?: number;
+  /** What to do when apt knows no such package (the packages come from an archive to add first). */
+  source?: string;
 }
 
 export interface PackagesState {
@@ -160,8 +162,13 @@ export function aptPackages(spec: AptPackagesSpec): Resource<PackagesState, AptO
         const r = await host.t.exec(argv, { onStdout: locks.onStdout, timeoutMs: (limit + 3600) * 1000, what: `apt-get ${o.op} ${o.packages.join(' ')}` });
         if (r.code === 75) throw locks.timeout('apt-package');
         if (r.code !== 0) {
-          const said = (r.stderr || r.stdout).trim().split('\n').filter((l) => !l.startsWith('pmstatus') && !l.startsWith('dlstatus')).slice(-6).join('\n');
-          throw new EngineError('apt-package', `apt-get ${o.op} ${o.packages.join(' ')} failed (exit ${r.code}):\n${said}`, 'fix the package manager on the controller (apt-get -f install, the mirror, disk space), then run again');
+          const lines = (r.stderr || r.stdout).trim().split('\n').filter((l) => !l.startsWith('pmstatus') && !l.startsWith('dlstatus'));
+          // apt's own errors (E: …) say it; the progress before them does not.
+          const errors = lines.filter((l) => l.startsWith('E: '));
+          const said = (errors.length ? errors : lines).slice(-6).join('\n');
+          const unknown = o.op === 'install' && spec.source && /Unable to locate package|has no installation candidate/.test(r.stderr);
+          throw new EngineError('apt-package', `apt-get ${o.op} ${o.packages.join(' ')} failed (exit ${r.code}):\n${said}`,
+            unknown ? spec.source! : 'fix the package manager on the controller (apt-get -f install, the mirror, disk space), then run again');
         }
       }
       await host.refreshFacts();

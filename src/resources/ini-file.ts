@@ -6,26 +6,26 @@
 // fails on the new file puts that one back (the engine's rollback).
 import type { Change, Diff, Ensure, Resource } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
-import { defineFact, shq } from '../engine/facts.ts';
+import { fileFact, type FileFact } from './file.ts';
 import { EngineError } from '../engine/errors.ts';
 import type { SecretText } from '../secret.ts';
 import { renderTemplate, type ManagedIni, type TemplateVars } from './ini/template.ts';
 import { mergeIni, mergedText } from './ini/merge.ts';
-import { diffIni } from './ini/diff.ts';
+import { iniDiff } from './ini/diff.ts';
+import { getIniValue } from './ini/lines.ts';
 
-export interface FileFact {
-  owner: string;
-  mode: number;
-  content: string;
-}
+// The fact is the file resource's; kept importable from here for the playbooks that read config files.
+export { fileFact, type FileFact };
 
-/** A file's owner, mode and content (base64 on the wire, so any byte survives), or undefined when absent. */
-export function fileFact(path: string) {
-  return defineFact(`file ${path}`, `if [ -f ${shq(path)} ]; then stat -c '%U:%G %a' ${shq(path)}; base64 -w0 ${shq(path)}; echo; fi`, (raw): FileFact | undefined => {
-    const [meta, b64] = raw.split('\n');
-    const m = /^(\S+) ([0-7]+)$/.exec(meta ?? '');
-    return m ? { owner: m[1]!, mode: parseInt(m[2]!, 8), content: Buffer.from(b64 ?? '', 'base64').toString() } : undefined;
-  });
+/**
+ * Keys an older release's file had that the template removes, and what they do there: a file that still
+ * has any of them (and loses them in the merge) gets this as its plan line, instead of "content differ".
+ */
+export interface RetiredKeys {
+  readonly section: string;
+  readonly keys: readonly string[];
+  /** One line: what they are, what they break, what the change does. */
+  readonly why: string;
 }
 
 export interface IniFileSpec {
@@ -41,6 +41,7 @@ export interface IniFileSpec {
   notifies?: readonly string[];
   /** Where the previous file is kept before a write (under its own path), for a rollback; none: no backup. */
   backupDir?: string;
+  retired?: readonly RetiredKeys[];
 }
 
 export interface IniFileState {
@@ -54,7 +55,16 @@ export type IniFileOp =
 
 const octal = (m: number) => m.toString(8).padStart(4, '0');
 
-export function iniFileDiff(s: IniFileState, desired: { path: string; managed: ManagedIni; owner: string; mode: number; madeBy?: string; ensure?: Ensure }): Diff<IniFileOp> {
+/** The groups of retired keys `before` has and `after` no longer has (after: the merged file, masked: keys are what matters). */
+function retiredFound(before: string, after: string, groups: readonly RetiredKeys[]): RetiredKeys[] {
+  const has = (text: string, g: RetiredKeys) => g.keys.some((k) => getIniValue(text, g.section, k) !== undefined);
+  return groups.filter((g) => has(before, g) && !has(after, g));
+}
+
+export function iniFileDiff(
+  s: IniFileState,
+  desired: { path: string; managed: ManagedIni; owner: string; mode: number; madeBy?: string; ensure?: Ensure; retired?: readonly RetiredKeys[] },
+): Diff<IniFileOp> {
   const { path, owner, mode } = desired;
   if (desired.ensure === 'absent') {
     if (!s.file) return noChange(`${path} does not exist`);
@@ -69,15 +79,23 @@ export function iniFileDiff(s: IniFileState, desired: { path: string; managed: M
   const before = s.file?.content ?? '';
   const merged = mergeIni(before, desired.managed);
   const changes: Change[] = [];
-  const detail = diffIni(before, merged);
+  const { lines: detail, keys } = iniDiff(before, merged);
+  // The content's changes as data, one per key (masked as the detail lines are); the lines stay for people.
+  const content: Change[] = keys.map((k) => ({ field: `[${k.section}] ${k.key}`, section: k.section, key: k.key, ...(k.from !== undefined ? { from: k.from } : {}), ...(k.to !== undefined ? { to: k.to } : {}) }));
   if (!s.file) changes.push({ field: 'file', to: path });
-  else if (detail.length) changes.push({ field: 'content', from: '', to: `${detail.filter((l) => l.startsWith('+') || l.startsWith('-')).length} lines` });
+  else if (detail.length && !content.length) changes.push({ field: 'content', from: '', to: `${detail.filter((l) => l.startsWith('+') || l.startsWith('-')).length} lines` });
+  changes.push(...content);
   if (s.file && s.file.owner !== owner) changes.push({ field: 'owner', from: s.file.owner, to: owner });
   if (s.file && s.file.mode !== mode) changes.push({ field: 'mode', from: octal(s.file.mode), to: octal(mode) });
   if (!changes.length) return noChange(`${path} has every managed key, owner ${owner}, mode ${octal(mode)}`);
+  const text = mergedText(merged);
+  const retired = s.file && merged.changed ? retiredFound(before, text.masked(), desired.retired ?? []) : [];
+  // What differs besides the content the retired keys already explain.
+  const differ = [...(detail.length && !retired.length ? ['content'] : []), ...changes.filter((c) => c.field === 'owner' || c.field === 'mode').map((c) => c.field)];
+  const why = !s.file ? `${path} does not exist` : [...retired.map((g) => g.why), ...(differ.length ? [`${differ.join(', ')} differ`] : [])].join('; ');
   return {
-    action: s.file ? 'update' : 'create', changes, why: s.file ? changes.map((c) => c.field).join(', ') + ' differ' : `${path} does not exist`, detail,
-    ops: [{ op: 'write', path, content: mergedText(merged), owner, mode }],
+    action: s.file ? 'update' : 'create', changes, why, detail,
+    ops: [{ op: 'write', path, content: text, owner, mode }],
   };
 }
 

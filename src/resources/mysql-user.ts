@@ -6,7 +6,8 @@ import type { Change, Diff, Ensure, Resource } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
 import type { Provider } from '../engine/providers.ts';
 import type { Secret } from '../secret.ts';
-import { canLogin, sqlDialect, type MysqlSession } from '../clients/mysql.ts';
+import type { Transport } from '../transport/ssh.ts';
+import { canLogin, sqlDialect, tcpLoginAs, type MysqlSession } from '../clients/mysql.ts';
 
 export interface MysqlUserSpec {
   user: string;
@@ -16,6 +17,8 @@ export interface MysqlUserSpec {
   password?: Secret;
   ensure?: Ensure;
   admin: Provider<MysqlSession>;
+  /** The statements to use, when the playbook knows the server's era better than its version string. */
+  dialect?: MysqlUserState['dialect'];
 }
 
 export interface MysqlUserState {
@@ -86,14 +89,12 @@ export function mysqlUser(spec: MysqlUserSpec): Resource<MysqlUserState, MysqlUs
     id: `${spec.user}@${spec.host}`,
     async read(host) {
       const db = await host.use(spec.admin);
-      const dialect = sqlDialect(db.serverVersion);
+      const dialect = spec.dialect ?? sqlDialect(db.serverVersion);
       const found = await db.query('SELECT User FROM mysql.user WHERE User = ? AND Host = ?', [spec.user, spec.host]);
       if (!found.length) return { exists: false, hasGrant: false, dialect };
       const grants = (await db.query<Record<string, string>>('SHOW GRANTS FOR ?@?', [spec.user, spec.host])).map((r) => String(Object.values(r)[0]));
       if (spec.ensure === 'absent') return { exists: true, hasGrant: grantsAll(grants, spec.database), dialect };
-      const via = spec.host === '%' ? { host: host.t.host, port: 3306 } : ({ socket: true } as const);
-      const passwordWorks = await canLogin(host.t, spec.user, needPassword(spec), via);
-      return { exists: true, hasGrant: grantsAll(grants, spec.database), passwordWorks, dialect };
+      return { exists: true, hasGrant: grantsAll(grants, spec.database), passwordWorks: await passwordWorks(host.t, db, spec), dialect };
     },
     diff: (current) => mysqlUserDiff(current, spec),
     async apply(host, ops) {
@@ -108,4 +109,23 @@ export function mysqlUser(spec: MysqlUserSpec): Resource<MysqlUserState, MysqlUs
       }
     },
   };
+}
+
+/**
+ * Whether the account's password logs in: user@'%' over TCP to the controller's own address (the server
+ * sees a non-local client), user@localhost over the socket, or, when the admin session says the socket is
+ * out of reach, over TCP to where it reached the server (127.0.0.1, or the one address the server is bound
+ * to). Over TCP a login proves the password only when it lands on this very account: a server that does
+ * not see that client as localhost (bound elsewhere, skip-name-resolve) picks user@'%' for it, whose
+ * password says nothing of this one, and whose refusal neither. Then the server compares the hash.
+ */
+async function passwordWorks(t: Transport, db: MysqlSession, spec: MysqlUserSpec): Promise<boolean> {
+  const password = needPassword(spec);
+  if (spec.host === '%') return canLogin(t, spec.user, password, { host: t.host, port: 3306 });
+  if (!db.local) return canLogin(t, spec.user, password, { socket: true });
+  if ((await tcpLoginAs(t, { user: spec.user, host: spec.host }, password, db.local)) === 'yes') return true;
+  // PASSWORD() is MySQL 5.5's and MariaDB's (the Password column too, a view of it since MariaDB 10.4).
+  // The Secret is revealed by the TCP session, into the MySQL protocol (openSessionOver).
+  const same = await db.query('SELECT 1 FROM mysql.user WHERE User = ? AND Host = ? AND Password = PASSWORD(?)', [spec.user, spec.host, password]);
+  return same.length > 0;
 }

@@ -6,9 +6,34 @@ import { noChange } from '../engine/resource.ts';
 import { defineFact, shq } from '../engine/facts.ts';
 import { controlService, type ServiceSpec } from './service-control.ts';
 
-/** The pid of a running service, from its pid files; undefined when none names a live process. */
+/**
+ * Upstart's answer to `initctl status JOB` as a pid: the job's goal is start and it has a main process
+ * ("glance-api start/running, process 1234"; also start/spawned and start/post-start, which a restart
+ * passes through). Anything else (stop/waiting, stop/killed, an unknown job) is not running.
+ */
+export function parseUpstartStatus(text: string): number | undefined {
+  const m = /^\S+ start\/[a-z-]+, process (\d+)\s*$/m.exec(text);
+  const pid = Number(m?.[1]);
+  return pid > 0 ? pid : undefined;
+}
+
+const UPSTART_MARK = 'upstart job';
+
+/**
+ * The pid of a running service: from upstart when the host's init is upstart and the service is one of
+ * its jobs (Ubuntu 14.04's jobs leave no pid file), else from its pid files; undefined when none names a
+ * live process. One script for every host, so it can be gathered before the host's init is known.
+ */
 export function pidFact(name: string, pidfiles: readonly string[]) {
-  return defineFact(`pid ${name} ${pidfiles.join(' ')}`.trimEnd(), pidfiles.length ? `for f in ${pidfiles.map(shq).join(' ')}; do p=$(cat "$f") && kill -0 "$p" && { echo "$p"; break; }; done` : 'true', (raw) => {
+  const fromFiles = pidfiles.length ? `for f in ${pidfiles.map(shq).join(' ')}; do p=$(cat "$f") && kill -0 "$p" && { echo "$p"; break; }; done` : 'true';
+  const script = [
+    `if [ -r ${shq(`/etc/init/${name}.conf`)} ] && /sbin/initctl version 2>/dev/null | grep -q upstart; then`,
+    `  echo ${shq(UPSTART_MARK)}; /sbin/initctl status ${shq(name)}`,
+    `else ${fromFiles}; fi`,
+  ].join('\n');
+  return defineFact(`pid ${name} ${pidfiles.join(' ')}`.trimEnd(), script, (raw) => {
+    const [first, ...rest] = raw.split('\n');
+    if (first === UPSTART_MARK) return parseUpstartStatus(rest.join('\n'));
     const pid = Number(raw.trim());
     return pid > 0 ? pid : undefined;
   });

@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export interface HostKeyPolicy {
-  /** Default: ~/.ssh/known_hosts */
-  knownHostsFile?: string;
+  /** Default: ~/.ssh/known_hosts. Several (ssh_config's UserKnownHostsFile): a key in any is known; a new one goes to the first. */
+  knownHostsFile?: string | string[];
   acceptNewHostKey?: boolean;
 }
 
@@ -36,36 +36,43 @@ function matches(field: string, names: string[]): boolean {
   });
 }
 
-export function knownHostsPath(policy: HostKeyPolicy): string {
-  return policy.knownHostsFile ?? path.join(process.env.HOME ?? '/root', '.ssh', 'known_hosts');
+export function knownHostsPaths(policy: HostKeyPolicy): string[] {
+  const f = policy.knownHostsFile ?? path.join(process.env.HOME ?? '/root', '.ssh', 'known_hosts');
+  return Array.isArray(f) ? f : [f];
+}
+
+function readOrEmpty(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return ''; // no file yet: every key is unknown
+  }
 }
 
 export function checkHostKey(policy: HostKeyPolicy, host: string, port: number, blob: Buffer): Verdict {
-  const file = knownHostsPath(policy);
+  const files = knownHostsPaths(policy);
+  const file = files[0]!;
   const names = hostPatterns(host, port);
   const type = keyType(blob);
   const offered = blob.toString('base64');
-  let text = '';
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    /* no file yet: every key is unknown */
+  let sameType: string | undefined;
+  for (const f of files) {
+    for (const line of readOrEmpty(f).split('\n')) {
+      const w = line.trim().split(/\s+/);
+      if (w.length < 3 || w[0]!.startsWith('#') || w[0]!.startsWith('@')) continue;
+      if (!w[0] || !matches(w[0], names)) continue;
+      if (w[1] === type && w[2] === offered) return { ok: true };
+      if (w[1] === type) sameType ??= f;
+    }
   }
-  let sameType = false;
-  for (const line of text.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 3 || f[0]!.startsWith('#') || f[0]!.startsWith('@')) continue;
-    if (!f[0] || !matches(f[0], names)) continue;
-    if (f[1] === type && f[2] === offered) return { ok: true };
-    if (f[1] === type) sameType = true;
-  }
+  const text = readOrEmpty(file);
   const fp = fingerprint(blob);
   const where = names[0]!;
   if (sameType) {
     return {
       ok: false,
       problem: `the ${type} host key of ${where} has CHANGED (now ${fp}); this could be an attack, or the host was rebuilt`,
-      hint: `if you know why it changed, remove the old key with: ssh-keygen -R '${where}' -f ${file}`,
+      hint: `if you know why it changed, remove the old key with: ssh-keygen -R '${where}' -f ${sameType}`,
     };
   }
   if (policy.acceptNewHostKey) {

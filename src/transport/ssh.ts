@@ -1,13 +1,14 @@
 // The one SSH connection per host, and the only module that imports ssh2. Everything remote rides on
 // it: commands (argv quoted, stdin closed), atomic file writes (content on stdin, never in argv),
-// and the tunnels that MySQL and the HTTP APIs use. Nothing opens a port on the controller.
-import fs from 'node:fs';
-import type { Duplex } from 'node:stream';
+// and the tunnels that MySQL and the HTTP APIs use. Nothing opens a port on the controller. A host
+// behind jump hosts is reached as ssh -J does: one session per hop, each tunnelled through the last.
+import type { Duplex, Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import { checkHostKey, type HostKeyPolicy } from './known-hosts.ts';
 import { TransportError } from './errors.ts';
 import { quoteArgv } from './quote.ts';
 import { Secret, SecretText } from '../secret.ts';
+import { readKeyFile, defaultKeyFiles, orderOffers, unlock, type KeyFile, type KeyLike, type Offer, type ParseKey, type Problem } from './identities.ts';
 
 export interface ExecResult {
   code: number;
@@ -38,24 +39,40 @@ export interface RemoteProcess {
   readonly done: Promise<ExecResult>;
 }
 
+export type ExecStream = Duplex & { readonly stderr: Readable };
+
 export interface ConnectOptions extends HostKeyPolicy {
   host: string;
   port?: number;
   user?: string;
-  /** Path of a private key; without it, the SSH agent, then ~/.ssh/id_ed25519 and id_rsa. */
+  /** The name the operator gave (an ssh_config alias), for messages; default: host. */
+  alias?: string;
+  /** A key named on the command line (ssh -i): offered before identityFiles, and it must be readable. */
   identity?: string;
+  /** ssh_config's IdentityFile list. Without it (and without identity): ~/.ssh/id_ed25519, id_ecdsa, id_rsa. */
+  identityFiles?: string[];
+  /** Offer only those keys, from the agent or the files (ssh's IdentitiesOnly). */
+  identitiesOnly?: boolean;
+  /** The agent's socket; false: no agent; unset: $SSH_AUTH_SOCK. */
+  agent?: string | false;
+  /** Hosts to go through, first to last (ssh's ProxyJump), each with its own user, keys and known_hosts. */
+  jump?: ConnectOptions[];
+  /** For the TCP connection, the handshake and the login of each hop (not while a passphrase is typed). */
   timeoutMs?: number;
 }
 
 export interface Transport {
   readonly host: string;
   readonly user: string;
+  /** The SSH server's software as its greeting names it (`OpenSSH_6.6.1p1`), when known: for messages. */
+  readonly serverSoftware?: string;
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Runs a shell script given on stdin (`sh -s -- args…`); a script can carry input after it only through `opts.stdin`. */
   script(source: string, args?: string[], opts?: Omit<ExecOptions, 'stdin'>): Promise<ExecResult>;
   /** Temp file + fsync + rename. A Secret or SecretText content is revealed here, as the bytes on stdin. */
   writeFileAtomic(path: string, content: string | Buffer | Secret | SecretText, owner: string, mode: number): Promise<void>;
-  openUnixSocket(socketPath: string): Promise<Duplex>;
+  /** `privileged`: connected by the user commands run as (see become.ts), so the server's peer check sees it; here that is the SSH user. */
+  openUnixSocket(socketPath: string, opts?: { privileged?: boolean }): Promise<Duplex>;
   openTcp(host: string, port: number): Promise<Duplex>;
   /** Starts a command whose stdin stays open (a lock holder fed a heartbeat); stdout chunks go to onStdout. */
   start?(argv: string[], opts?: { onStdout?: (chunk: string) => void }): Promise<RemoteProcess>;
@@ -67,6 +84,8 @@ export interface Transport {
    * answer comes in timeoutMs, undefined when it answers.
    */
   probe?(timeoutMs: number): Promise<TransportError | undefined>;
+  /** A command whose stdin and stdout are the stream (a relay); its stderr apart. Nothing is written to stdin or ended for it. */
+  execStream(argv: string[]): Promise<ExecStream>;
   readonly stats: { roundTrips: number; commands: number };
   close(): void;
 }
@@ -78,70 +97,270 @@ export interface Transport {
  */
 export const KEEPALIVE = { intervalMs: 5_000, countMax: 2 };
 
-function defaultIdentity(): { privateKey?: Buffer; agent?: string } {
-  if (process.env.SSH_AUTH_SOCK) return { agent: process.env.SSH_AUTH_SOCK };
-  const home = process.env.HOME ?? '/root';
-  for (const f of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
-    const p = `${home}/.ssh/${f}`;
-    if (fs.existsSync(p)) return { privateKey: fs.readFileSync(p) };
-  }
-  return {};
+/** How a hop is named in messages: its alias and port, with the address when the alias is not it. */
+function hopName(o: ConnectOptions): string {
+  return o.alias && o.alias !== o.host ? o.alias : o.host;
+}
+function hopWhere(o: ConnectOptions): string {
+  return `${hopName(o)}:${o.port ?? 22}`;
 }
 
-export function connect(opts: ConnectOptions): Promise<Transport> {
-  const port = opts.port ?? 22;
-  const user = opts.user ?? 'root';
-  const where = port === 22 ? opts.host : `${opts.host}:${port}`;
-  let auth: { privateKey?: Buffer; agent?: string };
+/**
+ * One SSH session to opts.host, through opts.jump's hosts first when there are any: each hop is its
+ * own ssh2 client (its own host-key check, user and keys) whose socket is a TCP forward opened by the
+ * hop before it. Closing the transport closes the whole chain.
+ */
+export async function connect(opts: ConnectOptions): Promise<Transport> {
+  const hops = [...(opts.jump ?? []), opts];
+  const clients: ssh2.Client[] = [];
   try {
-    auth = opts.identity ? { privateKey: fs.readFileSync(opts.identity) } : defaultIdentity();
+    for (const [i, hop] of hops.entries()) {
+      clients.push(await openHop(hop, hops.slice(0, i), clients[i - 1]));
+    }
   } catch (e) {
-    return Promise.reject(new TransportError(opts.host, 'connect', `cannot read the identity file ${opts.identity}: ${(e as Error).message}`, 'pass a readable private key with --identity', e));
+    for (const c of clients.reverse()) c.end();
+    throw e;
   }
+  const client = clients[clients.length - 1]!;
+  const jumps = clients.slice(0, -1).reverse();
+  client.once('close', () => jumps.forEach((j) => j.end()));
+  const t = wrap(client, opts.host, opts.user ?? 'root');
+  t.stats.commands++; // the throwaway `true` with a pty that openHop started
+  return t;
+}
+
+/** A connect deadline that can stop while someone types a passphrase. */
+function deadline(ms: number, onExpire: () => void) {
+  let left = ms;
+  let started = Date.now();
+  let timer: NodeJS.Timeout | undefined = setTimeout(onExpire, left);
+  return {
+    pause() {
+      if (!timer) return;
+      clearTimeout(timer);
+      timer = undefined;
+      left -= Date.now() - started;
+    },
+    resume() {
+      if (timer) return;
+      started = Date.now();
+      timer = setTimeout(onExpire, Math.max(left, 0));
+    },
+    clear() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
+function openHop(o: ConnectOptions, before: ConnectOptions[], through: ssh2.Client | undefined): Promise<ssh2.Client> {
+  const port = o.port ?? 22;
+  const user = o.user ?? 'root';
+  const where = hopWhere(o);
+  const via = before.length ? ` (reached through ${before.map(hopName).join(' → ')})` : '';
+  const fail = (step: string, message: string, hint: string, cause?: unknown) => new TransportError(o.host, step, message + via, hint, cause);
+  let files: KeyFile[];
+  try {
+    files = keyFiles(o);
+  } catch (e) {
+    return Promise.reject(fail('connect', `cannot read the identity file ${o.identity}: ${(e as Error).message}`, 'pass a readable private key with --identity', e));
+  }
+
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
+    const problems: Problem[] = [];
+    let settled = false;
     let hostKeyProblem: TransportError | undefined;
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clock.clear();
+      if (err) {
+        client.destroy();
+        reject(err);
+      } else resolve(client);
+    };
+    const clock = deadline(o.timeoutMs ?? 15_000, () =>
+      finish(fail('connect', `no SSH answer from ${where} in time${o.alias && o.alias !== o.host ? ` (${o.host})` : ''}`, before.length
+        ? `check that ${hopName(before[before.length - 1]!)} can reach ${o.host} on port ${port} and that sshd runs there`
+        : 'check the address, the port (--port) and that sshd runs', undefined)));
+    const agent = new OfferedKeys(o, files, problems, clock);
+
     client.once('ready', () => {
-      const t = wrap(client, opts.host, user);
       // Every small packet otherwise waits ~40 ms for a delayed ACK (each tunnelled response, each
       // exit status). Our side: TCP_NODELAY. sshd's side: it sets TCP_NODELAY once a session asks for
       // a pty, so one throwaway `true` with a pty does it; nothing waits for it.
       client.setNoDelay(true);
-      t.stats.commands++;
       client.exec('true', { pty: true }, (err, stream) => {
         if (!err) stream.on('error', () => {}).resume();
       });
-      resolve(t);
+      finish();
     });
-    client.once('error', (err: Error & { level?: string; code?: string }) => {
-      if (hostKeyProblem) return reject(hostKeyProblem);
+    client.on('error', (err: Error & { level?: string; code?: string; hint?: string }) => {
+      // A key that could not be used (agent gone, passphrase not given): ssh2 goes on with the next one.
+      if (err.level === 'agent') return void problems.push({ message: err.message, hint: err.hint });
+      if (settled) return;
+      if (hostKeyProblem) return finish(hostKeyProblem);
       if (err.level === 'client-authentication') {
-        return reject(new TransportError(opts.host, 'connect', `${user}@${where} refused every key offered`, `check the user (--user) and key (--identity); the key's public half must be in ~${user}/.ssh/authorized_keys`, err));
+        const why = problems.length ? `; ${problems.map((p) => p.message).join('; ')}` : '';
+        const hint = problems.find((p) => p.hint)?.hint
+          ?? `check the user (--user) and key (--identity, or IdentityFile in the ssh config); the key's public half must be in ~${user}/.ssh/authorized_keys`;
+        return finish(fail('connect', `${user}@${where} refused every key offered (${agent.summary()})${why}`, hint, err));
       }
-      if (err.level === 'client-timeout' || err.code === 'ETIMEDOUT') {
-        return reject(new TransportError(opts.host, 'connect', `no SSH answer from ${where} in time`, 'check the address, the port (--port) and that sshd runs', err));
+      if (err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND' || err.code === 'ENETUNREACH' || err.code === 'EAI_AGAIN') {
+        return finish(fail('connect', `cannot reach ${where} (${o.alias && o.alias !== o.host ? `${o.host}: ` : ''}${err.code})`, 'check the address and the port (--port, or Host/HostName/Port in the ssh config), and that sshd runs there', err));
       }
-      if (err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND' || err.code === 'ENETUNREACH') {
-        return reject(new TransportError(opts.host, 'connect', `cannot reach ${where} (${err.code})`, 'check the address and the port (--port), and that sshd runs there', err));
-      }
-      reject(new TransportError(opts.host, 'connect', `SSH to ${where} failed: ${err.message}`, 'check the host and its sshd', err));
+      finish(fail('connect', `SSH to ${where} failed: ${err.message}`, 'check the host and its sshd', err));
     });
-    client.connect({
-      host: opts.host,
-      port,
-      username: user,
-      readyTimeout: opts.timeoutMs ?? 15_000,
-      keepaliveInterval: KEEPALIVE.intervalMs,
-      keepaliveCountMax: KEEPALIVE.countMax,
-      ...auth,
-      hostVerifier: (key: Buffer) => {
-        const verdict = checkHostKey(opts, opts.host, port, key);
-        if (verdict.ok) return true;
-        hostKeyProblem = new TransportError(opts.host, 'host key', verdict.problem, verdict.hint);
-        return false;
-      },
+    client.once('close', () => finish(fail('connect', `${where} closed the connection before the login finished`, 'check its sshd (MaxStartups, AllowUsers) and, through a jump host, that it allows TCP forwarding')));
+
+    const method: ssh2.AgentAuthMethod = { type: 'agent', username: user, agent };
+    const start = (sock?: Duplex) => {
+      if (settled) return;
+      client.connect({
+        host: o.host,
+        port,
+        sock,
+        username: user,
+        readyTimeout: 0, // the deadline above, which stops while a passphrase is typed
+        keepaliveInterval: KEEPALIVE.intervalMs,
+        keepaliveCountMax: KEEPALIVE.countMax,
+        authHandler: [method],
+        hostVerifier: (key: Buffer) => {
+          const verdict = checkHostKey(o, o.host, port, key);
+          if (verdict.ok) return true;
+          hostKeyProblem = new TransportError(o.host, 'host key', `${hopName(o) === o.host ? '' : `${hopName(o)}: `}${verdict.problem}${via}`, verdict.hint);
+          return false;
+        },
+      });
+    };
+    if (!through) return start();
+    through.forwardOut('127.0.0.1', 0, o.host, port, (err, channel) => {
+      if (err) {
+        const last = hopName(before[before.length - 1]!);
+        return finish(fail('connect', `cannot reach ${where} from ${last}: ${err.message}`,
+          `check that ${last} can reach ${o.host} on port ${port} (ssh ${last} nc -vz ${o.host} ${port}) and that its sshd allows TCP forwarding`, err));
+      }
+      start(channel);
     });
   });
+}
+
+/** The key files a hop offers, in order (ssh -i first, then IdentityFile, else the defaults). */
+function keyFiles(o: ConnectOptions): KeyFile[] {
+  const files: KeyFile[] = [];
+  if (o.identity) {
+    const f = readKeyFile(o.identity, parseKey);
+    if (f.state === 'missing') throw new Error('no such file');
+    if (f.state === 'unreadable') throw new Error(f.problem.message);
+    files.push(f);
+  }
+  const rest = o.identityFiles ?? (o.identity ? [] : defaultKeyFiles());
+  for (const p of rest) if (!files.some((f) => f.path === p)) files.push(readKeyFile(p, parseKey));
+  return files;
+}
+
+const parseKey: ParseKey = (data, passphrase) => ssh2.utils.parseKey(data, passphrase) as KeyLike | Error;
+
+/**
+ * The keys of one hop as one ssh2 agent, in OpenSSH's order: ssh2 offers each, and asks us to sign
+ * only when the server accepts it. Agent keys are signed by the agent, file keys here (a locked one
+ * is opened then, its passphrase asked once).
+ */
+class OfferedKeys extends ssh2.BaseAgent<ssh2.ParsedKey> {
+  private offers: Offer<ssh2.ParsedKey>[] = [];
+  private agentCount = 0;
+
+  constructor(private o: ConnectOptions, private files: KeyFile[], private problems: Problem[], private clock: { pause(): void; resume(): void }) {
+    super();
+    for (const f of files) {
+      if (f.state === 'unreadable') problems.push(f.problem);
+      else if (f.state === 'missing' && o.identityFiles?.includes(f.path)) problems.push({ message: `IdentityFile ${f.path} does not exist` });
+    }
+  }
+
+  summary(): string {
+    const files = this.offers.filter((x) => x.from === 'file').map((x) => (x.from === 'file' ? x.file.path : ''));
+    const agent = !this.agentSocket() ? 'no agent' : this.agentCount ? `${this.agentCount} from the agent` : 'none from the agent';
+    return `${agent}${files.length ? `, ${files.join(', ')}` : ', no key file'}`;
+  }
+
+  private agentSocket(): string | undefined {
+    return this.o.agent === false ? undefined : this.o.agent ?? process.env.SSH_AUTH_SOCK ?? undefined;
+  }
+
+  getIdentities(cb: (err: Error | null, keys?: ssh2.ParsedKey[]) => void): void {
+    void (async () => {
+      const agentKeys: { key: ssh2.ParsedKey; blob: Buffer }[] = [];
+      const sock = this.agentSocket();
+      if (sock) {
+        try {
+          const keys = await new Promise<ssh2.KnownPublicKeys<ssh2.ParsedKey>>((res, rej) => new ssh2.OpenSSHAgent(sock).getIdentities((e, k) => (e ? rej(e) : res(k ?? []))));
+          for (const entry of keys) {
+            const k = ssh2.utils.parseKey('pubKey' in entry ? ('pubKey' in entry.pubKey ? entry.pubKey.pubKey : entry.pubKey) : entry);
+            if (!(k instanceof Error)) agentKeys.push({ key: k, blob: k.getPublicSSH() });
+          }
+        } catch (e) {
+          this.problems.push({ message: `the SSH agent at ${sock} did not answer (${(e as Error).message})` });
+        }
+      }
+      this.agentCount = agentKeys.length;
+      this.offers = orderOffers(agentKeys, this.files, this.o.identitiesOnly ?? false);
+      const keys: ssh2.ParsedKey[] = [];
+      for (const offer of this.offers) {
+        if (offer.from === 'agent') keys.push(offer.key);
+        else if (offer.blob) keys.push(this.publicKey(offer.blob));
+        else {
+          // An encrypted key whose public half is not readable: OpenSSH asks for the passphrase now, so do we.
+          const key = await this.open(offer.file);
+          if ('message' in key) this.problems.push(key);
+          else {
+            keys.push(key as ssh2.ParsedKey);
+            offer.blob = key.getPublicSSH();
+          }
+        }
+      }
+      cb(null, keys);
+    })().catch((e: Error) => cb(e));
+  }
+
+  private publicKey(blob: Buffer): ssh2.ParsedKey {
+    const type = blob.subarray(4, 4 + blob.readUInt32BE(0)).toString();
+    return ssh2.utils.parseKey(`${type} ${blob.toString('base64')}`) as ssh2.ParsedKey;
+  }
+
+  /** The private key, or why it cannot be had. */
+  private async open(file: KeyFile & { state: 'ready' | 'locked' }): Promise<KeyLike | Problem> {
+    if (file.state === 'ready') return file.key;
+    this.clock.pause();
+    try {
+      return await unlock(file, parseKey);
+    } catch (e) {
+      return { message: (e as Error).message, hint: (e as { hint?: string }).hint };
+    } finally {
+      this.clock.resume();
+    }
+  }
+
+  sign(pubKey: ssh2.ParsedKey, data: Buffer, options: ssh2.SigningRequestOptions | ssh2.SignCallback, cb?: ssh2.SignCallback): void {
+    const done = (typeof options === 'function' ? options : cb)!;
+    const hash = typeof options === 'function' ? undefined : options?.hash;
+    const blob = pubKey.getPublicSSH();
+    const offer = this.offers.find((x) => x.blob?.equals(blob));
+    if (!offer) return done(new Error('asked to sign with a key that was not offered'));
+    if (offer.from === 'agent') {
+      const sock = this.agentSocket();
+      if (!sock) return done(new Error('the SSH agent is gone'));
+      new ssh2.OpenSSHAgent(sock).sign(offer.key, data, { hash }, done);
+      return;
+    }
+    void this.open(offer.file).then((key) => {
+      if ('message' in key) return done(Object.assign(new Error(`the server accepts ${offer.file.path}, but ${key.message.replace(/^the key \S+ is/, 'it is')}`), { hint: key.hint }));
+      const sig = key.sign(data, hash);
+      if (sig instanceof Error) return done(new Error(`signing with ${offer.file.path} failed: ${sig.message}`));
+      done(undefined, sig);
+    });
+  }
 }
 
 function wrap(client: ssh2.Client, host: string, user: string): Transport {
@@ -236,6 +455,8 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
   return {
     host,
     user,
+    // ssh2 keeps the server's identification line's software part, unexported (lib/client.js onHeader).
+    serverSoftware: (client as unknown as { _remoteVer?: string })._remoteVer,
     stats,
     exec,
     start,
@@ -260,6 +481,7 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
     },
     openUnixSocket: (socketPath) => channel((cb) => client.openssh_forwardOutStreamLocal(socketPath, cb), socketPath),
     openTcp: (h, p) => channel((cb) => client.forwardOut('127.0.0.1', 0, h, p, cb), `${h}:${p}`),
+    execStream: (argv) => channel((cb) => client.exec(quoteArgv(argv), cb), argv[0] ?? 'a command') as Promise<ExecStream>,
     close: () => {
       closing = true;
       if (lost) client.destroy();
@@ -268,7 +490,7 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
   };
 }
 
-const WRITE_ATOMIC = [
+export const WRITE_ATOMIC = [
   'set -e',
   'tmp=$(mktemp "$(dirname "$1")/.install-glance.XXXXXX")',
   'trap \'rm -f "$tmp"\' EXIT',

@@ -87,7 +87,7 @@ test('up → SSH answers → Keystone issues a token → down leaves nothing beh
     const route = await run('ip', ['route', 'get', lab.address]);
     assert.doesNotMatch(route.stdout, /dev igh/, `the host still routes ${lab.address} to a lab link`);
     const list = await runCli(['lab', 'list']);
-    assert.doesNotMatch(list.stdout, new RegExp(`^${name}\\t`, 'm'));
+    assert.doesNotMatch(list.stdout, new RegExp(`^${name} `, 'm'));
   } finally {
     await labDown(name);
   }
@@ -210,7 +210,7 @@ test('a missing tool is a clear error before anything is changed', async () => {
     assert.match(r.stderr, /apt-get install -y debootstrap/);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'a stack trace instead of a message');
     assert.deepEqual(await leftovers(name), []);
-    assert.equal((await runCliOk(['lab', 'list'])).stdout.includes(`${name}\t`), false);
+    assert.doesNotMatch((await runCliOk(['lab', 'list'])).stdout, new RegExp(`^${name} `, 'm'));
   } finally {
     fs.rmSync(bin, { recursive: true, force: true });
     await labDown(name);
@@ -223,20 +223,25 @@ async function runCliOk(args: string[]) {
   return r;
 }
 
-test('a snapshot rebuild prunes older snapshots of the release, except those a lab stands on', async () => {
+test('a snapshot rebuild prunes older snapshots of the release, except those a lab stands on (directly or under a variant\'s layer), and never a variant\'s', async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-prune-'));
   const [cache, state] = [path.join(tmp, 'cache'), path.join(tmp, 'state')];
   const snaps = path.join(cache, 'snapshots');
-  for (const d of ['bookworm-new', 'bookworm-byrecord', 'bookworm-bymount', 'bookworm-unused', 'bullseye-other']) {
+  for (const d of ['bookworm-new', 'bookworm-byrecord', 'bookworm-bylowers', 'bookworm-bymount', 'bookworm-unused', 'bullseye-other']) {
     fs.mkdirSync(path.join(snaps, d, 'rootfs', 'etc'), { recursive: true });
   }
+  for (const d of ['bookworm.trusty-aaa', 'bookworm.tls-bbb']) fs.mkdirSync(path.join(snaps, d, 'layer', 'etc'), { recursive: true });
   fs.mkdirSync(path.join(state, 'labs', 't-gc'), { recursive: true });
   fs.writeFileSync(path.join(state, 'labs', 't-gc', 'lab.json'), JSON.stringify({ name: 't-gc', snapshot: path.join(snaps, 'bookworm-byrecord', 'rootfs') }));
-  // An overlay on bookworm-bymount in a mount namespace of its own, as a lab of another state root has.
+  // A variant's lab: its record names the layer, and the base under it in `lowers`.
+  fs.mkdirSync(path.join(state, 'labs', 't-gc2'), { recursive: true });
+  fs.writeFileSync(path.join(state, 'labs', 't-gc2', 'lab.json'), JSON.stringify({ name: 't-gc2', snapshot: path.join(snaps, 'bookworm.trusty-aaa', 'layer'),
+    lowers: [path.join(snaps, 'bookworm.trusty-aaa', 'layer'), path.join(snaps, 'bookworm-bylowers', 'rootfs')] }));
+  // An overlay on a variant's layer over bookworm-bymount in a mount namespace of its own, as a lab of another state root has.
   const m = path.join(tmp, 'mnt');
   for (const d of ['upper', 'work', 'root']) fs.mkdirSync(path.join(m, d), { recursive: true });
   const holder = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c',
-    `mount -t overlay overlay -o lowerdir=${snaps}/bookworm-bymount/rootfs,upperdir=${m}/upper,workdir=${m}/work ${m}/root && echo mounted && exec sleep 120`],
+    `mount -t overlay overlay -o lowerdir=${snaps}/bookworm.tls-bbb/layer:${snaps}/bookworm-bymount/rootfs,upperdir=${m}/upper,workdir=${m}/work ${m}/root && echo mounted && exec sleep 120`],
   { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const mounted = await new Promise<boolean>((resolve) => {
@@ -249,12 +254,60 @@ test('a snapshot rebuild prunes older snapshots of the release, except those a l
        pruneSnapshots('bookworm', 'bookworm-new', (l) => console.log(l));`],
     { env: { ...process.env, INSTALL_GLANCE_CACHE: cache, INSTALL_GLANCE_STATE: state } });
     assert.equal(prune.code, 0, explain('pruneSnapshots', prune));
-    assert.deepEqual(fs.readdirSync(snaps).sort(), ['bookworm-bymount', 'bookworm-byrecord', 'bookworm-new', 'bullseye-other']);
+    assert.deepEqual(fs.readdirSync(snaps).sort(), ['bookworm-bylowers', 'bookworm-bymount', 'bookworm-byrecord', 'bookworm-new', 'bookworm.tls-bbb', 'bookworm.trusty-aaa', 'bullseye-other']);
     assert.match(prune.stdout, /kept the older bookworm-byrecord, still used by lab t-gc/);
     assert.match(prune.stdout, /kept the older bookworm-bymount, still used by a mounted overlay/);
+    assert.match(prune.stdout, /kept the older bookworm-bylowers, still used by lab t-gc2/);
   } finally {
     holder.kill('SIGKILL');
     await new Promise((r) => (holder.exitCode !== null || holder.signalCode !== null ? r(null) : holder.once('exit', r)));
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('a lab behind a bastion: only the bastion opens its sshd, the host opens nothing but Keystone, lab ssh goes through the bastion, down leaves none of its rules', async () => {
+  const [b, c] = ['ssh-t-bast', 'ssh-t-behind'];
+  await Promise.all([labDown(c), labDown(b)]);
+  try {
+    const notUp = await runCli(['lab', 'up', c, '--behind', 'ssh-t-nosuch']);
+    assert.equal(notUp.code, 1, explain('--behind a lab that is not running', notUp));
+    assert.match(notUp.stderr, /the bastion lab ssh-t-nosuch \(--behind\) is not running/);
+    assert.deepEqual(await leftovers(c), [], 'a refused up left something');
+
+    const [lb] = await labUp([b]);
+    const [lc] = await labUp([c], ['--behind', b]);
+    assert.deepEqual(lc.behind, { name: b, address: lb.address });
+
+    // From the host: sshd and MariaDB dropped, Keystone open (the builder's readiness check).
+    assert.equal(await greeting(lc.address, 22), '(timeout)', 'the host reaches the sshd of a lab behind a bastion');
+    assert.equal(await greeting(lc.address, 3306), '(timeout)');
+    assert.equal((await keystoneToken(lc)).status, 201);
+    // From the bastion: sshd only.
+    const fromBastion = await probeFrom(lb, [`${lc.address}:22`, `${lc.address}:3306`, `${lc.address}:5000`]);
+    assert.deepEqual(fromBastion, { [`${lc.address}:22`]: 'open', [`${lc.address}:3306`]: 'closed', [`${lc.address}:5000`]: 'closed' });
+
+    const viaBastion = await runCli(['lab', 'ssh', c, '--', 'hostname']);
+    assert.equal(viaBastion.code, 0, explain('lab ssh through the bastion', viaBastion));
+    assert.equal(viaBastion.stdout.trim(), c);
+
+    const again = await runCli(['lab', 'up', c]);
+    assert.equal(again.code, 1, explain('up again without --behind', again));
+    assert.match(again.stderr, new RegExp(`lab ${c} is already up, behind ${b}`));
+
+    // The leftover detector must see the rules that put it behind, or "nothing left" proves nothing.
+    const fp = footprint(lc);
+    const rules = (await leftovers(c, fp)).filter((l) => l.startsWith('iptables filter: '));
+    assert.ok(rules.some((l) => l.includes(`-A FORWARD -s ${lb.address}/32 -d ${lc.address}/32`)), `no bastion rule among ${JSON.stringify(rules)}`);
+    assert.ok(rules.some((l) => /-A OUTPUT -o igh\d+ .*-j DROP/.test(l)), `no host-drop rule among ${JSON.stringify(rules)}`);
+
+    const down = await runCli(['lab', 'down', c]);
+    assert.equal(down.code, 0, explain('lab down', down));
+    assert.deepEqual(await leftovers(c, fp), []);
+    const fpb = footprint(lb);
+    await labDown(b);
+    assert.deepEqual(await leftovers(b, fpb), []);
+  } finally {
+    await labDown(c);
+    await labDown(b);
   }
 });

@@ -57,7 +57,7 @@ function playbook(read: () => Promise<string>): Playbook {
 function options(t: FakeTransport, pb: Playbook, over: Partial<RunOptions<unknown, { id: string }>> = {}): RunOptions<unknown, { id: string }> {
   return {
     mode: 'apply', playbook: pb, settings: {}, journalPath: '/var/lib/x/pending', progress: () => {},
-    secrets: { load: () => Promise.resolve({}), forget: () => Promise.resolve() },
+    secrets: { load: () => Promise.resolve({}), keep: () => Promise.resolve(), where: () => '', forget: () => Promise.resolve() },
     connect: () => Promise.resolve(t), ...over,
   };
 }

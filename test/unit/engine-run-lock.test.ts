@@ -27,6 +27,7 @@ function localTransport(o: { deaf?: boolean } = {}): Transport & { procs: Proc[]
     writeFileAtomic: () => Promise.reject(new Error('not used')),
     openTcp: () => Promise.reject(new Error('not used')),
     openUnixSocket: () => Promise.reject(new Error('not used')),
+    execStream: () => Promise.reject(new Error('not used')),
     close: () => {},
     start(argv, opts = {}): Promise<RemoteProcess> {
       // Its own process group, as sshd gives each session: the script's "kill 0" must not reach the test runner.

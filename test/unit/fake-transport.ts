@@ -3,7 +3,7 @@
 // trips are counted as the real transport counts them, and tunnels fail unless the test supplies one.
 // Each answer arrives one macrotask later, as over a wire: other work interleaves while a command runs.
 import type { Duplex } from 'node:stream';
-import type { ExecOptions, ExecResult, Transport } from '../../src/transport/ssh.ts';
+import type { ExecOptions, ExecResult, ExecStream, Transport } from '../../src/transport/ssh.ts';
 import { TransportError } from '../../src/transport/errors.ts';
 import { Secret, SecretText } from '../../src/secret.ts';
 
@@ -28,6 +28,7 @@ export interface FakeTransportOptions {
   onAnswered?: (cmd: RecordedCommand, result: ExecResult) => void;
   openTcp?: (host: string, port: number) => Promise<Duplex>;
   openUnixSocket?: (path: string) => Promise<Duplex>;
+  execStream?: (argv: string[]) => Promise<ExecStream>;
 }
 
 export const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '' });
@@ -84,6 +85,12 @@ export class FakeTransport implements Transport {
   openUnixSocket(path: string): Promise<Duplex> {
     this.stats.roundTrips++;
     return this.opts.openUnixSocket?.(path) ?? Promise.reject(noTunnel(this.host, path));
+  }
+
+  execStream(argv: string[]): Promise<ExecStream> {
+    this.stats.roundTrips++;
+    this.stats.commands++;
+    return this.opts.execStream?.(argv) ?? Promise.reject(noTunnel(this.host, argv.join(' ')));
   }
 
   close(): void {

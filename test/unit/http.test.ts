@@ -57,6 +57,7 @@ function fakeTransport(port: () => number, opts: { refuse?: () => boolean } = {}
     script: no,
     writeFileAtomic: no,
     openUnixSocket: no,
+    execStream: no,
     openTcp(host: string, p: number): Promise<Duplex> {
       tunnels.push(`${host}:${p}`);
       if (opts.refuse?.()) return Promise.reject(new Error(`cannot open a tunnel to ${host}:${p}: (SSH) Channel open failure: Connection refused`));
@@ -198,9 +199,9 @@ describe('httpRequest', () => {
     await assert.rejects(httpRequest(t, 'http://controller:5000/v3', { method: 'GET' }), (e: unknown) => e instanceof HttpError && e.kind === 'broken' && /GET http:\/\/controller:5000\/v3 failed/.test(e.message));
   });
 
-  test('https and nonsense URLs are refused before any tunnel opens', async () => {
+  test('other schemes and nonsense URLs are refused before any tunnel opens', async () => {
     const n = t.tunnels.length;
-    await assert.rejects(httpRequest(t, 'https://controller:5000/v3', { method: 'GET' }), (e: unknown) => e instanceof HttpError && e.kind === 'unsupported');
+    await assert.rejects(httpRequest(t, 'ftp://controller:5000/v3', { method: 'GET' }), (e: unknown) => e instanceof HttpError && e.kind === 'unsupported');
     await assert.rejects(httpRequest(t, 'controller:5000', { method: 'GET' }), (e: unknown) => e instanceof HttpError && e.kind === 'unsupported');
     assert.equal(t.tunnels.length, n);
   });

@@ -100,6 +100,19 @@ describe('golden files: templates merged into the real packaged configs', () => 
     });
   }
 
+  test('bookworm with an https Keystone: cafile right after its commented default in [keystone_authtoken], nothing else moves', () => {
+    const vars = { ...(JSON.parse(read(fixtures, 'golden-vars.json')) as Record<string, string>), KEYSTONE_URL: 'https://controller:5000', KEYSTONE_CAFILE: '/etc/glance/keystone-ca.pem' };
+    const packaged = read(fixtures, 'bookworm-glance-api.conf.packaged');
+    const merged = mergeIni(packaged, renderTemplate(read(root, 'playbooks/glance/templates/bookworm/glance-api.conf'), vars));
+    assert.equal(getIniValue(merged, 'keystone_authtoken', 'cafile'), '/etc/glance/keystone-ca.pem');
+    assert.equal(getIniValue(merged, 'keystone_authtoken', 'insecure'), undefined);
+    assert.match(merged, /\n#cafile = <None>\ncafile = \/etc\/glance\/keystone-ca\.pem\n/);
+    // Only [keystone_authtoken] gets it (the file has #cafile in two other sections too).
+    assert.equal(merged.split('\n').filter((l) => l.startsWith('cafile')).length, 1);
+    assert.deepEqual(diffIni(read(fixtures, 'bookworm-glance-api.conf.merged'), merged).filter((l) => /^[-+]/.test(l)),
+      ['-auth_url = http://controller:5000', '+auth_url = https://controller:5000', '-www_authenticate_uri = http://controller:5000', '+www_authenticate_uri = https://controller:5000', '+cafile = /etc/glance/keystone-ca.pem']);
+  });
+
   test('bookworm: the keys that made the lab work (region case, password, connection, flavor)', () => {
     const merged = read(fixtures, 'bookworm-glance-api.conf.merged');
     assert.equal(getIniValue(read(fixtures, 'bookworm-glance-api.conf.packaged'), 'keystone_authtoken', 'region_name'), 'regionOne');
@@ -187,7 +200,7 @@ describe('every template', () => {
       test(`templates/${release}/${file} renders, documents its placeholders, and merges idempotently into an empty file`, () => {
         const text = read(templates, release, file);
         const header = text.split('\n').filter((l) => l.startsWith('#')).join('\n');
-        for (const p of placeholdersOf(text)) assert.ok(header.includes(`{{${p}}}`), `{{${p}}} documented at the top`);
+        for (const p of placeholdersOf(text)) assert.ok(header.includes(`{{${p}}}`) || header.includes(`{{${p}?}}`), `{{${p}}} documented at the top`);
         const managed = renderTemplate(text, vars);
         assert.ok(managed.sections.length > 0);
         const merged = mergeIni('', managed);
@@ -207,6 +220,16 @@ describe('renderTemplate', () => {
         { name: 'a.b', set: [['x', '1']], remove: [] },
       ],
     } satisfies ManagedIni);
+  });
+
+  test('an optional key: set when its value is given, a removal when it is empty (also an empty Secret); the name is listed once', () => {
+    const t = '[s]\ncafile = {{CA?}}\ninsecure = {{ INSECURE ? }}\nkeep = 1\n';
+    assert.deepEqual(renderTemplate(t, { CA: '/etc/glance/ca.pem', INSECURE: 'true' }).sections[0], { name: 's', set: [['cafile', '/etc/glance/ca.pem'], ['insecure', 'true'], ['keep', '1']], remove: [] });
+    assert.deepEqual(renderTemplate(t, { CA: '', INSECURE: new Secret('') }).sections[0], { name: 's', set: [['keep', '1']], remove: ['cafile', 'insecure'] });
+    assert.deepEqual(placeholdersOf(t), ['CA', 'INSECURE']);
+    const secret = renderTemplate('[s]\np = {{P?|url}}\n', { P: new Secret('a b') }).sections[0]!.set[0]![1];
+    assert.equal(plain(secret), 'a%20b');
+    assert.equal(String(secret), '[secret]');
   });
 
   test('a missing placeholder names every missing one', () => {

@@ -31,6 +31,7 @@ function tunnelsTo(d: () => KeystoneDouble): Transport & { tunnels: string[] } {
     script: no,
     writeFileAtomic: no,
     openUnixSocket: no,
+    execStream: no,
     openTcp(host: string, port: number): Promise<Duplex> {
       tunnels.push(`${host}:${port}`);
       const to = host === 'controller' ? { 5000: d().mainPort, 35357: d().adminPort }[port] : undefined;

@@ -1,52 +1,13 @@
-// What the operator reads: the plan (Terraform's vocabulary), the apply recap (Ansible's), detail
-// lines, the error and what to do, the summary line; the --json document; and secrets never in either.
+// What the operator reads: the plan (Terraform's vocabulary and counts), the apply recap (Ansible's),
+// detail lines, the error and what to do, the summary line, the recap over all hosts, colour; the --json
+// document (with its exit statuses); and secrets never in either.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatHost, summaryLine, jsonReport } from '../../src/engine/report.ts';
-import type { HostReport, ResourceResult } from '../../src/engine/report-model.ts';
+import pc from 'picocolors';
+import { formatHost, summaryLine, jsonReport, planCounts, planSummary, plannedLines, recapLines, recapCounts, hostExitStatus, runExitStatus, type Paint } from '../../src/engine/report.ts';
+import type { HostReport } from '../../src/engine/report-model.ts';
+import { plan, apply, unreachable, res, head, stats } from './report-fixtures.ts';
 import { Secret } from '../../src/secret.ts';
-
-const res = (r: Partial<ResourceResult> & Pick<ResourceResult, 'kind' | 'id' | 'action' | 'status' | 'why'>): ResourceResult => ({ changes: [], ms: 0, ...r });
-const stats = { sshRoundTrips: 14, remoteCommands: 1, keystoneRequests: 8 };
-const head = { host: 'controller', address: '10.213.1.2', playbook: 'glance', os: 'Debian GNU/Linux 12 (bookworm)', release: 'bookworm', notes: [] as string[] };
-
-const plan: HostReport = {
-  ...head, mode: 'plan', ok: 1, changed: 5, failed: 0, durationMs: 812, stats,
-  resources: [
-    res({ kind: 'mysql-database', id: 'glance', action: 'none', status: 'ok', why: 'database glance exists' }),
-    res({ kind: 'mysql-user', id: 'glance@%', action: 'create', status: 'pending', why: "mysql user glance@'%' does not exist",
-      changes: [{ field: 'account', to: "glance@'%'" }, { field: 'password', to: '***' }] }),
-    res({ kind: 'ini-file', id: '/etc/glance/glance-api.conf', action: 'update', status: 'pending', why: 'content differ',
-      changes: [{ field: 'content', from: 'old', to: 'new' }],
-      detail: ['[database]', '+connection = mysql+pymysql://glance:***@controller/glance', '[keystone_authtoken]', '-region_name = regionOne', '+region_name = RegionOne'] }),
-    res({ kind: 'db-schema', id: 'glance', action: 'update', status: 'pending', why: 'the database has no schema yet',
-      changes: [{ field: 'schema', from: '', to: 'wallaby_contract01' }] }),
-    res({ kind: 'keystone-endpoint', id: 'image public/internal/admin', action: 'replace', status: 'pending', why: 'endpoints differ',
-      changes: [{ field: 'public', from: 'http://localhost:9292', to: 'http://controller:9292 (RegionOne)' }] }),
-    res({ kind: 'keystone-service', id: 'glance (image)', action: 'delete', status: 'pending', why: 'a duplicate',
-      changes: [{ field: 'duplicate', from: 's2', to: '(deleted with its endpoints)' }] }),
-  ],
-  handlers: [{ name: 'restart-glance-api', status: 'pending', reason: 'ini-file /etc/glance/glance-api.conf changed' }],
-};
-
-const apply: HostReport = {
-  ...head, mode: 'apply', ok: 1, changed: 1, failed: 1, durationMs: 46_449, stats,
-  resources: [
-    res({ kind: 'mysql-database', id: 'glance', action: 'none', status: 'ok', why: 'database glance exists' }),
-    res({ kind: 'ini-file', id: '/etc/glance/glance-api.conf', action: 'update', status: 'changed', why: 'content differ', ms: 40,
-      changes: [{ field: 'content', from: 'old', to: 'new' }], detail: ['[database]', '+connection = mysql+pymysql://glance:***@controller/glance'] }),
-    res({ kind: 'db-schema', id: 'glance', action: 'update', status: 'failed', why: 'the database has no schema yet',
-      error: 'glance-manage db_sync failed (exit 1)', changes: [{ field: 'schema', from: '(empty)', to: 'wallaby_contract01' }] }),
-    res({ kind: 'service', id: 'glance-api', action: 'update', status: 'skipped', why: 'glance-api is not running',
-      changes: [{ field: 'running', from: 'no', to: 'yes' }], detail: ['never shown for a skipped resource'] }),
-  ],
-  handlers: [{ name: 'restart-glance-api', status: 'changed', reason: 'ini-file /etc/glance/glance-api.conf changed', ms: 3100 }],
-  error: {
-    step: 'db-schema',
-    message: "glance-manage db_sync failed (exit 1):\nsqlalchemy.exc.OperationalError: (1045, \"Access denied for user 'glance'@'localhost'\")",
-    hint: 'check [database] connection in /etc/glance/glance-api.conf and that MariaDB is up',
-  },
-};
 
 describe('plan', () => {
   test('Terraform vocabulary (+ ~ -/+ -), changes under each resource, detail lines instead of changes, handlers pending', () => {
@@ -69,8 +30,31 @@ describe('plan', () => {
       '  -   delete keystone-service glance (image) — a duplicate',
       '      duplicate: s2 → (deleted with its endpoints)',
       '  pending  handler restart-glance-api — ini-file /etc/glance/glance-api.conf changed',
+      '  Plan: 2 to add, 2 to change, 2 to destroy; 1 handler to run.',
       'controller: ok=1 to-change=5 failed=0 (0.8 s)',
     ].join('\n'));
+  });
+
+  test('the counts the Terraform way: a replace destroys and adds', () => {
+    assert.deepEqual(planCounts(plan.resources), { add: 2, change: 2, destroy: 2 });
+    assert.deepEqual(planCounts([{ action: 'replace' }]), { add: 1, change: 0, destroy: 1 });
+    assert.equal(planSummary({ add: 0, change: 0, destroy: 0 }), 'No changes.');
+    assert.equal(planSummary({ add: 0, change: 0, destroy: 0 }, 1), 'Plan: 0 to add, 0 to change, 0 to destroy; 1 handler to run.');
+    assert.equal(planSummary({ add: 3, change: 1, destroy: 0 }), 'Plan: 3 to add, 1 to change, 0 to destroy.');
+  });
+
+  test('a converged plan says No changes.', () => {
+    const converged: HostReport = { ...plan, changed: 0, ok: 1, resources: [plan.resources[0]!], handlers: [] };
+    assert.deepEqual(formatHost(converged).split('\n').slice(-2), ['  No changes.', 'controller: ok=1 to-change=0 failed=0 (0.8 s)']);
+  });
+
+  test('an apply\'s plan, told before anything is touched: the counts, then each change and why', () => {
+    const changes = plan.resources.filter((r) => r.action !== 'none');
+    assert.deepEqual(plannedLines(changes.slice(0, 2), ['restart-glance-api']), [
+      '  Plan: 1 to add, 1 to change, 0 to destroy. Pending from an earlier run: restart-glance-api.',
+      "    +   create mysql-user glance@% (mysql user glance@'%' does not exist)",
+      '    ~   update ini-file /etc/glance/glance-api.conf (content differ)',
+    ]);
   });
 
   test('summary line says to-change, not changed', () => {
@@ -97,7 +81,7 @@ describe('apply', () => {
       '  failed   db-schema glance — glance-manage db_sync failed (exit 1)',
       '      schema: (empty) → wallaby_contract01',
       '  skipped  service glance-api — glance-api is not running',
-      '  changed  handler restart-glance-api — ini-file /etc/glance/glance-api.conf changed',
+      '  changed  handler restart-glance-api — ini-file /etc/glance/glance-api.conf changed (3.1 s)',
       '  error at db-schema: glance-manage db_sync failed (exit 1):',
       "    sqlalchemy.exc.OperationalError: (1045, \"Access denied for user 'glance'@'localhost'\")",
       '  what to do: check [database] connection in /etc/glance/glance-api.conf and that MariaDB is up',
@@ -108,7 +92,7 @@ describe('apply', () => {
 
   test('the closing check: its own summary line, after the handlers', () => {
     const upload = formatHost({ ...apply, error: undefined, verify: { kind: 'upload', ok: true, ms: 1612, summary: 'image 48fa037b: active, 1048576 bytes' } });
-    assert.ok(upload.includes('handler restart-glance-api — ini-file /etc/glance/glance-api.conf changed\n  verified image 48fa037b: active, 1048576 bytes\n'), upload);
+    assert.ok(upload.includes('handler restart-glance-api — ini-file /etc/glance/glance-api.conf changed (3.1 s)\n  verified image 48fa037b: active, 1048576 bytes\n'), upload);
     const list = formatHost({ ...apply, error: undefined, verify: { kind: 'list', ok: true, ms: 472, summary: 'the Glance API lists images (472 ms)' } });
     assert.ok(list.includes('\n  verified the Glance API lists images (472 ms)\n'), list);
     assert.ok(!list.includes('error at'));
@@ -119,11 +103,66 @@ describe('apply', () => {
   });
 });
 
+describe('the recap over all hosts (Ansible\'s PLAY RECAP)', () => {
+  test('one aligned line per host: ok, changed, unreachable, failed, skipped', () => {
+    const converged: HostReport = { ...apply, host: 'controller-2', ok: 11, changed: 0, failed: 0, error: undefined, resources: [] };
+    assert.deepEqual(recapLines([apply, converged, unreachable]), [
+      'RECAP',
+      'controller   : ok=1   changed=1   unreachable=0   failed=1   skipped=1',
+      'controller-2 : ok=11  changed=0   unreachable=0   failed=0   skipped=0',
+      'net-b        : ok=0   changed=0   unreachable=1   failed=0   skipped=0',
+    ]);
+  });
+
+  test('an unreachable host counts as unreachable, not failed', () => {
+    assert.deepEqual(recapCounts(unreachable), { ok: 0, changed: 0, unreachable: 1, failed: 0, skipped: 0 });
+  });
+});
+
+describe('exit statuses', () => {
+  test('per host: 1 failed or unreachable, 2 a plan with changes, 0 otherwise; the run: the worst', () => {
+    assert.equal(hostExitStatus(plan), 2);
+    assert.equal(hostExitStatus(apply), 1);
+    assert.equal(hostExitStatus(unreachable), 1);
+    assert.equal(hostExitStatus({ ...apply, failed: 0, error: undefined }), 0, 'an apply that changed things is a success');
+    assert.equal(hostExitStatus({ ...plan, changed: 0, handlers: [] }), 0);
+    assert.equal(hostExitStatus({ ...plan, changed: 0 }), 2, 'a handler owed is a change pending');
+    assert.equal(runExitStatus([plan, { ...plan, changed: 0, handlers: [] }]), 2);
+    assert.equal(runExitStatus([plan, apply]), 1);
+    assert.equal(runExitStatus([]), 0);
+  });
+});
+
+describe('colour', () => {
+  const colour: Paint = pc.createColors(true);
+  const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+  test('the same text, with status words, plan symbols and diff lines coloured', () => {
+    for (const h of [plan, apply]) assert.equal(strip(formatHost(h, colour)), formatHost(h));
+    const out = formatHost(apply, colour);
+    assert.ok(out.includes(pc.yellow('changed ')), 'changed in yellow');
+    assert.ok(out.includes(pc.red('failed  ')), 'failed in red');
+    assert.ok(out.includes(pc.green('+connection = mysql+pymysql://glance:***@controller/glance')), 'an added line in green');
+    assert.ok(formatHost(plan, colour).includes(pc.magenta('-/+ replace')), 'a replace in magenta');
+    assert.equal(strip(recapLines([apply, unreachable], colour).join('\n')), recapLines([apply, unreachable]).join('\n'));
+  });
+
+  test('plain by default: no escape sequence at all', () => {
+    assert.ok(!/\x1b/.test(formatHost(apply) + recapLines([apply]).join('')));
+  });
+});
+
 describe('--json', () => {
-  test('one document, version 1, the hosts as they are', () => {
-    const doc = JSON.parse(jsonReport([plan, apply])) as { version: number; hosts: HostReport[] };
+  const info = { tool: { name: 'install-glance', version: '0.1.0', commit: 'abc123def456' }, startedAt: '2025-01-02T03:04:05.678Z', mode: 'apply' as const };
+
+  test('one document, version 1, the hosts as they are plus their exit status', () => {
+    const doc = JSON.parse(jsonReport([plan, apply], info)) as { version: number; exitStatus: number; tool: unknown; startedAt: string; hosts: (HostReport & { exitStatus: number })[] };
     assert.equal(doc.version, 1);
-    assert.deepEqual(doc.hosts, JSON.parse(JSON.stringify([plan, apply])));
+    assert.deepEqual(doc.tool, info.tool);
+    assert.equal(doc.startedAt, info.startedAt);
+    assert.equal(doc.exitStatus, 1);
+    assert.deepEqual(doc.hosts.map((h) => [h.exitStatus, h.unreachable]), [[2, false], [1, false]]);
+    assert.deepEqual(doc.hosts.map(({ exitStatus: _e, unreachable: _u, ...h }) => h), JSON.parse(JSON.stringify([plan, apply])));
     assert.equal(doc.hosts[1]!.error?.step, 'db-schema');
     assert.equal(doc.hosts[0]!.error, undefined, 'no error key when the host did not fail');
   });

@@ -17,13 +17,16 @@ import { roleAssignmentDiff, type KsRoleState } from '../../src/resources/keysto
 import { keystoneServiceDiff, serviceToKeep, type KsServiceState } from '../../src/resources/keystone-service.ts';
 import { keystoneEndpointsDiff, type KsEndpointsState, type Iface } from '../../src/resources/keystone-endpoints.ts';
 import { schemaDiff, schemaHeads, parseRevisions } from '../../src/resources/alembic-schema.ts';
+import { migrateDiff, latestVersion } from '../../src/resources/migrate-schema.ts';
 import { aptPackagesDiff, type PackagesState, type DpkgEntry } from '../../src/resources/apt-packages.ts';
 import { dpkgHealthDiff, brokenPackages } from '../../src/resources/dpkg-health.ts';
 import type { LockHolder } from '../../src/resources/dpkg-lock.ts';
-import { iniFileDiff, type IniFileState } from '../../src/resources/ini-file.ts';
+import { iniFileDiff, type IniFileState, type RetiredKeys } from '../../src/resources/ini-file.ts';
 import { renderTemplate } from '../../src/resources/ini/template.ts';
 import { serviceDiff, type ServiceState } from '../../src/resources/service.ts';
 import { pathAbsentDiff } from '../../src/resources/path-absent.ts';
+import { fileDiff, type FileState } from '../../src/resources/file.ts';
+import { SecretText } from '../../src/secret.ts';
 import type { Ensure } from '../../src/engine/resource.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -68,6 +71,12 @@ eachCase<{ exists: boolean; grants: string[]; passwordWorks?: boolean; serverVer
 // As read() gathers it: the dpkg fact (status letters per package), the updates journal, the lock holders.
 eachCase<{ dpkg: Record<string, DpkgEntry>; updates: number; holders: LockHolder[] }, Record<string, never>, unknown>('dpkg-health', ({ current, expected }) => {
   assertDiff(dpkgHealthDiff({ broken: brokenPackages(current.dpkg), updates: current.updates, holders: current.holders }), expected);
+});
+
+eachCase<FileState, { path: string; content: string; secretContent?: boolean; owner: string; mode: string; ensure?: Ensure; describe?: string }, unknown>('file', ({ current, desired, expected }) => {
+  // A secret content is the fixture's text with the fixture password in place of {{SECRET}}.
+  const content = desired.secretContent ? new SecretText(desired.content.split('{{SECRET}}').flatMap((p, i) => (i ? [PASSWORD, p] : [p]))) : desired.content;
+  assertDiff(fileDiff(current, { ...desired, content, mode: parseInt(desired.mode, 8) }), expected);
 });
 
 eachCase<{ exists: boolean }, { name: string; ensure?: Ensure }, unknown>('mysql-database', ({ current, desired, expected }) => {
@@ -120,10 +129,15 @@ eachCase<KsEndpointsState, { urls: Record<Iface, string>; region: string; ensure
   const deleted = new Set(diff.ops.flatMap((o) => (o.op === 'delete-endpoint' ? [o.id] : [])));
   const kept = current.endpoints.filter((e) => !deleted.has(e.id));
   for (const i of ['public', 'internal', 'admin'] as const) {
-    const created = diff.ops.filter((o) => o.op === 'create-endpoint' && o.interface === i).length;
+    const created = diff.ops.filter((o) => (o.op === 'create-endpoint' && o.interface === i) || (o.op === 'create-endpoint-set' && o.urls[i])).length;
     assert.equal(kept.filter((e) => e.interface === i).length + created, 1, `one ${i} endpoint after the change`);
   }
-  assert.equal(diff.changes.length, diff.ops.length, 'one change line per operation');
+  const set = diff.ops.some((o) => o.op === 'create-endpoint-set');
+  // A set replaced through v2.0 shows one line per interface (and per duplicate); otherwise one per operation.
+  const duplicates = current.endpoints.length - new Set(current.endpoints.map((e) => e.interface)).size;
+  if (set) assert.equal(diff.changes.length, 3 + duplicates, 'a line per interface and per duplicate');
+  else assert.equal(diff.changes.length, diff.ops.length, 'one change line per operation');
+  if (current.writes !== 'v2.0') assert.ok(!set, 'v3 writes never make a v2.0 set');
 });
 
 eachCase<{ heads?: string[]; revisions?: string; current: string[] }, { command: string; user: string }, unknown>('db-schema', ({ current, desired, expected }) => {
@@ -133,11 +147,19 @@ eachCase<{ heads?: string[]; revisions?: string; current: string[] }, { command:
   assertDiff(schemaDiff({ heads, current: current.current }, desired), expected);
 });
 
+eachCase<{ versions?: string; latest?: number; current?: number }, { command: string; user: string }, unknown>('migrate-schema', ({ current, desired, expected }) => {
+  // As read() does: the versions directory's names (the fact) → the latest version.
+  const latest = current.versions
+    ? latestVersion(fs.readFileSync(path.join(root, 'test/fixtures/facts', current.versions), 'utf8').split('\n'))
+    : current.latest ?? 0;
+  assertDiff(migrateDiff({ latest, current: current.current }, desired), expected);
+});
+
 eachCase<PackagesState, { preseed?: string[]; ensure?: Ensure }, unknown>('apt-package', ({ current, desired, expected }) => {
   assertDiff(aptPackagesDiff(current, desired), expected);
 });
 
-eachCase<IniFileState, { path: string; template: string; vars: Record<string, string>; secretVars?: string[]; owner: string; mode: string; madeBy?: string; ensure?: Ensure }, unknown>(
+eachCase<IniFileState, { path: string; template: string; vars: Record<string, string>; secretVars?: string[]; owner: string; mode: string; madeBy?: string; ensure?: Ensure; retired?: RetiredKeys[] }, unknown>(
   'ini-file', ({ current, desired, expected }) => {
     const vars = Object.fromEntries(Object.entries(desired.vars).map(([k, v]) => [k, desired.secretVars?.includes(k) ? new Secret(v) : v]));
     const got = iniFileDiff(current, { ...desired, mode: parseInt(desired.mode, 8), managed: renderTemplate(desired.template, vars) });

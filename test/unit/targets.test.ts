@@ -47,6 +47,16 @@ test('a ~ in a key path is the home directory; become and become_user are kept o
   assert.equal(c1!.become, true, '"yes" is true, as Ansible reads a boolean');
 });
 
+test('--become and --become-user reach --host targets and an inventory\'s hosts; ansible_become* win, as in Ansible', async () => {
+  const [h] = await resolveTargets({ host: ['10.0.0.9'], user: 'ops', become: true }, noProgress);
+  assert.deepEqual([h!.user, h!.become, h!.becomeUser], ['ops', true, undefined]);
+  const inv = write('b.ini', 'a ansible_become=false\nb ansible_become_user=svc\nc\n');
+  const t = await resolveTargets({ inventory: inv, become: true, becomeUser: 'root' }, noProgress);
+  assert.deepEqual(t.map((x) => [x.name, x.become, x.becomeUser]), [['a', false, 'root'], ['b', true, 'svc'], ['c', true, 'root']]);
+  const [plain] = await resolveTargets({ host: ['x'] }, noProgress);
+  assert.ok(!('become' in plain!), 'no become unless asked');
+});
+
 const usage = async (p: Promise<unknown>, re: RegExp) =>
   assert.rejects(p, (e: unknown) => {
     assert.ok(e instanceof UsageError, String(e));

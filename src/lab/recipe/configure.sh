@@ -72,16 +72,18 @@ base = 'http://127.0.0.1:5000/v3'
 def call(method, path, body=None, token=None):
     req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
                                  headers={'Content-Type': 'application/json', **({'X-Auth-Token': token} if token else {})})
-    return urllib.request.urlopen(req, timeout=10)
+    return urllib.request.urlopen(req, timeout=60)
 auth = {'auth': {'identity': {'methods': ['password'], 'password': {'user': {'name': 'admin', 'domain': {'id': 'default'},
         'password': os.environ['ADMIN_PASS']}}}, 'scope': {'project': {'name': 'admin', 'domain': {'id': 'default'}}}}}
-for _ in range(200):
+# A busy build machine makes a fresh uwsgi slow to answer: wait by the clock, and a timed-out try is a try.
+deadline = time.time() + 300
+while True:
     try:
         token = call('POST', '/auth/tokens', auth).headers['X-Subject-Token']; break
-    except (urllib.error.URLError, ConnectionError):
-        time.sleep(0.1)
-else:
-    raise SystemExit('keystone did not answer')
+    except OSError:
+        if time.time() > deadline:
+            raise SystemExit('keystone did not answer in 300 s')
+        time.sleep(0.2)
 call('POST', '/projects', {'project': {'name': 'service', 'domain_id': 'default', 'description': 'Service Project'}}, token)
 PY
 /etc/init.d/keystone stop >>/var/log/lab-build-keystone.log 2>&1 </dev/null || true

@@ -64,9 +64,31 @@ function showPlain(l: Line, all: readonly Line[], sensitive: (section: string, k
   return maskUrlPasswords(text);
 }
 
+/** One key whose value changes: `from` absent for a new key, `to` absent for a removed one; masked as the lines are. */
+export interface IniKeyChange {
+  section: string;
+  key: string;
+  from?: string;
+  to?: string;
+}
+
+/** The value part of a `key = value` line as shown (masked already); continuation text is kept as written. */
+function shownValue(shown: string): string {
+  const at = shown.search(/[=:]/);
+  return at < 0 ? shown.trim() : shown.slice(at + 1).trim();
+}
+
 /** Empty when nothing changed. */
 export function diffIni(before: string, after: MergedIni, sensitive: (section: string, key: string) => boolean = isSensitiveKey): string[] {
-  if (!after.changed) return [];
+  return iniDiff(before, after, sensitive).lines;
+}
+
+/**
+ * The masked diff lines, and beside them the same changes as data: one entry per key whose line (or a
+ * continuation of it) is removed or added, with the value shown on each side, masked exactly as its line.
+ */
+export function iniDiff(before: string, after: MergedIni, sensitive: (section: string, key: string) => boolean = isSensitiveKey): { lines: string[]; keys: IniKeyChange[] } {
+  if (!after.changed) return { lines: [], keys: [] };
   // The '' after a final newline is not a line.
   const la = parseLines(before);
   if (before.endsWith('\n')) la.pop();
@@ -87,6 +109,14 @@ export function diffIni(before: string, after: MergedIni, sensitive: (section: s
   const ops = myers(ma, mb, 400) ?? [...ma.map((_, i) => ({ op: '-' as const, a: i, b: 0 })), ...mb.map((_, i) => ({ op: '+' as const, a: 0, b: i }))];
 
   const out: string[] = [];
+  const keys = new Map<string, IniKeyChange>();
+  const side = (o: '-' | '+') => (o === '-' ? 'from' : 'to');
+  const entry = (section: string, key: string) => {
+    const id = `${section}\0${key}`;
+    let e = keys.get(id);
+    if (!e) keys.set(id, (e = { section, key }));
+    return e;
+  };
   let context: string | undefined;
   for (const o of ops) {
     if (o.op === '=') continue;
@@ -101,7 +131,19 @@ export function diffIni(before: string, after: MergedIni, sensitive: (section: s
     }
     const shown = secretLine !== undefined && typeof secretLine !== 'string' ? secretLine.masked().replace(/\r$/, '') : showPlain(line, all, sensitive);
     out.push(`${o.op}${shown}`);
+    if (line.kind === 'key' && line.section !== undefined) {
+      const e = entry(line.section, line.key as string);
+      const v = shownValue(shown);
+      e[side(o.op)] = e[side(o.op)] === undefined ? v : `${e[side(o.op)]}\n${v}`;
+    } else if (line.kind === 'cont') {
+      // A continuation changes its key's value: the key's entry gets this line of it.
+      const owner = all[line.owner as number] as Line;
+      const e = entry(owner.section as string, owner.key as string);
+      const ownerSecret = o.op === '+' ? merged[line.owner as number] : undefined;
+      const start = () => shownValue(ownerSecret !== undefined && typeof ownerSecret !== 'string' ? ownerSecret.masked() : showPlain(owner, all, sensitive));
+      e[side(o.op)] = `${e[side(o.op)] ?? start()}\n${shown.trim()}`;
+    }
   }
   if (out.length === 0) out.push('~ (only line endings or the final newline differ)');
-  return out;
+  return { lines: out, keys: [...keys.values()] };
 }

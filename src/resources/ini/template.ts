@@ -6,6 +6,10 @@
 //   key = value            the file gets exactly this value
 //   key = …{{NAME}}…       a placeholder, filled from the vars given to renderTemplate (text or a Secret)
 //   key = …{{NAME|url}}…   the same, percent-encoded (for a password inside a URL)
+//   key = {{NAME?}}        an optional key: set to the value when it is not empty, removed (as `!key`)
+//                          when the value is '' (a CA file only when Keystone speaks https). The
+//                          placeholder is the whole value, and the var must still be given (a typo
+//                          in a name stays an error instead of a key that silently never appears)
 //   !key                   the key is removed (its active lines; comments stay)
 //   # comment / ; comment  ignored
 // Templates are parsed by the `ini` package, so inside a template a value ends at an unescaped `;` or
@@ -41,7 +45,7 @@ export class IniTemplateError extends Error {
   }
 }
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*([A-Za-z0-9_]+)\s*)?\}\}/g;
+const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\?)?\s*(?:\|\s*([A-Za-z0-9_]+)\s*)?\}\}/g;
 const FILTERS: Readonly<Record<string, (v: string) => string>> = { url: encodeURIComponent };
 
 /** The placeholder names a template uses, sorted, each once. */
@@ -112,14 +116,27 @@ export function renderTemplate(text: string, vars: TemplateVars): ManagedIni {
         continue;
       }
       const template = rawValue === null ? 'null' : String(rawValue);
-      if (/\{\{|\}\}/.test(template.replace(PLACEHOLDER, ''))) throw new IniTemplateError(`[${name}] ${rawKey}: malformed placeholder in "${template}" (write {{NAME}} or {{NAME|url}})`);
+      if (/\{\{|\}\}/.test(template.replace(PLACEHOLDER, ''))) throw new IniTemplateError(`[${name}] ${rawKey}: malformed placeholder in "${template}" (write {{NAME}}, {{NAME|url}} or {{NAME?}})`);
+      const matches = [...template.matchAll(PLACEHOLDER)];
+      const optional = matches.filter((m) => m[2] === '?');
+      if (optional.length && (matches.length > 1 || matches[0]![0] !== template)) {
+        throw new IniTemplateError(`[${name}] ${rawKey}: an optional placeholder {{${optional[0]![1]}?}} must be the whole value (the key is set to it, or removed when it is empty)`);
+      }
+      if (optional.length) {
+        const varName = optional[0]![1] as string;
+        const v = Object.prototype.hasOwnProperty.call(vars, varName) ? vars[varName] : undefined;
+        if (v !== undefined && (typeof v === 'string' ? v === '' : v.satisfies((x) => x === ''))) {
+          remove.push(rawKey);
+          continue;
+        }
+      }
       const parts: (string | Secret)[] = [];
       let last = 0;
       let complete = true;
-      for (const m of template.matchAll(PLACEHOLDER)) {
+      for (const m of matches) {
         parts.push(template.slice(last, m.index));
         last = m.index! + m[0].length;
-        const [, varName, filter] = m as unknown as [string, string, string | undefined];
+        const [, varName, , filter] = m as unknown as [string, string, string | undefined, string | undefined];
         if (filter !== undefined && !FILTERS[filter]) throw new IniTemplateError(`[${name}] ${rawKey}: unknown placeholder filter "|${filter}" (known: ${Object.keys(FILTERS).join(', ')})`);
         const v = Object.prototype.hasOwnProperty.call(vars, varName) ? vars[varName] : undefined;
         if (v === undefined) {

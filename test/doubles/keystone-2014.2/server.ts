@@ -13,6 +13,7 @@ import { authRoutes } from './v3-auth.ts';
 import { identityRoutes } from './v3-identity.ts';
 import { catalogRoutes } from './v3-catalog.ts';
 import { v2AdminRoutes } from './v2-admin.ts';
+import { v2VersionRoutes } from './versions.ts';
 
 export type { DoubleConfig } from './app.ts';
 
@@ -39,13 +40,13 @@ export interface KeystoneDouble {
 
 const V3: Route[] = [...authRoutes, ...identityRoutes, ...catalogRoutes];
 
-/** [pipeline:public_api] has no crud_extension: no v2.0 route of ours exists on the public port. */
+/** [pipeline:public_api] has no crud_extension: of our v2.0 routes only the version document is on the public port. */
 function appFor(port: 'main' | 'admin', path: string): { routes: Route[]; inner: string } | undefined {
   // paste urlmap: the longest prefix that ends at a path segment boundary
-  for (const [prefix, routes] of [['/v2.0', port === 'admin' ? v2AdminRoutes : []], ['/v3', V3]] as const) {
+  for (const [prefix, routes] of [['/v2.0', port === 'admin' ? [...v2AdminRoutes, ...v2VersionRoutes] : v2VersionRoutes], ['/v3', V3]] as const) {
     if (path === prefix || path.startsWith(`${prefix}/`)) return { routes: [...routes], inner: path.slice(prefix.length) || '/' };
   }
-  return undefined; // "/": the version documents, not modelled
+  return undefined; // "/": the versions list, not modelled
 }
 
 /** middleware/core.py JsonBodyMiddleware. */
