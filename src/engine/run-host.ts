@@ -9,6 +9,7 @@ import type { Playbook, PlaybookContext, ProfileBase, SecretsSource } from './pl
 import type { HostReport, Mode } from './report-model.ts';
 import { apply, plan } from './apply.ts';
 import { holderLabel, takeRunLock, type RunLockOptions } from './run-lock.ts';
+import type { FactsRunner } from './facts.ts';
 import { resolveSecrets } from './secrets.ts';
 import { tell, type RunEvents } from './events.ts';
 import { tracedTransport } from './traced-transport.ts';
@@ -35,7 +36,7 @@ export interface RunOptions<S, P extends ProfileBase> {
   connect?: (target: Target) => Promise<Transport>;
   /** Told as the run goes: each resource as it finishes, each host as it ends, and (with `trace`) every remote call. */
   events?: RunEvents;
-  /** One run at a time per target: taken after connecting, before the facts, held to the end. */
+  /** One run at a time per target: taken after connecting, with the facts (read once it is held), held to the end. */
   runLock?: RunLockOptions;
   /** When a handler fails after changes that notified it, put those changes back (default true). */
   rollback?: boolean;
@@ -79,13 +80,24 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     if (trace) t = tracedTransport(t, sink);
     host = new HostSession(target.name, t, (line) => opts.progress(target.name, line), report.notes);
     if (opts.mode !== 'verify') for (const p of pb.warm?.(opts.settings) ?? []) void host.use(p);
-    if (opts.runLock) {
-      step = 'run lock';
-      unlock = await takeRunLock(t, opts.runLock, holderLabel(opts.mode), host.progress);
-    }
-    step = 'gather facts';
     const journal = new Journal(t, opts.journalPath);
-    await host.gather([...pb.facts, journal.fact()]);
+    const facts = [...pb.facts, journal.fact()];
+    if (opts.runLock) {
+      // The facts ride on the lock's channel, read once it is held: no round trip for the lock, and no
+      // fact read while another run is changing the host.
+      step = 'run lock';
+      const lock = opts.runLock;
+      const run: FactsRunner = async (script, limit) => {
+        const held = await takeRunLock(t!, lock, holderLabel(opts.mode), host!.progress, { script, ...limit });
+        unlock = held.release;
+        step = 'gather facts';
+        return { code: held.thenStatus ?? 0, stdout: held.thenOutput ?? '' };
+      };
+      await host.gather(facts, run);
+    } else {
+      step = 'gather facts';
+      await host.gather(facts);
+    }
     report.os = host.os.osName;
     step = 'release';
     const profile = pickProfile(host, opts, report);

@@ -3,6 +3,9 @@
 // dies, the heartbeat stops (EOF at once for a closed connection, silence for a dead link): the shell
 // kills its process group and the kernel drops the lock with the last open descriptor. Nothing is left
 // to clean up by hand, and a dead run never wedges the next one for longer than HEARTBEAT.silenceSec.
+// The run's first read (its facts) can ride along: run by the holder once the lock is held, on the same
+// channel, so taking the lock costs no round trip of its own and the facts are read under the lock.
+import crypto from 'node:crypto';
 import os from 'node:os';
 import type { RemoteProcess, Transport } from '../transport/ssh.ts';
 import { EngineError } from './errors.ts';
@@ -32,12 +35,13 @@ export function holderLabel(mode: string): string {
   return `${user}@${os.hostname()} (pid ${process.pid}, install-glance ${mode})`;
 }
 
-// Arguments: LOCK HOLDER WAIT(1|0) SILENCE. Lines on stdout: `held AGE HOLDER…` while another run holds
-// it (repeated every few seconds while waiting), `locked` once this one holds it. Exit 75: held and
-// WAIT=0; 69: no flock on the target; 70: the lock file cannot be made.
+// Arguments: LOCK HOLDER WAIT(1|0) SILENCE THEN END. Lines on stdout: `held AGE HOLDER…` while another run
+// holds it (repeated every few seconds while waiting), `locked` once this one holds it, then THEN's output
+// (when THEN is a script), a newline, and `END STATUS`. Exit 75: held and WAIT=0; 69: no flock on the target; 70: the
+// lock file cannot be made.
 const HOLD = [
   'set -u',
-  'lock=$1 me=$2 wait=$3 silence=$4',
+  'lock=$1 me=$2 wait=$3 silence=$4 then=$5 end=$6',
   'command -v flock >/dev/null 2>&1 || { echo "no flock(1) on this host (util-linux)" >&2; exit 69; }',
   'mkdir -p "$(dirname "$lock")" && touch "$lock" || exit 70',
   // The watcher: a "." at least every $silence s on stdin, or this whole process group ends (and the lock with it).
@@ -57,6 +61,9 @@ const HOLD = [
   '    set -- ${SSH_CLIENT:-?}',
   '    printf "%s %s from %s port %s\\n" "$(date +%s)" "$me" "$1" "${2:-?}" >"$lock"',
   '    echo locked',
+  // Not the lock's descriptor, not the heartbeat: the script is a reader and nothing else.
+  // A newline before the end line, whether or not the output ended with one (the caller takes it off).
+  '    if [ -n "$then" ]; then sh -c "$then" </dev/null 9>&-; rc=$?; echo; echo "$end $rc"; fi',
   '    break',
   '  fi',
   '  [ "$wait" = 1 ] || { echo "busy $(holder)"; exit 75; }',
@@ -79,39 +86,72 @@ export function describeHolder(line: string): string {
   return `${who.join(' ') || 'another run'}, ${ago(age)}`;
 }
 
+export interface HeldRunLock {
+  /** Lets the lock go (the holder's stdin ends). */
+  release(): void;
+  /** How long another run was waited for; 0 when the lock was free. */
+  waitedMs: number;
+  /** What `then` printed, run on the target once the lock was held, and its exit status. */
+  thenOutput?: string;
+  thenStatus?: number;
+}
+
+/** A script the holder runs once it holds the lock (the facts), on the same channel: no round trip of its own. */
+export interface ThenScript {
+  script: string;
+  /** How long it may take once the lock is held. */
+  timeoutMs: number;
+  /** What it is, for a timeout's message ("the fact-gathering script"). */
+  what: string;
+}
+
 /**
- * Takes the run lock on the target; resolves once it is held, with a release function. While another run
- * holds it, says so through `progress` (who, for how long), again when the holder changes and every 30 s.
+ * Takes the run lock on the target; resolves once it is held (and `then` ran), with a release function.
+ * While another run holds it, says so through `progress` (who, for how long), again when the holder
+ * changes and every 30 s.
  */
-export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: string, progress: (line: string) => void): Promise<() => void> {
-  let buf = '';
+export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: string, progress: (line: string) => void, then?: ThenScript): Promise<HeldRunLock> {
+  let all = '';
+  let scanned = 0;
+  let lockedAt = -1;
   let said = '';
   let saidAt = 0;
   let lastHolder = '';
   let onLocked!: () => void;
   const locked = new Promise<void>((r) => (onLocked = r));
+  let onThen!: (out: { output: string; code: number }) => void;
+  const thenDone = new Promise<{ output: string; code: number }>((r) => (onThen = r));
+  const end = `@@run-lock-then-${crypto.randomBytes(6).toString('hex')}`;
+  const endLine = new RegExp(`\n${end} (\\d+)\n`);
   const t0 = Date.now();
   if (!t.start) throw new EngineError('run lock', `the connection to ${t.host} cannot hold a remote command open`, 'run without the run lock, or over SSH');
   const hb = opts.heartbeat ?? HEARTBEAT;
-  const proc: RemoteProcess = await t.start(['sh', '-c', HOLD, 'run-lock', opts.path, holder, opts.wait ? '1' : '0', String(hb.silenceSec)], {
-    onStdout: (chunk) => {
-      buf += chunk;
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line === 'locked') onLocked();
-        else if (line.startsWith('held ') || line.startsWith('busy ')) {
-          lastHolder = describeHolder(line.slice(5));
-          const who = lastHolder.replace(/, for .*$/, '');
-          if (line.startsWith('held ') && (who !== said || Date.now() - saidAt > 30_000)) {
-            said = who;
-            saidAt = Date.now();
-            progress(`waiting for the run lock ${opts.path}: another run holds it: ${lastHolder}`);
-          }
+  const onStdout = (chunk: string) => {
+    all += chunk;
+    // Whole lines only, until `locked`; what follows it is `then`'s output, up to the end line.
+    for (let nl = all.indexOf('\n', scanned); lockedAt < 0 && nl >= 0; nl = all.indexOf('\n', scanned)) {
+      const line = all.slice(scanned, nl);
+      scanned = nl + 1;
+      if (line === 'locked') {
+        lockedAt = scanned;
+        onLocked();
+      } else if (line.startsWith('held ') || line.startsWith('busy ')) {
+        lastHolder = describeHolder(line.slice(5));
+        const who = lastHolder.replace(/, for .*$/, '');
+        if (line.startsWith('held ') && (who !== said || Date.now() - saidAt > 30_000)) {
+          said = who;
+          saidAt = Date.now();
+          progress(`waiting for the run lock ${opts.path}: another run holds it: ${lastHolder}`);
         }
       }
-    },
-  });
+    }
+    if (lockedAt >= 0) {
+      const after = all.slice(lockedAt);
+      const m = endLine.exec(after);
+      if (m) onThen({ output: after.slice(0, m.index), code: Number(m[1]) });
+    }
+  };
+  const proc: RemoteProcess = await t.start(['sh', '-c', HOLD, 'run-lock', opts.path, holder, opts.wait ? '1' : '0', String(hb.silenceSec), then?.script ?? '', end], { onStdout });
   const beat = setInterval(() => proc.write('.'), hb.everyMs);
   beat.unref();
   proc.write('.');
@@ -120,14 +160,24 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
     proc.end();
   };
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), opts.timeoutMs)));
+  const timedOut = (ms: number) => new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
   try {
-    const first = await Promise.race([locked.then(() => 'locked' as const), proc.done, timedOut]);
+    const first = await Promise.race([locked.then(() => 'locked' as const), proc.done, timedOut(opts.timeoutMs)]);
+    clearTimeout(timer);
     if (first === 'locked') {
-      if (said) progress(`run lock taken after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-      return release;
+      const waitedMs = said ? Date.now() - t0 : 0;
+      if (said) progress(`run lock taken after ${(waitedMs / 1000).toFixed(1)} s`);
+      if (!then) return { release, waitedMs };
+      const ran = await Promise.race([thenDone, proc.done, timedOut(then.timeoutMs)]);
+      if (ran === 'timeout') {
+        throw new EngineError('gather facts', `${then.what} did not finish in ${then.timeoutMs / 1000} s on ${t.host}`, 'see on the controller what it waits for (ps, its log), then run again');
+      }
+      if ('stdout' in ran) {
+        throw new EngineError('gather facts', `the run lock's holder on ${t.host} ended before ${then.what} did (exit ${ran.code}): ${ran.stderr.trim() || 'no message'}`,
+          'run again; if it happens again, run with -v and look at the controller');
+      }
+      return { release, waitedMs, thenOutput: ran.output, thenStatus: ran.code };
     }
-    release();
     if (first === 'timeout') {
       throw new EngineError('run lock', `another run still holds the run lock ${opts.path} on ${t.host} after ${Math.round(opts.timeoutMs / 1000)} s: ${lastHolder || 'holder unknown'}`,
         'let that run finish (or stop it: its lock goes with its SSH connection), then run again');

@@ -26,9 +26,13 @@ class HoldingTransport extends FakeTransport {
     this.timeline.push(`start ${argv[3]}`);
     let finish!: (r: ExecResult) => void;
     const done = new Promise<ExecResult>((r) => (finish = r));
+    // argv: sh -c HOLD run-lock LOCK HOLDER WAIT SILENCE THEN END
+    const [then, end] = [argv[8] ?? '', argv[9] ?? ''];
     setImmediate(() => {
       opts.onStdout?.(this.lockSays);
-      if (this.lockSays.startsWith('busy')) finish({ code: 75, stdout: this.lockSays, stderr: '' });
+      if (this.lockSays.startsWith('busy')) return finish({ code: 75, stdout: this.lockSays, stderr: '' });
+      // Once held, the holder runs the facts script it was given, on the same channel.
+      if (then) void this.script(then).then((r) => opts.onStdout?.(`${r.stdout}\n${end} ${r.code}\n`));
     });
     return Promise.resolve({
       write: () => {},
@@ -65,11 +69,13 @@ function options(t: FakeTransport, pb: Playbook, over: Partial<RunOptions<unknow
 const target = { name: 'controller', host: '10.0.0.2' };
 
 describe('runHost: the run lock', () => {
-  test('taken after connecting and before the facts; let go when the run ends', async () => {
+  test('taken after connecting, the facts read by its holder once held (no round trip of its own); let go when the run ends', async () => {
     const t = new HoldingTransport(new FakeController({ '/etc/os-release': OS_RELEASE }));
     const report = await runHost(target, options(t, playbook(() => Promise.resolve('fine')), { runLock: { path: '/var/lib/x/run.lock', wait: true, timeoutMs: 1000 } }));
     assert.equal(report.error, undefined, JSON.stringify(report.error));
     assert.deepEqual(t.timeline.slice(0, 2), ['start run-lock', 'facts']);
+    assert.equal(t.commands.filter((c) => c.kind === 'script').length, 1, 'the facts once, by the holder');
+    assert.equal(report.os, 'Debian GNU/Linux 12 (bookworm)', 'the facts came through the holder');
     assert.ok(t.lockEnded, 'released');
   });
 

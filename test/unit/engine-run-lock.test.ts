@@ -54,7 +54,7 @@ const lockOpts = (over: Partial<RunLockOptions> = {}): RunLockOptions => ({ path
 describe('run lock', { concurrency: false }, () => {
   test('a second run with --no-wait is refused at once, naming the holder', async () => {
     const o = lockOpts();
-    const first = await takeRunLock(localTransport(), o, 'alice@ops (pid 1, install-glance apply)', () => {});
+    const first = (await takeRunLock(localTransport(), o, 'alice@ops (pid 1, install-glance apply)', () => {})).release;
     try {
       assert.match(fs.readFileSync(o.path, 'utf8'), /^\d+ alice@ops \(pid 1, install-glance apply\) from \? port \?\n$/);
       const t0 = Date.now();
@@ -71,13 +71,14 @@ describe('run lock', { concurrency: false }, () => {
 
   test('a second run waits, says who it waits for, and takes the lock when the first releases it', async () => {
     const o = lockOpts();
-    const release = await takeRunLock(localTransport(), o, 'alice@ops (pid 1, install-glance apply)', () => {});
+    const { release } = await takeRunLock(localTransport(), o, 'alice@ops (pid 1, install-glance apply)', () => {});
     const said: string[] = [];
     const second = takeRunLock(localTransport(), o, 'bob@ops (pid 2, install-glance apply)', (l) => said.push(l));
     await new Promise((r) => setTimeout(r, 700));
     assert.match(said.join('\n'), /^waiting for the run lock .*run\.lock: another run holds it: alice@ops \(pid 1, install-glance apply\) from \? port \?, for \d+ s$/m);
     release();
-    const releaseSecond = await second;
+    const { release: releaseSecond, waitedMs } = await second;
+    assert.ok(waitedMs > 0, 'it says it waited');
     assert.match(said.at(-1)!, /^run lock taken after \d+\.\d s$/);
     assert.match(fs.readFileSync(o.path, 'utf8'), / bob@ops /);
     releaseSecond();
@@ -89,7 +90,7 @@ describe('run lock', { concurrency: false }, () => {
     // Taken (the first byte is dropped too: the script still gets its lock, then hears nothing).
     await takeRunLock(deaf, o, 'alice@ops (pid 1, install-glance apply)', () => {});
     const t0 = Date.now();
-    const release = await takeRunLock(localTransport(), o, 'bob@ops (pid 2, install-glance apply)', () => {});
+    const { release } = await takeRunLock(localTransport(), o, 'bob@ops (pid 2, install-glance apply)', () => {});
     const waited = Date.now() - t0;
     assert.ok(waited < 8000, `taken over after ${waited} ms`);
     assert.deepEqual(await deaf.procs[0]!.exited, { code: null, signal: 'SIGTERM' }, 'the silent holder was ended by its watcher');
@@ -102,14 +103,14 @@ describe('run lock', { concurrency: false }, () => {
     await takeRunLock(t, o, 'alice@ops (pid 1, install-glance apply)', () => {});
     t.procs[0]!.child.stdin!.destroy(); // what sshd does to a session's pipes when the connection goes
     const t0 = Date.now();
-    const release = await takeRunLock(localTransport(), o, 'bob@ops (pid 2, install-glance apply)', () => {});
+    const { release } = await takeRunLock(localTransport(), o, 'bob@ops (pid 2, install-glance apply)', () => {});
     assert.ok(Date.now() - t0 < 6000, `taken after ${Date.now() - t0} ms, not after the 30 s silence`);
     release();
   });
 
   test('a wait that runs out is an error naming the holder', async () => {
     const o = lockOpts({ heartbeat: { everyMs: 200, silenceSec: 30 } });
-    const release = await takeRunLock(localTransport(), o, 'alice@ops (pid 1, install-glance apply)', () => {});
+    const { release } = await takeRunLock(localTransport(), o, 'alice@ops (pid 1, install-glance apply)', () => {});
     try {
       const e = await takeRunLock(localTransport(), { ...o, timeoutMs: 1500 }, 'bob', () => {}).then(() => undefined, (x: unknown) => x);
       assert.ok(e instanceof EngineError, String(e));
@@ -117,6 +118,48 @@ describe('run lock', { concurrency: false }, () => {
     } finally {
       release();
     }
+  });
+
+  test('then: a script run by the holder once it holds the lock, its output handed back whole (lines like the protocol\'s included)', async () => {
+    const o = lockOpts();
+    // The script checks the lock is held while it runs (a non-blocking flock of its own fails) and prints lines the protocol uses.
+    const script = `printf 'locked\\nheld 3 x\\n'; if flock -n ${o.path} true; then echo free; else echo held-by-us; fi; printf 'no newline at the end'`;
+    const held = await takeRunLock(localTransport(), o, 'alice@ops (pid 1, install-glance apply)', () => {}, { script, timeoutMs: 10_000, what: 'the test script' });
+    try {
+      assert.equal(held.thenOutput, 'locked\nheld 3 x\nheld-by-us\nno newline at the end');
+      assert.equal(held.thenStatus, 0);
+      assert.equal(held.waitedMs, 0);
+    } finally {
+      held.release();
+    }
+  });
+
+  test('then waits for the lock: a second run reads nothing until the first lets go', async () => {
+    const o = lockOpts();
+    const mark = path.join(dir, `then-ran-${n}`);
+    const first = await takeRunLock(localTransport(), o, 'alice@ops (pid 1, install-glance apply)', () => {});
+    const second = takeRunLock(localTransport(), o, 'bob@ops (pid 2, install-glance apply)', () => {}, { script: `touch ${mark}; echo read`, timeoutMs: 10_000, what: 'the test script' });
+    await new Promise((r) => setTimeout(r, 800));
+    assert.ok(!fs.existsSync(mark), 'nothing read while the first run holds the lock');
+    first.release();
+    const held = await second;
+    assert.equal(held.thenOutput, 'read\n');
+    assert.ok(fs.existsSync(mark));
+    held.release();
+  });
+
+  test('then that hangs: an error naming it, and the lock let go with it', async () => {
+    const o = lockOpts({ heartbeat: { everyMs: 200, silenceSec: 30 } });
+    const t = localTransport();
+    const e = await takeRunLock(t, o, 'alice@ops (pid 1, install-glance apply)', () => {}, { script: 'sleep 30', timeoutMs: 600, what: 'the fact-gathering script' })
+      .then(() => undefined, (x: unknown) => x);
+    assert.ok(e instanceof EngineError, String(e));
+    assert.equal(e.step, 'gather facts');
+    assert.match(e.message, /^the fact-gathering script did not finish in 0\.6 s on local$/);
+    const t0 = Date.now();
+    const { release } = await takeRunLock(localTransport(), o, 'bob@ops (pid 2, install-glance apply)', () => {});
+    assert.ok(Date.now() - t0 < 6000, 'the hung holder let go');
+    release();
   });
 
   test('describeHolder: age in words', () => {
