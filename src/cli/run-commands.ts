@@ -105,7 +105,7 @@ async function run<S, P extends ProfileBase>(a: Args, mode: Mode, playbook: Play
   // The trace costs a wrapper around every remote call: asked for only with -v.
   const events: RunEvents = { ...display.events, ...(a.verbose ? { trace: (host, e) => display.trace(host, e) } : {}) };
   // Only a run that changes the target takes its lock: plan and verify read, and must not queue behind an apply.
-  const runLock = mode === 'apply' ? { path: RUN_LOCK, wait: a.wait, timeoutMs: RUN_LOCK_WAIT_MS } : undefined;
+  const runLock = mode === 'apply' ? { path: RUN_LOCK, wait: a.wait, timeoutMs: RUN_LOCK_WAIT_MS, tool: 'install-glance' } : undefined;
   try {
     const reports = await runHosts(targets, {
       mode, playbook, settings, release: a.release, secrets, rotateSecrets: a['rotate-secrets'], journalPath: JOURNAL, connect: connectTarget(becomePassword),

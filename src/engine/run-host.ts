@@ -88,7 +88,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
       step = 'run lock';
       const lock = opts.runLock;
       const run: FactsRunner = async (script, limit) => {
-        const held = await takeRunLock(t!, lock, holderLabel(opts.mode), host!.progress, { script, ...limit });
+        const held = await takeRunLock(t!, lock, holderLabel(lock.tool, opts.mode), host!.progress, { script, ...limit });
         unlock = held.release;
         step = 'gather facts';
         return { code: held.thenStatus ?? 0, stdout: held.thenOutput ?? '' };

@@ -17,6 +17,8 @@ export interface RunLockOptions {
   wait: boolean;
   /** How long to wait for it at most. */
   timeoutMs: number;
+  /** The tool's name, for the holder's label another run is shown ("install-glance"). */
+  tool: string;
   /** The heartbeat (default HEARTBEAT); a test shortens it. */
   heartbeat?: { everyMs: number; silenceSec: number };
 }
@@ -24,15 +26,15 @@ export interface RunLockOptions {
 /** The heartbeat: a byte every `everyMs`; the holder lets go after `silenceSec` without one. */
 export const HEARTBEAT = { everyMs: 5_000, silenceSec: 20 };
 
-/** Who holds the lock, as another run is shown it: the operator's user and machine, the process, the mode. */
-export function holderLabel(mode: string): string {
+/** Who holds the lock, as another run is shown it: the operator's user and machine, the process, the tool and mode. */
+export function holderLabel(tool: string, mode: string): string {
   let user = 'unknown';
   try {
     user = os.userInfo().username;
   } catch {
     // no passwd entry for this uid (a container): the pid still says which process
   }
-  return `${user}@${os.hostname()} (pid ${process.pid}, install-glance ${mode})`;
+  return `${user}@${os.hostname()} (pid ${process.pid}, ${tool} ${mode})`;
 }
 
 // Arguments: LOCK HOLDER WAIT(1|0) SILENCE THEN END. Lines on stdout: `held AGE HOLDER…` while another run

@@ -71,7 +71,7 @@ const target = { name: 'controller', host: '10.0.0.2' };
 describe('runHost: the run lock', () => {
   test('taken after connecting, the facts read by its holder once held (no round trip of its own); let go when the run ends', async () => {
     const t = new HoldingTransport(new FakeController({ '/etc/os-release': OS_RELEASE }));
-    const report = await runHost(target, options(t, playbook(() => Promise.resolve('fine')), { runLock: { path: '/var/lib/x/run.lock', wait: true, timeoutMs: 1000 } }));
+    const report = await runHost(target, options(t, playbook(() => Promise.resolve('fine')), { runLock: { path: '/var/lib/x/run.lock', wait: true, timeoutMs: 1000, tool: 'tool' } }));
     assert.equal(report.error, undefined, JSON.stringify(report.error));
     assert.deepEqual(t.timeline.slice(0, 2), ['start run-lock', 'facts']);
     assert.equal(t.commands.filter((c) => c.kind === 'script').length, 1, 'the facts once, by the holder');
@@ -81,7 +81,7 @@ describe('runHost: the run lock', () => {
 
   test('refused (--no-wait): the error names the holder, nothing is read, and the run fails', async () => {
     const t = new HoldingTransport(new FakeController({ '/etc/os-release': OS_RELEASE }), 'busy 12 alice@ops (pid 7, install-glance apply) from 10.0.0.9 port 4000\n');
-    const report = await runHost(target, options(t, playbook(() => Promise.resolve('fine')), { runLock: { path: '/var/lib/x/run.lock', wait: false, timeoutMs: 1000 } }));
+    const report = await runHost(target, options(t, playbook(() => Promise.resolve('fine')), { runLock: { path: '/var/lib/x/run.lock', wait: false, timeoutMs: 1000, tool: 'tool' } }));
     assert.equal(report.error?.step, 'run lock');
     assert.match(report.error!.message, /another run holds the run lock \/var\/lib\/x\/run\.lock on controller: alice@ops \(pid 7, install-glance apply\) from 10\.0\.0\.9 port 4000, for 12 s/);
     assert.deepEqual(t.timeline, ['start run-lock'], 'no fact read, nothing done');

@@ -49,7 +49,7 @@ function localTransport(o: { deaf?: boolean } = {}): Transport & { procs: Proc[]
 }
 
 let n = 0;
-const lockOpts = (over: Partial<RunLockOptions> = {}): RunLockOptions => ({ path: path.join(dir, `sub${++n}`, 'run.lock'), wait: true, timeoutMs: 20_000, heartbeat: { everyMs: 200, silenceSec: 1 }, ...over });
+const lockOpts = (over: Partial<RunLockOptions> = {}): RunLockOptions => ({ path: path.join(dir, `sub${++n}`, 'run.lock'), wait: true, timeoutMs: 20_000, tool: 'tool', heartbeat: { everyMs: 200, silenceSec: 1 }, ...over });
 
 describe('run lock', { concurrency: false }, () => {
   test('a second run with --no-wait is refused at once, naming the holder', async () => {
