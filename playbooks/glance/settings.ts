@@ -40,7 +40,7 @@ export const options: OptionSpec[] = [
   { name: 'os-cacert', type: 'string', describe: 'CA file (PEM, here) of an https Keystone (default: $OS_CACERT, cacert:)' },
   { name: 'insecure', type: 'boolean', describe: 'do not check an https Keystone\'s certificate (loud; not for production)' },
   { name: 'db-admin-password-file', type: 'string', describe: 'a file holding MariaDB root\'s password, for a server whose root logs in by password only (default: /etc/mysql/debian.cnf on the controller, or root by unix socket)' },
-  { name: 'dpkg-lock-timeout', type: 'number', default: 300, describe: 'seconds to wait for another process holding the package manager (unattended-upgrades) before giving up' },
+  { name: 'dpkg-lock-timeout', type: 'number', default: 300, describe: 'seconds to wait for apt/dpkg held by another process (unattended-upgrades)' },
 ];
 
 export function glanceSettings(values: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): GlanceSettings {

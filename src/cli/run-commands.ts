@@ -61,8 +61,8 @@ function options(y: Argv) {
     .option('json', { type: 'boolean', default: false, describe: 'one JSON report on stdout (schema/report.schema.json); human lines go to stderr' })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'also show every remote command and API call (method, URL, status, time; secrets masked)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'show only changes and errors' })
-    .option('wait', { type: 'boolean', default: true, describe: 'wait for another run that holds the target (apply); --no-wait refuses at once, naming it' })
-    .option('rollback', { type: 'boolean', default: true, describe: 'restore the previous config file when the service does not restart on the new one; --no-rollback keeps it for debugging' })
+    .option('wait', { type: 'boolean', default: true, describe: 'apply: wait for another run on the host (--no-wait: refuse, naming it)' })
+    .option('rollback', { type: 'boolean', default: true, describe: 'restart fails on a new config: put the old back (--no-rollback: keep new)' })
     .conflicts('verbose', 'quiet');
   for (const o of glanceOptions) {
     a = a.option(o.name, {
