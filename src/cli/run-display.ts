@@ -28,8 +28,8 @@ export function traceLine(e: TraceEvent): string {
   return `${TRACE_LABEL[e.kind].padEnd(6)} ${e.what} → ${e.outcome} (${e.ms} ms)`;
 }
 
-/** Whether -q shows a resource: what changes or failed. */
-const isChange = (r: ResourceResult, mode: Mode) => (mode === 'plan' ? r.action !== 'none' : r.status === 'changed' || r.status === 'failed');
+/** Whether -q shows a resource: what changes or failed (or was changed and put back). */
+const isChange = (r: ResourceResult, mode: Mode) => (mode === 'plan' ? r.action !== 'none' : r.status === 'changed' || r.status === 'failed' || r.status === 'rolled-back');
 
 export class RunDisplay {
   readonly #started = new Set<string>();
