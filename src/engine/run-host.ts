@@ -90,6 +90,8 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
       const run: FactsRunner = async (script, limit) => {
         const held = await takeRunLock(t!, lock, holderLabel(lock.tool, opts.mode), host!.progress, { script, ...limit });
         unlock = held.release;
+        // Kept in the report: a run that sat waiting says for whom and how long.
+        if (held.waitedFor !== undefined) host!.note(`waited ${(held.waitedMs / 1000).toFixed(1)} s for the run lock ${lock.path}: another run held it (${held.waitedFor || 'holder unknown'})`);
         step = 'gather facts';
         return { code: held.thenStatus ?? 0, stdout: held.thenOutput ?? '' };
       };

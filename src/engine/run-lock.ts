@@ -93,6 +93,8 @@ export interface HeldRunLock {
   release(): void;
   /** How long another run was waited for; 0 when the lock was free. */
   waitedMs: number;
+  /** The run waited for, as the lock file named it last (when one was). */
+  waitedFor?: string;
   /** What `then` printed, run on the target once the lock was held, and its exit status. */
   thenOutput?: string;
   thenStatus?: number;
@@ -168,8 +170,9 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
     clearTimeout(timer);
     if (first === 'locked') {
       const waitedMs = said ? Date.now() - t0 : 0;
+      const waited = said ? { waitedFor: lastHolder.replace(/, for .*$/, '') } : {};
       if (said) progress(`run lock taken after ${(waitedMs / 1000).toFixed(1)} s`);
-      if (!then) return { release, waitedMs };
+      if (!then) return { release, waitedMs, ...waited };
       const ran = await Promise.race([thenDone, proc.done, timedOut(then.timeoutMs)]);
       if (ran === 'timeout') {
         throw new EngineError('gather facts', `${then.what} did not finish in ${then.timeoutMs / 1000} s on ${t.host}`, 'see on the controller what it waits for (ps, its log), then run again');
@@ -178,7 +181,7 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
         throw new EngineError('gather facts', `the run lock's holder on ${t.host} ended before ${then.what} did (exit ${ran.code}): ${ran.stderr.trim() || 'no message'}`,
           'run again; if it happens again, run with -v and look at the controller');
       }
-      return { release, waitedMs, thenOutput: ran.output, thenStatus: ran.code };
+      return { release, waitedMs, ...waited, thenOutput: ran.output, thenStatus: ran.code };
     }
     if (first === 'timeout') {
       throw new EngineError('run lock', `another run still holds the run lock ${opts.path} on ${t.host} after ${Math.round(opts.timeoutMs / 1000)} s: ${lastHolder || 'holder unknown'}`,

@@ -79,6 +79,15 @@ describe('runHost: the run lock', () => {
     assert.ok(t.lockEnded, 'released');
   });
 
+  test('a run that waited says so in its report: for whom and how long', async () => {
+    const t = new HoldingTransport(new FakeController({ '/etc/os-release': OS_RELEASE }), 'held 3 alice@ops (pid 7, tool apply) from 10.0.0.9 port 4000\nlocked\n');
+    const said: string[] = [];
+    const report = await runHost(target, options(t, playbook(() => Promise.resolve('fine')), { runLock: { path: '/var/lib/x/run.lock', wait: true, timeoutMs: 1000, tool: 'tool' }, progress: (_h, l) => said.push(l) }));
+    assert.equal(report.error, undefined, JSON.stringify(report.error));
+    assert.match(said.join('\n'), /^waiting for the run lock \/var\/lib\/x\/run\.lock: another run holds it: alice@ops \(pid 7, tool apply\) from 10\.0\.0\.9 port 4000, for 3 s$/m);
+    assert.ok(report.notes.some((n) => /^waited \d+\.\d s for the run lock \/var\/lib\/x\/run\.lock: another run held it \(alice@ops \(pid 7, tool apply\) from 10\.0\.0\.9 port 4000\)$/.test(n)), report.notes.join('\n'));
+  });
+
   test('refused (--no-wait): the error names the holder, nothing is read, and the run fails', async () => {
     const t = new HoldingTransport(new FakeController({ '/etc/os-release': OS_RELEASE }), 'busy 12 alice@ops (pid 7, install-glance apply) from 10.0.0.9 port 4000\n');
     const report = await runHost(target, options(t, playbook(() => Promise.resolve('fine')), { runLock: { path: '/var/lib/x/run.lock', wait: false, timeoutMs: 1000, tool: 'tool' } }));

@@ -77,8 +77,9 @@ describe('run lock', { concurrency: false }, () => {
     await new Promise((r) => setTimeout(r, 700));
     assert.match(said.join('\n'), /^waiting for the run lock .*run\.lock: another run holds it: alice@ops \(pid 1, install-glance apply\) from \? port \?, for \d+ s$/m);
     release();
-    const { release: releaseSecond, waitedMs } = await second;
+    const { release: releaseSecond, waitedMs, waitedFor } = await second;
     assert.ok(waitedMs > 0, 'it says it waited');
+    assert.match(waitedFor ?? '', /^alice@ops \(pid 1, install-glance apply\) from \? port \?$/);
     assert.match(said.at(-1)!, /^run lock taken after \d+\.\d s$/);
     assert.match(fs.readFileSync(o.path, 'utf8'), / bob@ops /);
     releaseSecond();
