@@ -12,7 +12,7 @@ import { holderLabel, takeRunLock, type RunLockOptions } from './run-lock.ts';
 import type { FactsRunner } from './facts.ts';
 import { resolveSecrets } from './secrets.ts';
 import { tell, type RunEvents } from './events.ts';
-import { tracedTransport } from './traced-transport.ts';
+import { scriptSummary, tracedTransport } from './traced-transport.ts';
 import type { TraceEvent } from '../trace.ts';
 
 export interface Target extends ConnectOptions {
@@ -88,7 +88,10 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
       step = 'run lock';
       const lock = opts.runLock;
       const run: FactsRunner = async (script, limit) => {
+        const t0facts = performance.now();
         const held = await takeRunLock(t!, lock, holderLabel(lock.tool, opts.mode), host!.progress, { script, ...limit });
+        // -v: the facts as any script is shown, though they ran on the lock's channel (their time includes any wait for it).
+        sink({ kind: 'script', what: `${scriptSummary(script)} (by the run lock's holder)`, outcome: `exit ${held.thenStatus ?? 0}`, ms: Math.round(performance.now() - t0facts) });
         unlock = held.release;
         // Kept in the report: a run that sat waiting says for whom and how long.
         if (held.waitedFor !== undefined) host!.note(`waited ${(held.waitedMs / 1000).toFixed(1)} s for the run lock ${lock.path}: another run held it (${held.waitedFor || 'holder unknown'})`);

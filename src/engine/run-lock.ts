@@ -155,7 +155,9 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
       if (m) onThen({ output: after.slice(0, m.index), code: Number(m[1]) });
     }
   };
-  const proc: RemoteProcess = await t.start(['sh', '-c', HOLD, 'run-lock', opts.path, holder, opts.wait ? '1' : '0', String(hb.silenceSec), then?.script ?? '', end], { onStdout });
+  const proc: RemoteProcess = await t.start(['sh', '-c', HOLD, 'run-lock', opts.path, holder, opts.wait ? '1' : '0', String(hb.silenceSec), then?.script ?? '', end], {
+    onStdout, what: `flock ${opts.path}${then ? `, then ${then.what}` : ''}`,
+  });
   const beat = setInterval(() => proc.write('.'), hb.everyMs);
   beat.unref();
   proc.write('.');

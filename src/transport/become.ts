@@ -12,7 +12,7 @@
 import crypto from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { TransportError } from './errors.ts';
-import { WRITE_ATOMIC, type ExecOptions, type ExecResult, type ExecStream, type RemoteProcess, type Transport } from './ssh.ts';
+import { WRITE_ATOMIC, type ExecOptions, type ExecResult, type ExecStream, type RemoteProcess, type StartOptions, type Transport } from './ssh.ts';
 import { openRelay } from './unix-relay.ts';
 import { Secret, SecretText } from '../secret.ts';
 
@@ -98,7 +98,7 @@ export async function become(inner: Transport, o: BecomeOptions = {}): Promise<T
   }
 
   /** A command held open (the run lock's holder): its stdin, after the password lines, is the caller's. */
-  async function start(argv: string[], opts: { onStdout?: (chunk: string) => void } = {}): Promise<RemoteProcess> {
+  async function start(argv: string[], opts: StartOptions = {}): Promise<RemoteProcess> {
     const p = await inner.start!(sudoArgv(argv, { user: o.user, marker }), opts);
     if (o.password) p.write(preamble());
     const done = p.done.then((r) => {

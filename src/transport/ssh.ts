@@ -41,6 +41,12 @@ export interface RemoteProcess {
 
 export type ExecStream = Duplex & { readonly stderr: Readable };
 
+export interface StartOptions {
+  onStdout?: (chunk: string) => void;
+  /** What it is, in a few words, for a trace (its command line is a long script). */
+  what?: string;
+}
+
 export interface ConnectOptions extends HostKeyPolicy {
   host: string;
   port?: number;
@@ -75,7 +81,7 @@ export interface Transport {
   openUnixSocket(socketPath: string, opts?: { privileged?: boolean }): Promise<Duplex>;
   openTcp(host: string, port: number): Promise<Duplex>;
   /** Starts a command whose stdin stays open (a lock holder fed a heartbeat); stdout chunks go to onStdout. */
-  start?(argv: string[], opts?: { onStdout?: (chunk: string) => void }): Promise<RemoteProcess>;
+  start?(argv: string[], opts?: StartOptions): Promise<RemoteProcess>;
   /** Why the connection died under a run (keepalives unanswered, reset), once it did; undefined while it is up. */
   readonly lost?: TransportError;
   /**
@@ -413,7 +419,7 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
     });
   }
 
-  function start(argv: string[], opts: { onStdout?: (chunk: string) => void } = {}): Promise<RemoteProcess> {
+  function start(argv: string[], opts: StartOptions = {}): Promise<RemoteProcess> {
     stats.roundTrips++;
     stats.commands++;
     if (lost) return Promise.reject(lost);

@@ -10,6 +10,7 @@ import type { ExecResult, RemoteProcess } from '../../src/transport/ssh.ts';
 import { TransportError } from '../../src/transport/errors.ts';
 import { FakeController, FakeTransport, describeCommand } from './fake-transport.ts';
 import { OS_RELEASE } from './engine-helpers.ts';
+import type { TraceEvent } from '../../src/trace.ts';
 
 /** A FakeTransport that can hold a command open: the run-lock script answers as a free lock does, or as `lockSays`. */
 class HoldingTransport extends FakeTransport {
@@ -86,6 +87,19 @@ describe('runHost: the run lock', () => {
     assert.equal(report.error, undefined, JSON.stringify(report.error));
     assert.match(said.join('\n'), /^waiting for the run lock \/var\/lib\/x\/run\.lock: another run holds it: alice@ops \(pid 7, tool apply\) from 10\.0\.0\.9 port 4000, for 3 s$/m);
     assert.ok(report.notes.some((n) => /^waited \d+\.\d s for the run lock \/var\/lib\/x\/run\.lock: another run held it \(alice@ops \(pid 7, tool apply\) from 10\.0\.0\.9 port 4000\)$/.test(n)), report.notes.join('\n'));
+  });
+
+  test('-v: the lock held open and the facts read under it are both traced (the traced transport carries start)', async () => {
+    const t = new HoldingTransport(new FakeController({ '/etc/os-release': OS_RELEASE }));
+    const traced: TraceEvent[] = [];
+    const report = await runHost(target, options(t, playbook(() => Promise.resolve('fine')), {
+      runLock: { path: '/var/lib/x/run.lock', wait: true, timeoutMs: 1000, tool: 'tool' }, events: { trace: (_h, e) => traced.push(e) },
+    }));
+    assert.equal(report.error, undefined, JSON.stringify(report.error));
+    const lines = traced.map((e) => `${e.kind} ${e.what} → ${e.outcome}`);
+    assert.ok(lines.includes('exec flock /var/lib/x/run.lock, then the fact-gathering script (held open) → started'), lines.join('\n'));
+    assert.ok(lines.some((l) => /^script sh -s <<facts: os, init, journal \/var\/lib\/x\/pending>> \(by the run lock's holder\) → exit 0$/.test(l)), lines.join('\n'));
+    assert.ok(lines.includes('exec flock /var/lib/x/run.lock, then the fact-gathering script (held open) → ended, exit 143'), lines.join('\n'));
   });
 
   test('refused (--no-wait): the error names the holder, nothing is read, and the run fails', async () => {
