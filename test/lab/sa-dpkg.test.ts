@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, labSsh, explain, useLab } from './helpers.ts';
-import { hostOf, seconds } from './sa-helpers.ts';
+import { hostOf, seconds, errorSaid, lineSaid } from './sa-helpers.ts';
 
 const LAB = 'sa-dpkg';
 const fixture = useLab(LAB);
@@ -58,12 +58,13 @@ test('dpkg\'s lock held past --dpkg-lock-timeout: apply waits, naming the holder
     assert.match(r.stdout, new RegExp(`error at apt-package glance: the package manager is busy: pid ${pid} \\(/usr/bin/python3 /usr/local/bin/unattended-upgrade 120\\) holds /var/lib/dpkg/lock-frontend, still after 6 s`), explain('the error', r));
     assert.match(r.stdout, new RegExp(`what to do: let it finish .*ps -fp ${pid}`));
     assert.equal(await sh("dpkg-query -W -f='${db:Status-Abbrev}' glance 2>/dev/null || true"), '', 'glance not installed');
+    t.diagnostic(`saw: ${lineSaid(r.stderr, /waiting for the package manager/)} | ${errorSaid(r.stdout)}`);
   } finally {
     await sh(`kill ${pid} 2>/dev/null; true`);
   }
 });
 
-test('dpkg SIGKILLed mid-unpack: plan shows the repair as its own change', async () => {
+test('dpkg SIGKILLed mid-unpack: plan shows the repair as its own change', async (t) => {
   const updates = Number(await sh(KILL_MID_UNPACK));
   const audit = await sh('dpkg --audit; true');
   assert.ok(updates > 0 || audit !== '', 'dpkg was left interrupted');
@@ -73,6 +74,7 @@ test('dpkg SIGKILLed mid-unpack: plan shows the repair as its own change', async
   assert.equal(health?.action, 'update', JSON.stringify(health));
   assert.match(health!.why, /^dpkg was interrupted \(.*\): apt installs nothing until it is repaired$/);
   assert.match(plan.stderr, /~ +update dpkg-health dpkg — dpkg was interrupted/);
+  t.diagnostic(`plan saw: ${lineSaid(plan.stderr, /update dpkg-health dpkg/)}`);
   // Before the install, in the packages lane.
   const kinds = hostOf(plan).resources.map((r) => r.kind);
   assert.ok(kinds.indexOf('dpkg-health') < kinds.indexOf('apt-package'));
@@ -87,6 +89,7 @@ test('apply waits for the lock\'s holder, repairs dpkg, then installs: Glance wo
   assert.match(r.stderr, new RegExp(`waiting for the package manager: pid ${pid} \\(/usr/bin/python3 /usr/local/bin/unattended-upgrade 8\\)`), explain('waited, naming it', r));
   assert.match(r.stderr, /dpkg --configure -a: configure \S+/, explain('configured what was unpacked', r));
   assert.match(r.stderr, /dpkg repaired \([\d.]+ s\)/);
+  t.diagnostic(`saw: ${lineSaid(r.stderr, /waiting for the package manager/)} | ${lineSaid(r.stderr, /dpkg: finishing/)} | ${lineSaid(r.stderr, /dpkg repaired/)}`);
   // The repair before the install.
   assert.ok(r.stderr.indexOf('dpkg repaired') < r.stderr.search(/apt \[/), 'repaired before apt installed anything');
   const h = hostOf(r);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, labSsh, explain, useLab } from './helpers.ts';
-import { startCli, waitFor, withRules, seconds } from './sa-helpers.ts';
+import { startCli, waitFor, withRules, seconds, errorSaid } from './sa-helpers.ts';
 
 const LAB = 'sa-hang';
 const fixture = useLab(LAB);
@@ -23,7 +23,7 @@ async function failsWithin(t: { diagnostic(m: string): void }, what: string, ste
   const t0 = Date.now();
   const r = await runCli(['apply', '--lab', LAB], { env, timeoutMs: 120_000 });
   const took = Date.now() - t0;
-  t.diagnostic(`${what}: failed after ${seconds(took)} (CLI wall clock)`);
+  t.diagnostic(`${what}: failed after ${seconds(took)} (CLI wall clock); saw: ${errorSaid(r.stdout)}`);
   assert.equal(r.code, 1, explain(what, r));
   assert.match(r.stdout, new RegExp(`error at ${step.source}`), explain(`${what}: the step`, r));
   assert.match(r.stdout, message, explain(`${what}: the cause`, r));
@@ -65,6 +65,7 @@ test('the SSH link dropped mid-apply (during apt): the run ends within 30 s nami
   assert.equal(r.code, 1, explain('apply with its link cut', r));
   assert.match(r.stdout, /error at [^\n]*: the SSH connection to 10\.213\.\d+\.2 was lost: (no answer to keepalives for 15 s|it stopped answering)/, explain('names the link', r));
   assert.match(r.stdout, /what to do: check the network path to the controller/);
+  t.diagnostic(`dead SSH link: saw: ${errorSaid(r.stdout)}`);
 
   // The link is back: the next run finishes the job (whatever apt left, the restart owed), and converges.
   const again = await runCli(['apply', '--lab', LAB, '--json'], { env, timeoutMs: 900_000 });

@@ -98,3 +98,17 @@ export function hostOf(r: CliResult): HostJson {
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The error as the operator saw it: from "error at" through "what to do", in one line (for a test's diagnostic). */
+export function errorSaid(text: string): string {
+  const lines = text.split('\n');
+  const from = lines.findIndex((l) => /^\s*error at /.test(l));
+  if (from < 0) return '(no error line)';
+  const to = lines.findIndex((l, i) => i > from && /^\s*what to do: /.test(l));
+  return lines.slice(from, to < 0 ? from + 1 : to + 1).map((l) => l.trim()).join(' / ');
+}
+
+/** The first line of text matching re, trimmed ('(none)' when none does). */
+export function lineSaid(text: string, re: RegExp): string {
+  return text.split('\n').find((l) => re.test(l))?.trim() ?? '(none)';
+}

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, labSsh, explain, useLab } from './helpers.ts';
-import { glanceListStatus, hostOf, waitFor, seconds } from './sa-helpers.ts';
+import { glanceListStatus, hostOf, waitFor, seconds, errorSaid } from './sa-helpers.ts';
 
 const LAB = 'sa-rb';
 const fixture = useLab(LAB);
@@ -55,6 +55,7 @@ test('apply repairs the managed keys, glance-api dies on the bad value: the caus
   const file = h.resources.find((x) => x.kind === 'ini-file');
   assert.equal(file?.status, 'rolled-back');
   assert.match(r.stderr, /rolled-back ini-file \/etc\/glance\/glance-api\.conf — rolled back after restart-glance-api failed/);
+  t.diagnostic(`saw: ${errorSaid(r.stderr)}`);
   // The host: the previous file, byte for byte, owner and mode; glance-api serving; the restart still owed.
   assert.equal(await fileState(CONF), before);
   assert.equal(await glanceListStatus(fixture.lab()), 200, 'glance-api serves again');
@@ -64,8 +65,10 @@ test('apply repairs the managed keys, glance-api dies on the bad value: the caus
   assert.equal(await sh('stat -c %a /var/lib/install-glance/backup'), '700');
 });
 
-test('--no-rollback keeps the new file for debugging, and says so', async () => {
+test('--no-rollback keeps the new file for debugging, and says so', async (t) => {
+  const t0 = Date.now();
   const r = await runCli(['apply', '--lab', LAB, '--json', '--no-rollback'], { env, timeoutMs: 600_000 });
+  t.diagnostic(`--no-rollback: apply took ${seconds(Date.now() - t0)}; saw: ${errorSaid(r.stderr)}`);
   assert.equal(r.code, 1, explain('apply --no-rollback', r));
   const h = hostOf(r);
   assert.match(h.error!.message, /ERROR: Value for option filesystem_store_file_perm/);
@@ -77,9 +80,11 @@ test('--no-rollback keeps the new file for debugging, and says so', async () => 
   assert.equal(await sh('cat /var/lib/install-glance/pending'), 'restart-glance-api');
 });
 
-test('the bad value fixed, apply restarts glance-api (owed) and converges', async () => {
+test('the bad value fixed, apply restarts glance-api (owed) and converges', async (t) => {
   await sh(`sed -i '/^filesystem_store_file_perm = abc$/d' ${CONF}`);
+  const t0 = Date.now();
   const r = await runCli(['apply', '--lab', LAB, '--json'], { env, timeoutMs: 600_000 });
+  t.diagnostic(`fixed: apply took ${seconds(Date.now() - t0)}`);
   assert.equal(r.code, 0, explain('apply', r));
   assert.deepEqual(hostOf(r).handlers.map((x) => `${x.name} ${x.status}`), ['restart-glance-api changed']);
   assert.equal(await sh('cat /var/lib/install-glance/pending'), '');

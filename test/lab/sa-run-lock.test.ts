@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, labSsh, explain, useLab } from './helpers.ts';
-import { startCli, waitFor, runLockHolder, withRules, keystoneGet, hostOf, seconds } from './sa-helpers.ts';
+import { startCli, waitFor, runLockHolder, withRules, keystoneGet, hostOf, seconds, errorSaid, lineSaid } from './sa-helpers.ts';
 
 const LAB = 'sa-lock';
 const fixture = useLab(LAB);
@@ -37,6 +37,7 @@ test('two fresh applies started together: one glance user, one image service, th
   const changed = [ra, rb].map((r) => hostOf(r).resources.filter((x) => x.status === 'changed').length).sort();
   assert.equal(changed[0], 0, 'the one that waited found everything done');
   t.diagnostic(`two fresh applies: ${seconds(ra.ended - a.started)} and ${seconds(rb.ended - b.started)}`);
+  t.diagnostic(`the one that waited saw: ${lineSaid(waited[0]!.stderr, /waiting for the run lock/)} | ${lineSaid(waited[0]!.stderr, /run lock taken after/)}`);
 
   const lab = fixture.lab();
   const users = await keystoneGet<{ users: unknown[] }>(lab, '/users?name=glance');
@@ -49,7 +50,7 @@ test('two fresh applies started together: one glance user, one image service, th
   assert.equal(plan.code, 0, explain('plan after both', plan));
 });
 
-test('while one apply holds the lock: --no-wait is refused at once, naming it; without it, the second waits and then runs', async () => {
+test('while one apply holds the lock: --no-wait is refused at once, naming it; without it, the second waits and then runs', async (t) => {
   await drift();
   const first = await holdingApply();
   const t0 = Date.now();
@@ -59,6 +60,7 @@ test('while one apply holds the lock: --no-wait is refused at once, naming it; w
   assert.match(refused.stdout, new RegExp(`error at run lock: another run holds the run lock /var/lib/install-glance/run\\.lock on 10\\.213\\.\\d+\\.2: \\S+ \\(pid ${first.child.pid}, install-glance apply\\) from 10\\.213\\.\\d+\\.1 port \\d+, for \\d+ s`), explain('names the holder', refused));
   assert.match(refused.stdout, /what to do: wait for it to finish, or run again without --no-wait/);
   assert.ok(refusedIn < 10_000, `refused in ${seconds(refusedIn)}`);
+  t.diagnostic(`--no-wait refused in ${seconds(refusedIn)}: ${errorSaid(refused.stdout)}`);
 
   const second = await runCli(['apply', '--lab', LAB], { env, timeoutMs: 600_000 });
   const r1 = await first.done;
@@ -67,6 +69,7 @@ test('while one apply holds the lock: --no-wait is refused at once, naming it; w
   if (second.stderr.includes('waiting for the run lock')) {
     assert.match(second.stderr, new RegExp(`another run holds it: \\S+ \\(pid ${first.child.pid}, install-glance apply\\)`));
     assert.match(second.stderr, /run lock taken after [\d.]+ s/);
+    t.diagnostic(`the second (waiting) saw: ${lineSaid(second.stderr, /waiting for the run lock/)} | ${lineSaid(second.stderr, /run lock taken after/)} | ${lineSaid(second.stdout, /note +waited/)}`);
   }
   assert.match(second.stdout, /changed=0 failed=0/, 'the second found the first\'s work done');
 });
@@ -110,6 +113,7 @@ test('a run whose link goes dead frees the lock within the heartbeat\'s silence;
     assert.equal(dead.code, 1, explain('the run with the dead link', dead));
     assert.match(dead.stdout, /the SSH connection to 10\.213\.\d+\.2 was lost/);
     assert.ok(dead.ended - cut < 30_000, `the dead run ended ${seconds(dead.ended - cut)} after its link went`);
+    t.diagnostic(`the dead run ended ${seconds(dead.ended - cut)} after its link went: ${errorSaid(dead.stdout)}`);
   });
   const plan = await runCli(['plan', '--lab', LAB], { env });
   assert.equal(plan.code, 0, explain('plan after', plan));
