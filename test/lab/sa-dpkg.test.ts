@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, labSsh, explain, useLab } from './helpers.ts';
-import { hostOf, seconds, errorSaid, lineSaid } from './sa-helpers.ts';
+import { hostOf, seconds, errorSaid, lineSaid, startCli, waitFor } from './sa-helpers.ts';
 
 const LAB = 'sa-dpkg';
 const fixture = useLab(LAB);
@@ -81,12 +81,21 @@ test('dpkg SIGKILLed mid-unpack: plan shows the repair as its own change', async
 });
 
 test('apply waits for the lock\'s holder, repairs dpkg, then installs: Glance works, dpkg is clean, the next plan is empty', async (t) => {
-  const pid = await holdDpkgLock(8);
+  // The holder lets go only once apply is seen waiting for it (on a busy machine a fixed hold may end first).
+  const pid = await holdDpkgLock(900);
   const t0 = Date.now();
-  const r = await runCli(['apply', '--lab', LAB, '--json'], { env, timeoutMs: 900_000 });
-  t.diagnostic(`repair + install after an 8 s lock: ${seconds(Date.now() - t0)}`);
+  const run = startCli(['apply', '--lab', LAB, '--json'], env);
+  let waitedFrom = 0;
+  try {
+    await waitFor('apply waits for the package manager', () => run.stderr.includes(`waiting for the package manager: pid ${pid} `) || run.child.exitCode !== null, 600_000, 200);
+    waitedFrom = Date.now();
+  } finally {
+    await sh(`kill ${pid} 2>/dev/null; true`);
+  }
+  const r = await run.done;
+  t.diagnostic(`repair + install: ${seconds(r.ended - t0)} in all, ${seconds(r.ended - waitedFrom)} after the holder let go`);
   assert.equal(r.code, 0, explain('apply', r));
-  assert.match(r.stderr, new RegExp(`waiting for the package manager: pid ${pid} \\(/usr/bin/python3 /usr/local/bin/unattended-upgrade 8\\)`), explain('waited, naming it', r));
+  assert.match(r.stderr, new RegExp(`waiting for the package manager: pid ${pid} \\(/usr/bin/python3 /usr/local/bin/unattended-upgrade 900\\)`), explain('waited, naming it', r));
   assert.match(r.stderr, /dpkg --configure -a: configure \S+/, explain('configured what was unpacked', r));
   assert.match(r.stderr, /dpkg repaired \([\d.]+ s\)/);
   t.diagnostic(`saw: ${lineSaid(r.stderr, /waiting for the package manager/)} | ${lineSaid(r.stderr, /dpkg: finishing/)} | ${lineSaid(r.stderr, /dpkg repaired/)}`);
