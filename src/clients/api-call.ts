@@ -30,6 +30,8 @@ export interface ApiCallerOptions {
 export interface SendOptions {
   /** Goes only into an X-Auth-Token header. */
   token?: string;
+  /** The token a validation asks about: only into an X-Subject-Token header. */
+  subjectToken?: string;
   /** Sent as application/json; any Secret in it is revealed here and nowhere else. */
   json?: unknown;
   /** A raw body, with its content type. */
@@ -57,6 +59,7 @@ export class ApiCaller {
   async send(method: string, path: string, opts: SendOptions = {}): Promise<HttpResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (opts.token) headers['x-auth-token'] = opts.token;
+    if (opts.subjectToken) headers['x-subject-token'] = opts.subjectToken;
     let body: string | Buffer | undefined = opts.body;
     if (opts.json !== undefined) {
       headers['content-type'] = 'application/json';

@@ -96,18 +96,21 @@ test('drift: the plan shows exactly what drifted, apply repairs it, and the plan
     "svc = json.load(call('GET', '/services?type=image', t=t))['services'][0]['id']\n" +
     "eps = [e for e in json.load(call('GET', '/endpoints?service_id=' + svc, t=t))['endpoints'] if e['interface'] == 'internal']\n" +
     "call('DELETE', '/endpoints/' + eps[0]['id'], t=t)\n" +
+    // Through the API, as an operator would: the glance token the last run kept is dropped by Keystone.
+    "u = json.load(call('GET', '/users?name=glance', t=t))['users'][0]['id']\n" +
+    "call('PATCH', '/users/' + u, {'user': {'password': 'drifted'}}, t=t)\n" +
     "PY");
   const pid = await glanceApiPid();
   const plan = await cli(['plan']);
   assert.equal(plan.code, 2, explain('plan after drift', plan));
-  assert.deepEqual(changedIds(plan.report), ['ini-file /etc/glance/glance-api.conf', 'keystone-endpoint image public/internal/admin', 'mysql-user glance@%']);
+  assert.deepEqual(changedIds(plan.report), ['ini-file /etc/glance/glance-api.conf', 'keystone-endpoint image public/internal/admin', 'keystone-user glance', 'mysql-user glance@%']);
   const ini = plan.report!.resources.find((x) => x.kind === 'ini-file')!;
   assert.deepEqual(ini.detail?.filter((l) => /^[-+]/.test(l)), ['-region_name = regionOne', '+region_name = RegionOne']);
   assert.deepEqual(plan.report!.handlers.map((h) => h.name), ['restart-glance-api']);
 
   const r = await cli(['apply']);
   assert.equal(r.code, 0, explain('apply after drift', r));
-  assert.deepEqual(changedIds(r.report), ['ini-file /etc/glance/glance-api.conf', 'keystone-endpoint image public/internal/admin', 'mysql-user glance@%']);
+  assert.deepEqual(changedIds(r.report), ['ini-file /etc/glance/glance-api.conf', 'keystone-endpoint image public/internal/admin', 'keystone-user glance', 'mysql-user glance@%']);
   assert.notEqual(await glanceApiPid(), pid, 'glance-api was not restarted after its config changed');
   assert.equal(r.report?.verify?.kind, 'upload');
   const again = await cli(['plan']);

@@ -6,8 +6,10 @@ import path from 'node:path';
 import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { paths } from '../../src/lab/paths.ts';
 import type { LabRecord } from '../../src/lab/lab.ts';
+import type { HostReport } from '../../src/engine/report-model.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const mainTs = path.join(repoRoot, 'src', 'cli', 'main.ts');
@@ -296,4 +298,23 @@ export function useLab(name: string, upArgs: string[] = []): { lab: () => LabRec
     env,
     tmp,
   };
+}
+
+/** The CLI against one lab with --json: its result, and the host's report when stdout is JSON. */
+export async function labCliJson(labName: string, args: string[], opts: RunOptions = {}): Promise<CliResult & { report?: HostReport }> {
+  const r = await runCli([...args, '--lab', labName, '--json'], opts);
+  let report: HostReport | undefined;
+  try {
+    report = (JSON.parse(r.stdout) as { hosts: HostReport[] }).hosts[0];
+  } catch {
+    /* not JSON: the assertion that follows shows the output */
+  }
+  return { ...r, report };
+}
+
+/** A command on the lab that must succeed: its stdout. */
+export async function labShOk(lab: Pick<LabRecord, 'address'>, command: string): Promise<string> {
+  const r = await labSsh(lab, command);
+  assert.equal(r.code, 0, explain(command, r));
+  return r.stdout;
 }
