@@ -40,6 +40,14 @@ export class MysqlError extends Error {
   }
 }
 
+/**
+ * MariaDB took the connection and said nothing in time (stopped, wedged): whichever way in was used, the
+ * same server is behind it, so another way is not worth another wait.
+ */
+export class MysqlStalled extends MysqlError {
+  override readonly name = 'MysqlStalled';
+}
+
 // mysql2 is loaded on first use: a command that never talks to MariaDB (--help, lab, verify) does not pay for it.
 const driver = async () => (await import('mysql2/promise')).default;
 
@@ -75,7 +83,7 @@ export function mysqlFailure(e: unknown, sql: string): Error {
 function connectFailure(e: unknown, who: string, socket: string, refusedHint = 'check the account and its password on the controller'): MysqlError {
   const code = (e as { code?: string }).code;
   if (code === 'ETIMEDOUT' || code === 'PROTOCOL_CONNECTION_LOST') {
-    return new MysqlError(`MariaDB accepted a connection on ${socket} but did not answer in ${LIMITS.CONNECT_TIMEOUT_MS / 1000} s`,
+    return new (code === 'ETIMEDOUT' ? MysqlStalled : MysqlError)(`MariaDB accepted a connection on ${socket} but did not answer in ${LIMITS.CONNECT_TIMEOUT_MS / 1000} s`,
       'it may be stopped (SIGSTOP), overloaded or wedged: check mariadbd on the controller (service mariadb status, its log), then run again', e);
   }
   return new MysqlError(`cannot log in to MariaDB as ${who} over ${socket}: ${(e as Error).message}`, refusedHint, e);
