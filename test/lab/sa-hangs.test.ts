@@ -4,7 +4,7 @@
 // and the next run, once the cause is gone, finishes the job.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, labSsh, explain, useLab } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, keystoneToken, poll } from './helpers.ts';
 import { startCli, waitFor, withRules, seconds, errorSaid } from './sa-helpers.ts';
 
 const LAB = 'sa-hang';
@@ -36,6 +36,8 @@ test('Keystone accepting connections and never answering (its uwsgi stopped): na
     await failsWithin(t, 'Keystone stopped', /keystone[^\n]*:/, /Keystone at http:\/\/controller:5000\/v3 gave no answer to [A-Z]+ \S+ in 15000 ms/);
   } finally {
     await sh('pkill -CONT -x uwsgi_python311; pkill -CONT -x uwsgi_python3; pkill -CONT -f keystone-uwsgi; true');
+    // Woken, Keystone may take a while to issue its first token on a busy machine: the next test must not meet that.
+    await poll(async () => (await keystoneToken(fixture.lab()).catch(() => ({ status: 0 }))).status === 201, 180_000, 500);
   }
 });
 
