@@ -45,23 +45,26 @@ const HOLD = [
   'set -u',
   'lock=$1 me=$2 wait=$3 silence=$4 then=$5 end=$6',
   'command -v flock >/dev/null 2>&1 || { echo "no flock(1) on this host (util-linux)" >&2; exit 69; }',
-  'mkdir -p "$(dirname "$lock")" && touch "$lock" || exit 70',
   // The watcher: a "." at least every $silence s on stdin, or this whole process group ends (and the lock with it).
   // It is started before the lock file is opened, so it never holds the lock itself.
   'exec 3<&0',
   '( while [ "$(timeout "$silence" head -c1 <&3)" = . ]; do :; done; kill -TERM 0 ) </dev/null >/dev/null 2>&1 &',
   'exec 3<&-',
   'holder() { read -r since who <"$lock" 2>/dev/null && [ -n "$since" ] && echo "$(( $(date +%s) - since )) $who" || echo "? (no holder recorded)"; }',
+  // On the way to the facts, builtins only but flock itself: the directory made only the first time, the
+  // file by the redirection.
+  '[ -d "${lock%/*}" ] || mkdir -p "${lock%/*}" || exit 70',
   'exec 9>>"$lock"',
   'while :; do',
   '  if flock -n 9; then',
   // A tear-down may have removed the file this descriptor locks: then the path is another file, and
   // holding this one excludes nobody. Open the path again and lock that.
-  '    if [ "$(stat -L -c %d:%i /proc/self/fd/9 2>/dev/null)" != "$(stat -c %d:%i "$lock" 2>/dev/null)" ]; then',
-  '      exec 9>&-; touch "$lock" || exit 70; exec 9>>"$lock"; continue',
+  '    if ! [ /proc/self/fd/9 -ef "$lock" ]; then',
+  '      exec 9>&-; [ -d "${lock%/*}" ] || mkdir -p "${lock%/*}" || exit 70; exec 9>>"$lock"; continue',
   '    fi',
   '    set -- ${SSH_CLIENT:-?}',
-  '    printf "%s %s from %s port %s\\n" "$(date +%s)" "$me" "$1" "${2:-?}" >"$lock"',
+  // Who holds it, for a run that waits: written beside the facts, not before them.
+  '    printf "%s %s from %s port %s\\n" "$(date +%s)" "$me" "$1" "${2:-?}" >"$lock" &',
   '    echo locked',
   // Not the lock's descriptor, not the heartbeat: the script is a reader and nothing else.
   // A newline before the end line, whether or not the output ended with one (the caller takes it off).

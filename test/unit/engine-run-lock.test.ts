@@ -49,6 +49,16 @@ function localTransport(o: { deaf?: boolean } = {}): Transport & { procs: Proc[]
 }
 
 let n = 0;
+/** The holder's record in the lock file, once written (the holder writes it beside the facts, not before them). */
+async function record(file: string): Promise<string> {
+  const end = Date.now() + 5000;
+  for (;;) {
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    if (text.endsWith('\n') || Date.now() > end) return text;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const lockOpts = (over: Partial<RunLockOptions> = {}): RunLockOptions => ({ path: path.join(dir, `sub${++n}`, 'run.lock'), wait: true, timeoutMs: 20_000, tool: 'tool', heartbeat: { everyMs: 200, silenceSec: 1 }, ...over });
 
 describe('run lock', { concurrency: false }, () => {
@@ -56,7 +66,7 @@ describe('run lock', { concurrency: false }, () => {
     const o = lockOpts();
     const first = (await takeRunLock(localTransport(), o, 'alice@ops (pid 1, install-glance apply)', () => {})).release;
     try {
-      assert.match(fs.readFileSync(o.path, 'utf8'), /^\d+ alice@ops \(pid 1, install-glance apply\) from \? port \?\n$/);
+      assert.match(await record(o.path), /^\d+ alice@ops \(pid 1, install-glance apply\) from \? port \?\n$/);
       const t0 = Date.now();
       const e = await takeRunLock(localTransport(), { ...o, wait: false }, 'bob@ops (pid 2, install-glance apply)', () => {}).then(() => undefined, (x: unknown) => x);
       assert.ok(e instanceof EngineError, String(e));
@@ -72,17 +82,25 @@ describe('run lock', { concurrency: false }, () => {
   test('a second run waits, says who it waits for, and takes the lock when the first releases it', async () => {
     const o = lockOpts();
     const { release } = await takeRunLock(localTransport(), o, 'alice@ops (pid 1, install-glance apply)', () => {});
+    await record(o.path);
     const said: string[] = [];
     const second = takeRunLock(localTransport(), o, 'bob@ops (pid 2, install-glance apply)', (l) => said.push(l));
-    await new Promise((r) => setTimeout(r, 700));
-    assert.match(said.join('\n'), /^waiting for the run lock .*run\.lock: another run holds it: alice@ops \(pid 1, install-glance apply\) from \? port \?, for \d+ s$/m);
-    release();
+    try {
+      await new Promise((r) => setTimeout(r, 700));
+      assert.match(said.join('\n'), /^waiting for the run lock .*run\.lock: another run holds it: alice@ops \(pid 1, install-glance apply\) from \? port \?, for \d+ s$/m);
+    } finally {
+      release();
+    }
     const { release: releaseSecond, waitedMs, waitedFor } = await second;
-    assert.ok(waitedMs > 0, 'it says it waited');
-    assert.match(waitedFor ?? '', /^alice@ops \(pid 1, install-glance apply\) from \? port \?$/);
-    assert.match(said.at(-1)!, /^run lock taken after \d+\.\d s$/);
-    assert.match(fs.readFileSync(o.path, 'utf8'), / bob@ops /);
-    releaseSecond();
+    try {
+      assert.ok(waitedMs > 0, 'it says it waited');
+      assert.match(waitedFor ?? '', /^alice@ops \(pid 1, install-glance apply\) from \? port \?$/);
+      assert.match(said.at(-1)!, /^run lock taken after \d+\.\d s$/);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.match(await record(o.path), / bob@ops /);
+    } finally {
+      releaseSecond();
+    }
   });
 
   test('a holder whose heartbeat stops (a dead link) lets go by itself after the silence', async () => {
