@@ -2,6 +2,8 @@
 // trip whatever the release turns out to be.
 import type { FactSpec } from '../../src/engine/facts.ts';
 import { dpkgFact } from '../../src/resources/apt-packages.ts';
+import { dpkgUpdatesFact } from '../../src/resources/dpkg-health.ts';
+import { dpkgLockFact } from '../../src/resources/dpkg-lock.ts';
 import { fileFact } from '../../src/resources/ini-file.ts';
 import { pidFact } from '../../src/resources/service.ts';
 import { revisionsFact } from '../../src/resources/alembic-schema.ts';
@@ -14,6 +16,8 @@ export function glanceFacts(): FactSpec<unknown>[] {
   const all = Object.values(profiles);
   const specs = [
     dpkgFact,
+    dpkgUpdatesFact,
+    dpkgLockFact,
     openrcFact,
     ...[...new Set(all.flatMap((p) => p.configs.map((c) => c.path)))].map(fileFact),
     // Read whether or not Keystone turns out to be https: one more line in the same round trip.

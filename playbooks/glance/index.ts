@@ -6,6 +6,7 @@ import type { Playbook, PlaybookContext } from '../../src/engine/playbook.ts';
 import type { Resource } from '../../src/engine/resource.ts';
 import { inLane } from '../../src/engine/resource.ts';
 import { projectPath } from '../../src/project-root.ts';
+import { BACKUPS } from '../../src/state-paths.ts';
 import { generatePassword } from '../../src/secrets/generate.ts';
 import { mysqlDatabase } from '../../src/resources/mysql-database.ts';
 import { mysqlUser } from '../../src/resources/mysql-user.ts';
@@ -14,6 +15,7 @@ import { keystoneRoleAssignment } from '../../src/resources/keystone-role-assign
 import { keystoneService } from '../../src/resources/keystone-service.ts';
 import { keystoneEndpoints } from '../../src/resources/keystone-endpoints.ts';
 import { aptPackages } from '../../src/resources/apt-packages.ts';
+import { dpkgHealth } from '../../src/resources/dpkg-health.ts';
 import { iniFile } from '../../src/resources/ini-file.ts';
 import { alembicSchema } from '../../src/resources/alembic-schema.ts';
 import { migrateSchema } from '../../src/resources/migrate-schema.ts';
@@ -111,14 +113,17 @@ async function resources(ctx: Ctx): Promise<Resource[]> {
     inLane('identity', keystoneRoleAssignment({ user: st.keystoneUser, domainId: st.domainId, project: st.serviceProject, role: st.role, keystone: s.keystone })),
     inLane('identity', keystoneService({ ...st.service, keystone: s.keystone })),
     inLane('identity', keystoneEndpoints({ service: st.service, urls: st.endpoints, region: keystone.region, keystone: s.keystone })),
-    // 4. Packages. New or upgraded code only runs after a restart (the postinst's own start used the packaged config).
-    inLane('packages', aptPackages({ id: 'glance', packages: profile.packages, preseed: profile.preseed, source: profile.packageSource, notifies: restartAll })),
+    // 4. Packages: first whatever an interrupted dpkg left half-done (apt installs nothing past it; finishing
+    // it may configure Glance's own packages, whose new code runs only after a restart), then ours. New or
+    // upgraded code only runs after a restart (the postinst's own start used the packaged config).
+    inLane('packages', dpkgHealth({ lockTimeoutSec: st.dpkgLockTimeoutSec, notifies: restartAll })),
+    inLane('packages', aptPackages({ id: 'glance', packages: profile.packages, preseed: profile.preseed, source: profile.packageSource, notifies: restartAll, lockTimeoutSec: st.dpkgLockTimeoutSec })),
     // 5-6. Configuration: for an https Keystone, the CA glance-api checks it with (after the package: /etc/glance is its).
     ...(keystone.caPem ? [file({
       path: KEYSTONE_CA, content: keystone.caPem, owner: 'root:root', mode: 0o644, describe: `the CA of ${keystone.url.protocol}//${keystone.url.host}`, notifies: restartAll,
     })] : []),
     ...profile.configs.map((c) => iniFile({
-      path: c.path, template: template(c.template), vars, owner: 'root:glance', mode: 0o640, madeBy: 'the package', notifies: [restartOf(c.restarts)], retired: c.retired,
+      path: c.path, template: template(c.template), vars, owner: 'root:glance', mode: 0o640, madeBy: 'the package', notifies: [restartOf(c.restarts)], retired: c.retired, backupDir: BACKUPS,
     })),
     // 7. Schema: alembic's (Glance 13 and later) or sqlalchemy-migrate's (Juno).
     profile.schema.tool === 'alembic'

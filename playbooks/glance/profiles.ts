@@ -19,6 +19,11 @@ export interface GlanceService {
   log: string;
   /** The TCP port it listens on, freed before a restart starts it again. */
   port: number;
+  /**
+   * The daemon run by hand, to hear why it does not start: its init script sends stderr nowhere, and a
+   * bad option value is said only there ("ERROR: Value for option default_store … is not valid").
+   */
+  foreground?: { user: string; command: string };
 }
 
 export interface GlanceConfig {
@@ -121,6 +126,7 @@ const modernDebian = (id: ProfileId, codename: string, inspection: UploadFacts['
     pidfiles: ['/run/glance/glance-api.pid', '/var/run/glance/glance-api.pid'],
     log: '/var/log/glance/glance-api.log',
     port: 9292,
+    foreground: { user: 'glance', command: 'glance-api --config-file=/etc/glance/glance-api.conf' },
   }],
   keystoneApi: 'v3',
   schema: { tool: 'alembic', versionsDir: '/usr/lib/python3/dist-packages/glance/db/sqlalchemy/alembic_migrations/versions' },

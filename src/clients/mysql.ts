@@ -40,8 +40,54 @@ export class MysqlError extends Error {
   }
 }
 
+/**
+ * MariaDB took the connection and said nothing in time (stopped, wedged): whichever way in was used, the
+ * same server is behind it, so another way is not worth another wait.
+ */
+export class MysqlStalled extends MysqlError {
+  override readonly name = 'MysqlStalled';
+}
+
 // mysql2 is loaded on first use: a command that never talks to MariaDB (--help, lab, verify) does not pay for it.
 const driver = async () => (await import('mysql2/promise')).default;
+
+/**
+ * Nothing waits on MariaDB for long. The server gives up a lock wait itself after LOCK_WAIT_SEC (a backup's
+ * FLUSH TABLES WITH READ LOCK, another session's row lock) and the statement is never run later; the
+ * client gives up any statement after QUERY_TIMEOUT_MS (a stopped or wedged server) and the handshake
+ * after CONNECT_TIMEOUT_MS.
+ */
+export const LIMITS = { CONNECT_TIMEOUT_MS: 10_000, QUERY_TIMEOUT_MS: 20_000, LOCK_WAIT_SEC: 10 };
+
+/** MariaDB's "Query execution was interrupted (max_statement_time exceeded)", which mysql2 has no name for. */
+const ER_STATEMENT_TIMEOUT = 1969;
+
+/** First words of a statement, for an error: never its parameters (a password is one). */
+const stmt = (sql: string) => sql.split(/\s+/).slice(0, 3).join(' ');
+
+/** A mysql2 error as one that names MariaDB, what waited, and what to look at. */
+export function mysqlFailure(e: unknown, sql: string): Error {
+  const x = e as { code?: string; errno?: number; message?: string };
+  if (x?.code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
+    return new MysqlError(`MariaDB gave no answer to ${stmt(sql)} … in ${LIMITS.QUERY_TIMEOUT_MS / 1000} s`,
+      'it may be stopped or wedged: check mariadbd on the controller (service mariadb status, SHOW PROCESSLIST, its log), then run again', e);
+  }
+  if (x?.code === 'ER_LOCK_WAIT_TIMEOUT' || x?.code === 'ER_LOCK_DEADLOCK' || x?.errno === ER_STATEMENT_TIMEOUT) {
+    return new MysqlError(`MariaDB: ${stmt(sql)} … waited ${LIMITS.LOCK_WAIT_SEC} s, most likely for a lock another session holds (${x.message})`,
+      'see who holds it (SHOW PROCESSLIST on the controller: a backup with FLUSH TABLES WITH READ LOCK, a long transaction); when it is done, run again', e);
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** The handshake that did not come, or a login refused, as one clear error. */
+function connectFailure(e: unknown, who: string, socket: string, refusedHint = 'check the account and its password on the controller'): MysqlError {
+  const code = (e as { code?: string }).code;
+  if (code === 'ETIMEDOUT' || code === 'PROTOCOL_CONNECTION_LOST') {
+    return new (code === 'ETIMEDOUT' ? MysqlStalled : MysqlError)(`MariaDB accepted a connection on ${socket} but did not answer in ${LIMITS.CONNECT_TIMEOUT_MS / 1000} s`,
+      'it may be stopped (SIGSTOP), overloaded or wedged: check mariadbd on the controller (service mariadb status, its log), then run again', e);
+  }
+  return new MysqlError(`cannot log in to MariaDB as ${who} over ${socket}: ${(e as Error).message}`, refusedHint, e);
+}
 
 export async function openAdminSession(t: Transport, opts: { user?: string; password?: Secret; socket?: string } = {}): Promise<MysqlSession> {
   const socket = opts.socket ?? SOCKET;
@@ -63,27 +109,61 @@ export async function openAdminSession(t: Transport, opts: { user?: string; pass
       user: opts.user ?? 'root',
       password: opts.password?.reveal(),
       multipleStatements: false,
-      connectTimeout: 10_000,
+      connectTimeout: LIMITS.CONNECT_TIMEOUT_MS,
     });
   } catch (e) {
-    throw new MysqlError(`cannot log in to MariaDB as ${opts.user ?? 'root'} over its socket: ${(e as Error).message}`,
-      t.user === 'root' ? 'check that MariaDB\'s root logs in by unix_socket (Debian\'s default): sudo mysql -e "SELECT 1" on the controller'
-        : `MariaDB's root logs in by unix_socket, which sees the SSH user ${t.user}: run with --become (sudo) or connect as root`, e);
+    stream.destroy();
+    throw connectFailure(e, opts.user ?? 'root', socket, t.user === 'root'
+      ? 'check that MariaDB\'s root logs in by unix_socket (Debian\'s default): sudo mysql -e "SELECT 1" on the controller'
+      : `MariaDB's root logs in by unix_socket, which sees the SSH user ${t.user}: run with --become (sudo) or connect as root`);
   }
-  const [rows] = await conn.query('SELECT VERSION() AS v');
+  return boundedSession(conn);
+}
+
+/**
+ * A logged-in connection as a session where nothing waits long: every statement has the client's
+ * timeout, and the server is told to give up lock waits itself.
+ */
+async function boundedSession(conn: Connection, local?: { host: string; port: number }): Promise<MysqlSession> {
+  // A Secret among the parameters is revealed here, into the MySQL protocol (escaped by the driver), and nowhere else.
+  const run = async (sql: string, params: unknown[]) => {
+    try {
+      const [r] = await conn.query({ sql, timeout: LIMITS.QUERY_TIMEOUT_MS }, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
+      return r;
+    } catch (e) {
+      throw mysqlFailure(e, sql);
+    }
+  };
+  const rows = await run('SELECT VERSION() AS v', []);
   const serverVersion = String((rows as { v: string }[])[0]?.v ?? '');
+  // A lock another session holds (a backup's FLUSH TABLES WITH READ LOCK) fails our statement in seconds,
+  // on the server, instead of leaving it queued to run after we gave up. lock_wait_timeout covers DDL;
+  // account statements (ALTER USER) wait for that lock outside it, so MariaDB's max_statement_time too
+  // (MariaDB 10.1+; MySQL 5.5 has neither it nor lock_wait_timeout's account coverage).
+  const limits = [
+    ...(/^5\.[0-4]\./.test(serverVersion) ? [] : ['lock_wait_timeout = ?']), 'innodb_lock_wait_timeout = ?',
+    ...(/mariadb/i.test(serverVersion) && sqlDialect(serverVersion) === 'create-user' ? ['max_statement_time = ?'] : []),
+  ];
+  await run(`SET SESSION ${limits.join(', ')}`, limits.map(() => LIMITS.LOCK_WAIT_SEC));
   return {
     serverVersion,
+    ...(local ? { local } : {}),
     async query<T>(sql: string, params: unknown[] = []) {
-      const [r] = await conn.query(sql, params);
-      return r as T[];
+      // A read may compare a Secret (a password's hash, when a login cannot tell).
+      return (await run(sql, params)) as T[];
     },
     async execute(sql: string, params: unknown[] = []) {
-      // A Secret among the parameters is revealed here, into the MySQL protocol (escaped by the driver), and nowhere else.
-      await conn.query(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
+      await run(sql, params);
     },
-    close: () => conn.end(),
+    close: () => endWithin(conn),
   };
+}
+
+/** A polite COM_QUIT (the server logs no aborted connection), but never a wait on a stopped server. */
+async function endWithin(conn: Connection, ms = 2_000): Promise<void> {
+  const ended = conn.end().then(() => true, () => false);
+  const done = await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+  if (!done) conn.destroy();
 }
 
 /**
@@ -94,13 +174,13 @@ export async function canLogin(t: Transport, user: string, password: Secret, via
   const mysql = await driver();
   const stream = 'socket' in via ? await t.openUnixSocket(SOCKET) : await t.openTcp(via.host, via.port);
   try {
-    const conn = await mysql.createConnection({ stream: stream as never, user, password: password.reveal(), connectTimeout: 10_000 });
-    await conn.end();
+    const conn = await mysql.createConnection({ stream: stream as never, user, password: password.reveal(), connectTimeout: LIMITS.CONNECT_TIMEOUT_MS });
+    await endWithin(conn);
     return true;
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR' || code === 'ER_HOST_NOT_PRIVILEGED') return false;
-    throw e;
+    throw 'socket' in via ? connectFailure(e, user, SOCKET) : connectFailure(e, user, `${via.host}:${via.port}`);
   } finally {
     stream.destroy();
   }
@@ -123,15 +203,15 @@ export async function tcpLoginAs(t: Transport, account: { user: string; host: st
   const stream = await t.openTcp(via.host, via.port);
   let conn: Connection | undefined;
   try {
-    conn = await mysql.createConnection({ stream: stream as never, user: account.user, password: password.reveal(), connectTimeout: 10_000 });
-    const [rows] = await conn.query('SELECT CURRENT_USER() AS u');
+    conn = await mysql.createConnection({ stream: stream as never, user: account.user, password: password.reveal(), connectTimeout: LIMITS.CONNECT_TIMEOUT_MS });
+    const [rows] = await conn.query({ sql: 'SELECT CURRENT_USER() AS u', timeout: LIMITS.QUERY_TIMEOUT_MS });
     return isAccount(String((rows as { u: string }[])[0]?.u ?? ''), account.user, account.host) ? 'yes' : 'other';
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR' || code === 'ER_HOST_NOT_PRIVILEGED') return 'no';
     throw e;
   } finally {
-    await conn?.end().catch(() => {});
+    if (conn) await endWithin(conn);
     stream.destroy();
   }
 }
@@ -142,20 +222,6 @@ export async function tcpLoginAs(t: Transport, account: { user: string; host: st
  */
 export async function openSessionOver(stream: import('node:stream').Duplex, opts: { user: string; password?: Secret; local?: { host: string; port: number } }): Promise<MysqlSession> {
   const mysql = await driver();
-  const conn = await mysql.createConnection({ stream: stream as never, user: opts.user, password: opts.password?.reveal(), multipleStatements: false, connectTimeout: 10_000 });
-  const [rows] = await conn.query('SELECT VERSION() AS v');
-  return {
-    serverVersion: String((rows as { v: string }[])[0]?.v ?? ''),
-    local: opts.local,
-    async query<T>(sql: string, params: unknown[] = []) {
-      // A read may compare a Secret (a password's hash, when a login cannot tell): revealed into the protocol here.
-      const [r] = await conn.query(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
-      return r as T[];
-    },
-    async execute(sql: string, params: unknown[] = []) {
-      // A Secret among the parameters is revealed here, into the MySQL protocol, and nowhere else.
-      await conn.query(sql, params.map((p) => (p instanceof Secret ? p.reveal() : p)));
-    },
-    close: () => conn.end(),
-  };
+  const conn = await mysql.createConnection({ stream: stream as never, user: opts.user, password: opts.password?.reveal(), multipleStatements: false, connectTimeout: LIMITS.CONNECT_TIMEOUT_MS });
+  return boundedSession(conn, opts.local);
 }

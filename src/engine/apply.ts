@@ -21,6 +21,8 @@ export interface HostWork {
   /** Handler names a run wrote down and did not finish. */
   pending: readonly string[];
   report: HostReport;
+  /** When a handler fails after changes that notified it, put back those that can be (default: off here, on from runHost). */
+  rollback?: boolean;
   /** Told of each resource as it finishes (and, in an apply, of the plan first). */
   events?: RunEvents;
 }
@@ -153,6 +155,6 @@ export async function apply(w: HostWork): Promise<void> {
     }
     throw e;
   }
-  await runHandlers(w, notified, reasons);
+  await runHandlers(w, notified, reasons, resources.map((resource, i) => ({ resource, result: results[i]! })));
   await proveApplied(host, resources, results, report);
 }

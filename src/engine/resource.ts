@@ -46,6 +46,13 @@ export interface Resource<S = unknown, Op = unknown> {
   read(host: Host): Promise<S>;
   diff(current: S): Diff<Op>;
   apply(host: Host, ops: Op[], current: S): Promise<void>;
+  /**
+   * Puts back what this resource's apply replaced in this run (a file's previous content), when a handler
+   * it notified then failed (a service that does not start on the new file). The engine asks only a
+   * resource that existed before the run and changed in it. Returns one line saying what it restored, or
+   * undefined when it kept nothing to restore.
+   */
+  rollback?(host: Host): Promise<string | undefined>;
 }
 
 export const noChange = (why: string): Diff<never> => ({ action: 'none', changes: [], why, ops: [] });

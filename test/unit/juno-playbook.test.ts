@@ -43,6 +43,7 @@ describe('the juno profile in the Glance playbook', () => {
       'identity keystone-role-assignment glance/service/admin',
       'identity keystone-service glance (image)',
       'identity keystone-endpoint image public/internal/admin',
+      'packages dpkg-health dpkg',
       'packages apt-package glance',
       '- ini-file /etc/glance/glance-api.conf',
       '- ini-file /etc/glance/glance-registry.conf',

@@ -18,7 +18,9 @@ import { keystoneServiceDiff, serviceToKeep, type KsServiceState } from '../../s
 import { keystoneEndpointsDiff, type KsEndpointsState, type Iface } from '../../src/resources/keystone-endpoints.ts';
 import { schemaDiff, schemaHeads, parseRevisions } from '../../src/resources/alembic-schema.ts';
 import { migrateDiff, latestVersion } from '../../src/resources/migrate-schema.ts';
-import { aptPackagesDiff, type PackagesState } from '../../src/resources/apt-packages.ts';
+import { aptPackagesDiff, type PackagesState, type DpkgEntry } from '../../src/resources/apt-packages.ts';
+import { dpkgHealthDiff, brokenPackages } from '../../src/resources/dpkg-health.ts';
+import type { LockHolder } from '../../src/resources/dpkg-lock.ts';
 import { iniFileDiff, type IniFileState, type RetiredKeys } from '../../src/resources/ini-file.ts';
 import { renderTemplate } from '../../src/resources/ini/template.ts';
 import { serviceDiff, type ServiceState } from '../../src/resources/service.ts';
@@ -64,6 +66,11 @@ eachCase<{ exists: boolean; grants: string[]; passwordWorks?: boolean; serverVer
   assert.equal(hasGrant, expected.hasGrant, 'grantsAll');
   const state = { exists: current.exists, hasGrant, passwordWorks: current.passwordWorks, dialect: sqlDialect(current.serverVersion) };
   assertDiff(mysqlUserDiff(state, { ...desired, password: PASSWORD }), expected.diff);
+});
+
+// As read() gathers it: the dpkg fact (status letters per package), the updates journal, the lock holders.
+eachCase<{ dpkg: Record<string, DpkgEntry>; updates: number; holders: LockHolder[] }, Record<string, never>, unknown>('dpkg-health', ({ current, expected }) => {
+  assertDiff(dpkgHealthDiff({ broken: brokenPackages(current.dpkg), updates: current.updates, holders: current.holders }), expected);
 });
 
 eachCase<FileState, { path: string; content: string; secretContent?: boolean; owner: string; mode: string; ensure?: Ensure; describe?: string }, unknown>('file', ({ current, desired, expected }) => {
