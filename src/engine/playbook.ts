@@ -20,6 +20,12 @@ export interface SecretSpec {
   readonly describe: string;
   /** A new random value; absent when the operator must supply it. */
   generate?(): string;
+  /**
+   * Why a value cannot be used where this secret goes (a file format, a driver, an API), or undefined.
+   * Asked of every value, whatever its source, before anything is changed or kept: a value no layer can
+   * carry is refused up front instead of half-way through a run.
+   */
+  problem?(value: string): string | undefined;
 }
 
 /** A command-line option a playbook reads its settings from. */
