@@ -11,6 +11,7 @@ import { apply, plan } from './apply.ts';
 import { resolveSecrets } from './secrets.ts';
 import { tell, type RunEvents } from './events.ts';
 import { tracedTransport } from './traced-transport.ts';
+import { Preflight, PreflightError } from './preflight.ts';
 import type { TraceEvent } from '../trace.ts';
 
 export interface Target extends ConnectOptions {
@@ -75,7 +76,8 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     step = 'gather facts';
     if (opts.mode !== 'verify') for (const p of pb.warm?.(opts.settings) ?? []) void host.use(p);
     const journal = new Journal(t, opts.journalPath);
-    await host.gather([...pb.facts, journal.fact()]);
+    const facts = typeof pb.facts === 'function' ? pb.facts(opts.settings) : pb.facts;
+    await host.gather([...facts, journal.fact()]);
     report.os = host.os.osName;
     step = 'release';
     const profile = pickProfile(host, opts, report);
@@ -90,16 +92,31 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     report.secrets = resolved.origins;
     report.notes.push(...resolved.notes);
     const ctx: PlaybookContext<S, P> = { ...base, secrets: resolved.values };
+    // Beside the reads, from what they gather anyway; it explains a failure that has the same cause.
+    const preflight = new Preflight(opts.mode !== 'verify' && pb.preflight ? () => pb.preflight!(ctx) : undefined);
+    const checked = async <T>(work: Promise<T>): Promise<T> => {
+      try {
+        return await work;
+      } catch (e) {
+        if (!(e instanceof PreflightError)) await preflight.check(e);
+        throw e;
+      }
+    };
     step = 'playbook';
-    const resources = await pb.resources(ctx);
-    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, events: opts.events };
+    const resources = await checked(Promise.resolve(pb.resources(ctx)));
+    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, events: opts.events, gate: () => preflight.check() };
     if (opts.mode === 'plan') {
-      await plan(work);
+      await checked(plan(work));
+      await preflight.check();
     } else if (opts.mode === 'apply') {
       // On a converged host the closing check is a read: run it beside the plan's reads, keep it if nothing changes.
       const quick = pb.check?.quick(ctx);
       quick?.catch(() => {});
-      await apply(work);
+      await apply(work).catch(async (e: unknown) => {
+        // A read that failed (before any change): the preflight's problems say why better.
+        if (!(e instanceof PreflightError) && !report.resources.length) await preflight.check(e);
+        throw e;
+      });
       step = 'verify';
       if (pb.check) report.verify = report.changed > 0 || report.handlers.length > 0 ? await pb.check.full(ctx) : await quick!;
       if (pb.forgetsSecrets) await opts.secrets.forget(target.name);
@@ -111,6 +128,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
   } catch (e) {
     const err = asEngineError(step, e);
     report.error = { step: err.step, message: err.message, hint: err.hint };
+    if (e instanceof PreflightError) report.preflight = e.problems.map((p) => ({ check: p.check, message: p.message, hint: p.hint }));
     // Ansible's word for a host the run never got onto.
     if (!t) report.unreachable = true;
   } finally {
