@@ -25,6 +25,7 @@ import { profiles, profileFor, KEYSTONE_CA, type GlanceProfile } from './profile
 import { options, glanceSettings, regionFor, type GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
 import { glanceFacts } from './facts.ts';
+import { glancePreflight, preflightFacts } from './preflight.ts';
 import { glanceApiReady, glanceRegistryReady } from './readiness.ts';
 import { checkGlance } from './verify.ts';
 import { adoptGlanceSecrets } from './adopt.ts';
@@ -157,7 +158,9 @@ export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   ],
   // With none on the operator's side, the passwords glance-api.conf already holds, proven (adopt.ts).
   adoptSecrets: adoptGlanceSecrets,
-  facts: glanceFacts(),
+  // The preflight's facts come in the same round trip; the names it looks up are the settings'.
+  facts: (settings) => [...glanceFacts(), ...preflightFacts(settings)],
+  preflight: glancePreflight,
   // The database session needs nothing from the facts: open it while they are gathered.
   warm: (settings) => [sessions(settings).dbAdmin],
   resources,

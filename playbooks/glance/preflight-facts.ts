@@ -1,8 +1,8 @@
 // What the preflight needs from the controller, gathered in the run's one fact-gathering round trip:
 // its clock, free disk where the packages and the image store go, who listens on Glance's ports and on
-// MariaDB's, what the names in the URLs resolve to on the controller itself, and, only when Glance is not
-// installed yet, what apt would download (and whether its mirrors answer). A converged host pays a few
-// milliseconds of shell for it; the apt part runs only before the install.
+// MariaDB's, what the names in the URLs resolve to on the controller itself. A converged host pays a few
+// milliseconds of shell for them. Only when packages are missing: what apt would download (and whether
+// its mirrors answer), in a round trip of its own beside the plan's reads.
 import { defineFact, shq, type FactSpec } from '../../src/engine/facts.ts';
 import { profiles } from './profiles.ts';
 
@@ -119,46 +119,37 @@ export function namesFact(names: readonly string[]): FactSpec<Record<string, str
   });
 }
 
-export type AptPlan =
-  | { installed: true }
-  | {
-    installed: false;
-    /** apt's "Need to get X/Y": X, what is not in /var/cache/apt/archives yet; undefined when apt said no such line. */
-    downloadBytes?: number;
-    /** apt's "After this operation, N of additional disk space will be used". */
-    installBytes?: number;
-    /** apt's own error, when it could not plan the install (the packages unknown: no such source). */
-    error?: string;
-    /** Where the packages come from (scheme://host[:port]), and apt's proxies. */
-    origins: string[];
-    proxies: string[];
-    /** For each origin (or proxy) when something is to be downloaded: "ok", or why a connection failed. */
-    probes: Record<string, string>;
-  };
-
-const packagesByCodename = Object.values(profiles).flatMap((p) => p.codenames.map((c) => [c, p.packages] as const));
+export interface AptPlan {
+  /** apt's "Need to get X/Y": X, what is not in /var/cache/apt/archives yet; undefined when apt said no such line. */
+  downloadBytes?: number;
+  /** apt's "After this operation, N of additional disk space will be used". */
+  installBytes?: number;
+  /** apt's own error, when it could not plan the install (the packages unknown: no such source). */
+  error?: string;
+  /** Where the packages come from (scheme://host[:port]), and apt's proxies. */
+  origins: string[];
+  proxies: string[];
+  /** For each origin (or proxy) when something is to be downloaded: "ok", or why a connection failed. */
+  probes: Record<string, string>;
+}
 
 /**
- * Only when glance is not installed: apt's plan for the packages (simulated, no lock taken), its sizes,
- * the origins of what it would download, apt's proxies, and, when anything is to be downloaded, a TCP
- * connection to each origin (or proxy) from the controller, 4 s at most each.
+ * apt's plan for installing `packages` (simulated, no lock taken): its sizes, the origins of what it would
+ * download, apt's proxies, and, when anything is to be downloaded, a TCP connection to each origin (or
+ * proxy) from the controller, 4 s at most each. Asked only when packages are missing (a round trip of its
+ * own, beside the plan's reads: apt takes a second or more to plan), never on a converged host.
  */
-export const aptPlanFact = defineFact(
-  'preflight apt',
-  `if dpkg-query -W -f='\${Status}' glance 2>/dev/null | grep -q ' installed$'; then echo installed; exit 0; fi
-codename=$(. /etc/os-release 2>/dev/null; echo "$VERSION_CODENAME")
-[ -n "$codename" ] || codename=$(lsb_release -sc 2>/dev/null)
-case "$codename" in
-${packagesByCodename.map(([c, pkgs]) => `  ${shq(c)}) pkgs=${shq(pkgs.join(' '))} ;;`).join('\n')}
-  *) pkgs=glance ;;
-esac
-out=$(LC_ALL=C apt-get -o Debug::NoLocking=1 install --print-uris --assume-no --no-install-recommends $pkgs 2>&1)
+export function aptPlanFact(packages: readonly string[]): FactSpec<AptPlan> {
+  return defineFact(
+    `preflight apt ${packages.join(' ')}`,
+    `out=$(LC_ALL=C apt-get -o Debug::NoLocking=1 install --print-uris --assume-no --no-install-recommends ${packages.map(shq).join(' ')} 2>&1)
 printf '%s\\n' "$out" | grep -E '^(Need to get|After this operation|E: )'
 origins=$(printf '%s\\n' "$out" | sed -n "s|^'\\([a-z+]*://[^/']*\\)/.*|\\1|p" | sort -u)
 for o in $origins; do echo "origin $o"; done
-apt-config dump 2>/dev/null | sed -n 's/^Acquire::\\(http\\|https\\)::Proxy "\\(.*\\)";$/proxy \\2/p'
+proxies=$(apt-config dump 2>/dev/null | sed -n 's/^Acquire::\\(http\\|https\\)::Proxy "\\(.*\\)";$/\\2/p' | grep -v '^DIRECT$')
+for p in $proxies; do echo "proxy $p"; done
 if printf '%s\\n' "$out" | grep -q '^Need to get [1-9]'; then
-  targets=$(apt-config dump 2>/dev/null | sed -n 's/^Acquire::\\(http\\|https\\)::Proxy "\\(.*\\)";$/\\2/p' | grep .)
+  targets=$proxies
   [ -n "$targets" ] || targets=$origins
   for t in $targets; do
     hp=\${t#*://}; hp=\${hp%%/*}; hp=\${hp#*@}
@@ -168,23 +159,23 @@ if printf '%s\\n' "$out" | grep -q '^Need to get [1-9]'; then
     printf 'probe %s %s\\n' "$t" "$r"
   done
 fi`,
-  (raw): AptPlan => {
-    if (raw.trim() === 'installed') return { installed: true };
-    const plan: Extract<AptPlan, { installed: false }> = { installed: false, origins: [], proxies: [], probes: {} };
-    for (const line of raw.split('\n')) {
-      const need = /^Need to get ([\d.,]+ [kMG]?B)(?:\/([\d.,]+ [kMG]?B))? of archives/.exec(line);
-      if (need) plan.downloadBytes = aptSize(need[1]!);
-      const after = /^After this operation, ([\d.,]+ [kMG]?B) of additional disk space/.exec(line);
-      if (after) plan.installBytes = aptSize(after[1]!);
-      if (line.startsWith('E: ')) plan.error ??= line.slice(3);
-      if (line.startsWith('origin ')) plan.origins.push(line.slice(7));
-      if (line.startsWith('proxy ')) plan.proxies.push(line.slice(6));
-      const probe = /^probe (\S+) (.*)$/.exec(line);
-      if (probe) plan.probes[probe[1]!] = probe[2]!.trim();
-    }
-    return plan;
-  },
-);
+    (raw): AptPlan => {
+      const plan: AptPlan = { origins: [], proxies: [], probes: {} };
+      for (const line of raw.split('\n')) {
+        const need = /^Need to get ([\d.,]+ [kMG]?B)(?:\/([\d.,]+ [kMG]?B))? of archives/.exec(line);
+        if (need) plan.downloadBytes = aptSize(need[1]!);
+        const after = /^After this operation, ([\d.,]+ [kMG]?B) of additional disk space/.exec(line);
+        if (after) plan.installBytes = aptSize(after[1]!);
+        if (line.startsWith('E: ')) plan.error ??= line.slice(3);
+        if (line.startsWith('origin ')) plan.origins.push(line.slice(7));
+        if (line.startsWith('proxy ')) plan.proxies.push(line.slice(6));
+        const probe = /^probe (\S+) (.*)$/.exec(line);
+        if (probe) plan.probes[probe[1]!] = probe[2]!.trim();
+      }
+      return plan;
+    },
+  );
+}
 
 /** apt's sizes ("51.8 MB", "0 B", "1,234 kB"): SI units, as apt prints them. */
 export function aptSize(text: string): number | undefined {

@@ -11,8 +11,9 @@ import type { GlanceProfile } from './profiles.ts';
 import type { GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
 import {
-  APT_ARCHIVES, INSTALL_ROOT, MYSQL_PORT, STORE_DIR, aptPlanFact, clockFact, diskFact, listenersFact, namesFact, type Listener,
+  APT_ARCHIVES, INSTALL_ROOT, MYSQL_PORT, STORE_DIR, aptPlanFact, clockFact, diskFact, listenersFact, namesFact, type AptPlan, type Listener,
 } from './preflight-facts.ts';
+import { dpkgFact } from '../../src/resources/apt-packages.ts';
 
 type Ctx = PlaybookContext<GlanceSettings, GlanceProfile>;
 
@@ -41,7 +42,14 @@ export function namesToResolve(settings: Pick<GlanceSettings, 'controller' | 'en
 }
 
 /** The preflight's facts for these settings (the names to resolve depend on them). */
-export const preflightFacts = (settings: Pick<GlanceSettings, 'controller' | 'endpoints'>) => [clockFact, diskFact, listenersFact, aptPlanFact, namesFact(namesToResolve(settings))];
+export const preflightFacts = (settings: Pick<GlanceSettings, 'controller' | 'endpoints'>) => [clockFact, diskFact, listenersFact, namesFact(namesToResolve(settings))];
+
+/** apt's plan for the profile's packages that are not installed yet (asked once, shared by the checks); undefined when all are. */
+async function aptPlan(ctx: Ctx): Promise<AptPlan | undefined> {
+  const dpkg = await ctx.host.fact(dpkgFact);
+  const missing = ctx.profile.packages.filter((p) => dpkg[p]?.status !== 'ii');
+  return missing.length ? ctx.host.fact(aptPlanFact(missing)) : undefined;
+}
 
 export async function glancePreflight(ctx: Ctx): Promise<PreflightProblem[]> {
   const checks = [disk, clock, names, ports, mirror, mariadb, keystone];
@@ -51,18 +59,19 @@ export async function glancePreflight(ctx: Ctx): Promise<PreflightProblem[]> {
 /** Free room per file system: the image store's minimum, and apt's download and install sizes before an install. */
 async function disk(ctx: Ctx): Promise<PreflightProblem[]> {
   const space = await ctx.host.fact(diskFact);
-  const apt = await ctx.host.fact(aptPlanFact);
-  const needs = new Map<string, { bytes: number; what: string[] }>();
+  const apt = await aptPlan(ctx);
+  const needs = new Map<string, { bytes: number; what: string[]; paths: string[] }>();
   const need = (path: string, bytes: number, what: string) => {
     const fs = space[path];
     if (!fs || !bytes) return;
-    const n = needs.get(fs.mount) ?? { bytes: 0, what: [] };
+    const n = needs.get(fs.mount) ?? { bytes: 0, what: [], paths: [] };
     n.bytes += bytes;
     n.what.push(what);
+    n.paths.push(path);
     needs.set(fs.mount, n);
   };
   need(STORE_DIR, MIN_STORE_FREE_MIB * MiB, `${MIN_STORE_FREE_MIB} MiB for the image store (${STORE_DIR})`);
-  if (!apt.installed && !apt.error) {
+  if (apt && !apt.error) {
     if (apt.downloadBytes) need(APT_ARCHIVES, apt.downloadBytes + APT_MARGIN_MIB * MiB, `${mib(apt.downloadBytes)} of packages to download (${APT_ARCHIVES})`);
     if (apt.installBytes) need(INSTALL_ROOT, apt.installBytes + APT_MARGIN_MIB * MiB, `${mib(apt.installBytes)} for the installed packages`);
   }
@@ -73,7 +82,7 @@ async function disk(ctx: Ctx): Promise<PreflightProblem[]> {
     out.push({
       check: 'disk',
       message: `${mount} on the controller has ${mib(free)} free; it needs ${mib(n.bytes)}: ${n.what.join(', ')}`,
-      hint: `free space on ${mount} (apt-get clean empties ${APT_ARCHIVES}; old logs, old kernels), or mount a larger disk at ${STORE_DIR}, then run again`,
+      hint: `free space on ${mount}${n.paths.includes(APT_ARCHIVES) ? ` (apt-get clean empties ${APT_ARCHIVES})` : ''}${n.paths.includes(STORE_DIR) ? `, or mount a larger disk at ${STORE_DIR}` : ''}, then run again`,
     });
   }
   return out;
@@ -82,7 +91,8 @@ async function disk(ctx: Ctx): Promise<PreflightProblem[]> {
 const utc = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 
 function duration(s: number): string {
-  const a = Math.round(Math.abs(s));
+  // Whole minutes past a few: the two clocks are read a round trip apart, to the second.
+  const a = Math.abs(s) > 120 ? Math.round(Math.abs(s) / 60) * 60 : Math.round(Math.abs(s));
   const h = Math.floor(a / 3600);
   const m = Math.floor((a % 3600) / 60);
   return [h ? `${h} h` : '', m ? `${m} min` : '', !h && a % 60 ? `${a % 60} s` : ''].filter(Boolean).join(' ') || '0 s';
@@ -104,7 +114,7 @@ async function clock(ctx: Ctx): Promise<PreflightProblem[]> {
   if (Math.abs(skew) <= MAX_CLOCK_SKEW_S) return [];
   return [{
     check: 'clock',
-    message: `the controller's clock is ${duration(skew)} ${skew > 0 ? 'ahead of' : 'behind'} Keystone's (controller ${utc(controllerMs)}, Keystone at ${new URL(ks.authUrl).host} ${utc(seen.serverMs)}): glance-api would find the tokens it checks ${skew > 0 ? 'expired' : 'not yet valid'}`,
+    message: `the controller's clock is ${duration(skew)} ${skew > 0 ? 'ahead of' : 'behind'} Keystone's (controller ${utc(controllerMs)}, Keystone at ${new URL(ks.authUrl).host} ${utc(seen.serverMs)}): glance-api checks a token's expiry by its own clock, so tokens would ${skew > 0 ? 'look expired before their time' : 'stay valid past their expiry'}`,
     hint: 'set the controller\'s clock right (timedatectl set-ntp true, or chronyc makestep; or date -s), and keep it synchronised (chrony or ntp), then run again',
   }];
 }
@@ -116,7 +126,7 @@ async function names(ctx: Ctx): Promise<PreflightProblem[]> {
   const address = isIp(ctx.host.t.host) ? ctx.host.t.host : '<its address>';
   return wanted.filter((n) => !found[n]?.length).map((n) => ({
     check: 'name',
-    message: `"${n}" does not resolve on the controller itself (getent ahosts ${n} finds nothing), and ${n === ctx.settings.controller ? `glance-api.conf's [database] connection and the endpoints (http://${n}:9292) use it` : 'the endpoints use it'}`,
+    message: `"${n}" does not resolve on the controller itself (getent ahosts ${n} finds nothing), and ${n === ctx.settings.controller ? `glance-api.conf's [database] connection and the endpoints (${ctx.settings.endpoints.public}) use it` : 'the endpoints use it'}`,
     hint: `add "${address} ${n}" to the controller's /etc/hosts, or the name to its DNS${n === ctx.settings.controller ? ', or pass --controller with a name it resolves' : ', or pass --endpoint-url with one it resolves'}, then run again`,
   }));
 }
@@ -151,8 +161,8 @@ async function ports(ctx: Ctx): Promise<PreflightProblem[]> {
 
 /** Packages to download need the mirror (or apt's proxy) answering from the controller. */
 async function mirror(ctx: Ctx): Promise<PreflightProblem[]> {
-  const apt = await ctx.host.fact(aptPlanFact);
-  if (apt.installed || apt.error || !apt.downloadBytes) return [];
+  const apt = await aptPlan(ctx);
+  if (!apt || apt.error || !apt.downloadBytes) return [];
   const failed = Object.entries(apt.probes).filter(([, r]) => r !== 'ok');
   if (!failed.length) return [];
   const via = apt.proxies.length ? 'apt\'s proxy' : 'the package mirror';

@@ -27,8 +27,10 @@ export class Preflight {
 export class PreflightError extends EngineError {
   constructor(readonly problems: readonly PreflightProblem[], cause?: unknown) {
     const n = problems.length;
-    super('preflight', [`${n} check${n > 1 ? 's' : ''} failed before any change (nothing was changed):`, ...problems.flatMap((p) => [`- ${p.check}: ${p.message}`, `  what to do: ${p.hint}`])].join('\n'),
-      n > 1 ? 'do what each check says, then run again' : problems[0]!.hint, cause);
+    // One problem reads as one error; several as a list, each with its own fix.
+    super('preflight', n === 1 ? `the ${problems[0]!.check} check failed before any change (nothing was changed): ${problems[0]!.message}`
+      : [`${n} checks failed before any change (nothing was changed):`, ...problems.flatMap((p) => [`- ${p.check}: ${p.message}`, `  what to do: ${p.hint}`])].join('\n'),
+    n > 1 ? 'do what each check says, then run again' : problems[0]!.hint, cause);
     this.name = 'PreflightError';
   }
 }

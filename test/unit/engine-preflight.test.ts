@@ -95,6 +95,7 @@ test('an apply reads everything, then stops before its first change; one problem
   const r = await s.run('apply');
   assert.equal(r.error?.step, 'preflight');
   assert.equal(r.error?.hint, 'free space on /');
+  assert.equal(r.error?.message, 'the disk check failed before any change (nothing was changed): / has 10 MiB free; it needs 1024 MiB');
   assert.deepEqual(s.applied, [], 'nothing was applied');
   assert.deepEqual(s.calls.sort(), ['preflight', 'read']);
   assert.equal(r.changed, 0);
@@ -106,7 +107,7 @@ test('a read that failed for the same cause is explained by the preflight (its e
   for (const mode of ['plan', 'apply'] as const) {
     const r = await s.run(mode);
     assert.equal(r.error?.step, 'preflight', mode);
-    assert.match(r.error!.message, /- mariadb: MariaDB does not answer/);
+    assert.match(r.error!.message, /the mariadb check failed before any change \(nothing was changed\): MariaDB does not answer/);
   }
   // Without a preflight problem the read's own error stands.
   const plain = setup({ preflight: () => [], failRead: Object.assign(new Error('no such table'), { hint: 'look' }) });
