@@ -86,7 +86,7 @@ const refusals: { name: string; env?: Record<string, string>; team?: Record<stri
 ];
 
 for (const c of refusals) {
-  test(`refused before any change: ${c.name}`, async () => {
+  test(`refused before any change: ${c.name}`, async (t) => {
     const secrets = path.join(fixture.tmp, `refused-${refusals.indexOf(c)}`);
     const args = ['apply', '--lab', LAB];
     if (c.team) {
@@ -97,6 +97,7 @@ for (const c of refusals) {
     const r = await cli(args, { secrets, env: c.env ?? {} });
     assert.equal(r.code, 1, explain('apply', r));
     assert.equal(r.report?.error?.step, 'secrets', explain('apply', r));
+    t.diagnostic(`${r.report!.error!.message}\n  what to do: ${r.report!.error!.hint}`);
     assert.match(r.report!.error!.message, c.re);
     assert.match(r.report!.error!.hint, /give GLANCE_(DB)?PASS a value without it/);
     assert.equal(r.report?.changed, 0);
