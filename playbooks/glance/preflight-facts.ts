@@ -25,13 +25,18 @@ export interface DiskSpace {
   mount: string;
 }
 
-/** Free space on the file system each path is (or would be) on: the nearest existing directory decides. */
+/**
+ * Free space on the file system each path is (or would be) on: the nearest existing directory decides.
+ * One df for all (each process started costs on a busy controller).
+ */
 export const diskFact = defineFact(
   'preflight disk',
-  `for p in ${[STORE_DIR, APT_ARCHIVES, INSTALL_ROOT].map(shq).join(' ')}; do
-  d=$p; while [ ! -e "$d" ]; do d=$(dirname "$d"); done
-  df -Pk "$d" | awk -v p="$p" 'NR == 2 { print p "\\t" $4 "\\t" $NF }'
-done`,
+  `set --
+for p in ${[STORE_DIR, APT_ARCHIVES, INSTALL_ROOT].map(shq).join(' ')}; do
+  d=$p; while [ ! -e "$d" ]; do d=\${d%/*}; [ -n "$d" ] || d=/; done
+  set -- "$@" "$d"
+done
+df -Pk "$@" | awk -v paths=${shq([STORE_DIR, APT_ARCHIVES, INSTALL_ROOT].join(' '))} 'BEGIN { n = split(paths, p, " ") } NR > 1 && NR - 1 <= n { print p[NR - 1] "\\t" $4 "\\t" $NF }'`,
   (raw): Record<string, DiskSpace> => {
     const out: Record<string, DiskSpace> = {};
     for (const line of raw.split('\n')) {
@@ -57,24 +62,23 @@ const pidfiles = [...new Set(Object.values(profiles).flatMap((p) => p.services.f
 
 /**
  * Listening TCP sockets on Glance's ports and MariaDB's, from /proc/net/tcp and tcp6 (no ss or netstat
- * needed), each with the process holding it: the services' own pidfiles are looked at first (one
- * directory listing on a converged host), the other processes only when none of them holds it.
+ * needed), each with the process holding it: the services' own pidfiles are looked at first (one find
+ * in one process's fds on a converged host), the other processes only when none of them holds it. Few
+ * processes started: each costs on a busy controller.
  */
 export const listenersFact = defineFact(
   'preflight listeners',
-  `for port in ${[...servicePorts, MYSQL_PORT].join(' ')}; do
-  hex=$(printf '%04X' "$port")
-  awk -v h=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == h { print $2, $10 }' /proc/net/tcp /proc/net/tcp6 | while read -r addr ino; do
-    pid=
-    if [ "$port" != ${MYSQL_PORT} ]; then
-      for f in ${pidfiles.map(shq).join(' ')}; do
-        p=$(cat "$f" 2>/dev/null) && [ -n "$p" ] && ls -l "/proc/$p/fd" 2>/dev/null | grep -q "socket:\\[$ino\\]" && { pid=$p; break; }
-      done
-      [ -n "$pid" ] || pid=$(find /proc/[0-9]*/fd -lname "socket:\\[$ino\\]" -print -quit 2>/dev/null | cut -d/ -f3)
-    fi
-    cmd=; [ -n "$pid" ] && cmd=$(tr '\\000' ' ' < "/proc/$pid/cmdline")
-    printf '%s\\t%s\\t%s\\t%s\\n' "$port" "$addr" "\${pid:--}" "$cmd"
-  done
+  `awk 'BEGIN { ${[...servicePorts, MYSQL_PORT].map((p) => `want[":${p.toString(16).toUpperCase().padStart(4, '0')}"] = ${p}; `).join('')}}
+  $4 == "0A" { k = substr($2, length($2) - 4); if (k in want) print want[k], $2, $10 }' /proc/net/tcp /proc/net/tcp6 | while read -r port addr ino; do
+  pid=
+  if [ "$port" != ${MYSQL_PORT} ]; then
+    for f in ${pidfiles.map(shq).join(' ')}; do
+      [ -r "$f" ] && read -r p < "$f" && [ -n "$p" ] && [ -n "$(find "/proc/$p/fd" -lname "socket:\\[$ino\\]" -print -quit 2>/dev/null)" ] && { pid=$p; break; }
+    done
+    [ -n "$pid" ] || pid=$(find /proc/[0-9]*/fd -lname "socket:\\[$ino\\]" -print -quit 2>/dev/null | cut -d/ -f3)
+  fi
+  cmd=; [ -n "$pid" ] && cmd=$(tr '\\000' ' ' < "/proc/$pid/cmdline")
+  printf '%s\\t%s\\t%s\\t%s\\n' "$port" "$addr" "\${pid:--}" "$cmd"
 done`,
   (raw): Listener[] => raw.split('\n').flatMap((line): Listener[] => {
     const [port, addr, pid, cmd] = line.split('\t');
@@ -105,7 +109,7 @@ export function procAddress(hex: string): string | undefined {
 /** What each name resolves to on the controller (getent ahosts, as glance-api's own lookups go), by name; [] when it does not. */
 export function namesFact(names: readonly string[]): FactSpec<Record<string, string[]>> {
   // A resolver that does not answer must not hold the round trip up for long.
-  const lookup = (n: string) => `printf '%s\\t' ${shq(n)}; $t getent ahosts ${shq(n)} | awk '{ print $1 }' | sort -u | tr '\\n' ' '; echo`;
+  const lookup = (n: string) => `printf '%s\\t' ${shq(n)}; $t getent ahosts ${shq(n)} | awk '!seen[$1]++ { printf "%s ", $1 }'; echo`;
   const script = ['t=; command -v timeout >/dev/null && t="timeout 5"', ...names.map(lookup)].join('\n');
   return defineFact(`preflight names ${names.join(' ')}`, script, (raw) => {
     const out: Record<string, string[]> = Object.fromEntries(names.map((n) => [n, []]));
