@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, labSsh, explain, useLab, type CliResult } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, poll, type CliResult } from './helpers.ts';
 import { paths } from '../../src/lab/paths.ts';
 import { generateKeyPair } from '../../src/transport/keys.ts';
 import type { LabRecord } from '../../src/lab/lab.ts';
@@ -87,6 +87,9 @@ test('MariaDB down and Keystone down are named as such', async () => {
     assertClearError(r, /preflight|keystone/, /Keystone does not answer/, /keystone/);
   } finally {
     await sh('/etc/init.d/keystone start >/dev/null 2>&1 </dev/null');
+    // Back before the next test's run (on a busy machine Keystone takes a while to answer after a start).
+    const answers = () => fetch(`http://${lab().address}:5000/v3`, { signal: AbortSignal.timeout(3000) }).then((r) => r.ok, () => false);
+    assert.ok(await poll(answers, 120_000, 500), 'Keystone answers again');
   }
 });
 
