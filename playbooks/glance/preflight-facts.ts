@@ -159,7 +159,7 @@ if printf '%s\\n' "$out" | grep -q '^Need to get [1-9]'; then
     hp=\${t#*://}; hp=\${hp%%/*}; hp=\${hp#*@}
     case "$t" in https://*) dp=443 ;; *) dp=80 ;; esac
     case "$hp" in *:[0-9]*) h=\${hp%:*}; p=\${hp##*:} ;; *) h=$hp; p=$dp ;; esac
-    r=$(perl -e '($h, $p) = @ARGV; $s = eval { require IO::Socket::IP; IO::Socket::IP->new(PeerHost => $h, PeerPort => $p, Timeout => 4) }; if (!$s && !$INC{"IO/Socket/IP.pm"}) { require IO::Socket::INET; $s = IO::Socket::INET->new(PeerAddr => $h, PeerPort => $p, Timeout => 4) } print $s ? "ok" : ($@ || "$!")' "$h" "$p" 2>&1)
+    r=$(perl -MSocket -e '($h, $p) = @ARGV; ($e) = Socket::getaddrinfo($h, $p, { socktype => Socket::SOCK_STREAM() }); if ($e) { print "$h does not resolve: $e"; exit } $s = eval { require IO::Socket::IP; IO::Socket::IP->new(PeerHost => $h, PeerPort => $p, Timeout => 4) }; if (!$s && !$INC{"IO/Socket/IP.pm"}) { require IO::Socket::INET; $s = IO::Socket::INET->new(PeerAddr => $h, PeerPort => $p, Timeout => 4) } print $s ? "ok" : "$!"' "$h" "$p" 2>&1)
     printf 'probe %s %s\\n' "$t" "$r"
   done
 fi`,

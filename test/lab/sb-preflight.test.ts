@@ -125,12 +125,14 @@ test('no room: a 200 MiB image store, and 100 MiB for apt\'s downloads (the cach
   }
 });
 
-test('the package mirror does not answer, with packages to download', async (t) => {
-  await sh('mount -t tmpfs -o size=400m tmpfs /var/cache/apt/archives && cp /etc/hosts /tmp/hosts.orig && echo "127.0.0.9 deb.debian.org" >> /etc/hosts');
+test('the package mirror does not answer (no DNS on the controller), with packages to download', async (t) => {
+  // The lab's /etc/hosts is rewritten whenever a lab comes or goes (each knows the others by name): the
+  // mirror is made unreachable by a resolver that answers nothing instead.
+  await sh('mount -t tmpfs -o size=400m tmpfs /var/cache/apt/archives && cp /etc/resolv.conf /tmp/resolv.conf.orig && echo "nameserver 127.0.0.9" > /etc/resolv.conf');
   try {
-    await refused(t, [], ['mirror'], [/the package mirror http:\/\/deb\.debian\.org does not answer from the controller \(Connection refused\), and \d+ MiB of packages are to be downloaded from it/, /what to do: check the controller's network, DNS and \/etc\/apt\/sources\.list/]);
+    await refused(t, [], ['mirror'], [/the package mirror http:\/\/deb\.debian\.org does not answer from the controller \(deb\.debian\.org does not resolve: .+\), and \d+ MiB of packages are to be downloaded from it/, /what to do: check the controller's network, DNS and \/etc\/apt\/sources\.list/]);
   } finally {
-    await sh('cp /tmp/hosts.orig /etc/hosts; umount /var/cache/apt/archives');
+    await sh('cp /tmp/resolv.conf.orig /etc/resolv.conf; umount /var/cache/apt/archives');
   }
 });
 
