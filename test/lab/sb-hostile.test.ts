@@ -97,7 +97,7 @@ for (const c of refusals) {
     const r = await cli(args, { secrets, env: c.env ?? {} });
     assert.equal(r.code, 1, explain('apply', r));
     assert.equal(r.report?.error?.step, 'secrets', explain('apply', r));
-    t.diagnostic(`${r.report!.error!.message}\n  what to do: ${r.report!.error!.hint}`);
+    t.diagnostic(`apply (${((r.report?.durationMs ?? 0) / 1000).toFixed(1)} s): ${r.report!.error!.message}\n  what to do: ${r.report!.error!.hint}`);
     assert.match(r.report!.error!.message, c.re);
     assert.match(r.report!.error!.hint, /give GLANCE_(DB)?PASS a value without it/);
     assert.equal(r.report?.changed, 0);

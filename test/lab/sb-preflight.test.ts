@@ -44,7 +44,7 @@ async function untouched(): Promise<void> {
 async function refused(t: TestContext, args: string[], checks: string[], each: RegExp[], o: { readsFail?: boolean } = {}): Promise<Run> {
   const plan = await cli(['plan', '--lab', LAB, ...args]);
   // What the operator reads, in the test's log.
-  t.diagnostic(`${plan.report?.error?.message ?? ''}\n  what to do: ${plan.report?.error?.hint ?? ''}`);
+  t.diagnostic(`plan (${((plan.report?.durationMs ?? 0) / 1000).toFixed(1)} s): ${plan.report?.error?.message ?? ''}\n  what to do: ${plan.report?.error?.hint ?? ''}`);
   assert.equal(plan.code, 1, explain('plan', plan));
   assert.equal(plan.report?.error?.step, 'preflight', explain('plan', plan));
   assert.deepEqual(plan.report?.preflight?.map((p) => p.check).sort(), [...checks].sort(), explain('plan', plan));
@@ -53,6 +53,7 @@ async function refused(t: TestContext, args: string[], checks: string[], each: R
   for (const re of each) assert.match(plan.stderr, re, explain('plan', plan));
   for (const p of plan.report!.preflight!) assert.ok(p.hint.length > 10, `a fix for ${p.check}`);
   const apply = await cli(['apply', '--lab', LAB, ...args]);
+  t.diagnostic(`apply refused in ${((apply.report?.durationMs ?? 0) / 1000).toFixed(1)} s`);
   assert.equal(apply.code, 1, explain('apply', apply));
   assert.equal(apply.report?.error?.step, 'preflight', explain('apply', apply));
   assert.equal(apply.report?.changed, 0);
