@@ -27,9 +27,11 @@ import { profiles, profileFor, KEYSTONE_CA, type GlanceProfile } from './profile
 import { options, glanceSettings, regionFor, type GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
 import { glanceFacts } from './facts.ts';
+import { glancePreflight, preflightFacts } from './preflight.ts';
 import { glanceApiReady, glanceRegistryReady } from './readiness.ts';
 import { checkGlance } from './verify.ts';
 import { adoptGlanceSecrets } from './adopt.ts';
+import { dbPasswordProblem, keystonePasswordProblem, GLANCE_DB_PASSWORD_ENCODING } from './secret-rules.ts';
 
 type Ctx = PlaybookContext<GlanceSettings, GlanceProfile>;
 
@@ -98,7 +100,8 @@ async function resources(ctx: Ctx): Promise<Resource[]> {
   const { profile, settings: st, secrets } = ctx;
   const s = sessions(st, secrets.GLANCE_PASS, profile);
   const restartAll = profile.services.map((x) => restartOf(x.name));
-  const db = { database: st.database, password: secrets.GLANCE_DBPASS!, admin: s.dbAdmin, dialect: profile.sqlDialect };
+  // PyMySQL sends the password as latin-1: the accounts are checked and set as those bytes.
+  const db = { database: st.database, password: secrets.GLANCE_DBPASS!, admin: s.dbAdmin, dialect: profile.sqlDialect, passwordEncoding: GLANCE_DB_PASSWORD_ENCODING };
   const sync = { command: 'glance-manage db_sync', user: 'glance' };
   const keystone = await keystoneAccess(ctx);
   const vars = templateVars(ctx, keystone);
@@ -158,12 +161,14 @@ export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   options,
   settings: glanceSettings,
   secrets: [
-    { name: 'GLANCE_DBPASS', describe: 'the password of the glance database account', generate: () => generatePassword() },
-    { name: 'GLANCE_PASS', describe: 'the password of the glance user in Keystone', generate: () => generatePassword() },
+    { name: 'GLANCE_DBPASS', describe: 'the password of the glance database account', generate: () => generatePassword(), problem: dbPasswordProblem },
+    { name: 'GLANCE_PASS', describe: 'the password of the glance user in Keystone', generate: () => generatePassword(), problem: keystonePasswordProblem },
   ],
   // With none on the operator's side, the passwords glance-api.conf already holds, proven (adopt.ts).
   adoptSecrets: adoptGlanceSecrets,
-  facts: glanceFacts(),
+  // The preflight's facts come in the same round trip; the names it looks up are the settings'.
+  facts: (settings) => [...glanceFacts(), ...preflightFacts(settings)],
+  preflight: glancePreflight,
   // The database session needs nothing from the facts: open it while they are gathered.
   warm: (settings) => [sessions(settings).dbAdmin],
   resources,

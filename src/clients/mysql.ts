@@ -5,6 +5,7 @@
 import type { Connection } from 'mysql2/promise';
 import type { Transport } from '../transport/ssh.ts';
 import { Secret } from '../secret.ts';
+import { passwordBytes, passwordSha1, type PasswordEncoding } from './mysql-password.ts';
 
 export const SOCKET = '/run/mysqld/mysqld.sock';
 
@@ -89,6 +90,37 @@ function connectFailure(e: unknown, who: string, socket: string, refusedHint = '
   return new MysqlError(`cannot log in to MariaDB as ${who} over ${socket}: ${(e as Error).message}`, refusedHint, e);
 }
 
+/** What the set-up needs of a connection: a query whose first element is its rows (mysql2's shape). */
+export interface SetUpConnection { query(sql: string): Promise<readonly unknown[]> }
+
+/**
+ * The server's version, read in the session's first query; and the session made to read a backslash in a
+ * string as an escape. mysql2 writes every `?` value as a quoted literal with backslash escapes (`'it\'s'`):
+ * a server whose sql_mode has NO_BACKSLASH_ESCAPES would read that backslash as a character and the quote
+ * after it as the literal's end, so a password holding `\'` could end the literal early. The mode is
+ * switched off for this session only, and only where it is on (no extra query otherwise).
+ */
+export async function sessionSetUp(conn: SetUpConnection): Promise<string> {
+  const [rows] = await conn.query('SELECT VERSION() AS v, @@SESSION.sql_mode AS m');
+  const row = (rows as { v: string; m: string | null }[])[0];
+  const modes = String(row?.m ?? '').split(',');
+  if (modes.includes('NO_BACKSLASH_ESCAPES')) {
+    // The new mode is a list of names (letters and _): no quote or backslash to read either way.
+    await conn.query(`SET SESSION sql_mode = '${modes.filter((m) => m !== 'NO_BACKSLASH_ESCAPES').join(',')}'`);
+  }
+  return String(row?.v ?? '');
+}
+
+/**
+ * How mysql2 logs in with `password` sent as its account's client sends it: UTF-8 is mysql2's own; other
+ * bytes go as their SHA1 (`passwordSha1`, which mysql2 uses byte by byte: a Buffer at run time, though
+ * its typings say string).
+ */
+export function loginPassword(password: Secret, encoding: PasswordEncoding = 'utf8'): { password: string } | { passwordSha1: string } {
+  if (encoding === 'utf8') return { password: password.reveal() };
+  return { passwordSha1: passwordSha1(passwordBytes(password.reveal(), encoding)) as unknown as string };
+}
+
 export async function openAdminSession(t: Transport, opts: { user?: string; password?: Secret; socket?: string } = {}): Promise<MysqlSession> {
   const socket = opts.socket ?? SOCKET;
   const mysql = await driver();
@@ -134,8 +166,8 @@ async function boundedSession(conn: Connection, local?: { host: string; port: nu
       throw mysqlFailure(e, sql);
     }
   };
-  const rows = await run('SELECT VERSION() AS v', []);
-  const serverVersion = String((rows as { v: string }[])[0]?.v ?? '');
+  // The version (and backslashes read as escapes), under the same timeout as every other statement.
+  const serverVersion = await sessionSetUp({ query: async (sql: string) => [await run(sql, [])] });
   // A lock another session holds (a backup's FLUSH TABLES WITH READ LOCK) fails our statement in seconds,
   // on the server, instead of leaving it queued to run after we gave up. lock_wait_timeout covers DDL;
   // account statements (ALTER USER) wait for that lock outside it, so MariaDB's max_statement_time too
@@ -170,11 +202,11 @@ async function endWithin(conn: Connection, ms = 2_000): Promise<void> {
  * True when `user` can log in with `password`: over the socket for user@localhost, over TCP to the
  * controller's own address for user@'%' (the server then sees a non-local client).
  */
-export async function canLogin(t: Transport, user: string, password: Secret, via: { socket: true } | { host: string; port: number }): Promise<boolean> {
+export async function canLogin(t: Transport, user: string, password: Secret, via: { socket: true } | { host: string; port: number }, encoding: PasswordEncoding = 'utf8'): Promise<boolean> {
   const mysql = await driver();
   const stream = 'socket' in via ? await t.openUnixSocket(SOCKET) : await t.openTcp(via.host, via.port);
   try {
-    const conn = await mysql.createConnection({ stream: stream as never, user, password: password.reveal(), connectTimeout: LIMITS.CONNECT_TIMEOUT_MS });
+    const conn = await mysql.createConnection({ stream: stream as never, user, ...loginPassword(password, encoding), connectTimeout: LIMITS.CONNECT_TIMEOUT_MS });
     await endWithin(conn);
     return true;
   } catch (e) {
@@ -198,12 +230,12 @@ export function isAccount(currentUser: string, user: string, host: string): bool
  * not resolve 127.0.0.1 to localhost matches user@'%' instead; then the password of user@host cannot be
  * told by logging in).
  */
-export async function tcpLoginAs(t: Transport, account: { user: string; host: string }, password: Secret, via: { host: string; port: number }): Promise<'yes' | 'no' | 'other'> {
+export async function tcpLoginAs(t: Transport, account: { user: string; host: string }, password: Secret, via: { host: string; port: number }, encoding: PasswordEncoding = 'utf8'): Promise<'yes' | 'no' | 'other'> {
   const mysql = await driver();
   const stream = await t.openTcp(via.host, via.port);
   let conn: Connection | undefined;
   try {
-    conn = await mysql.createConnection({ stream: stream as never, user: account.user, password: password.reveal(), connectTimeout: LIMITS.CONNECT_TIMEOUT_MS });
+    conn = await mysql.createConnection({ stream: stream as never, user: account.user, ...loginPassword(password, encoding), connectTimeout: LIMITS.CONNECT_TIMEOUT_MS });
     const [rows] = await conn.query({ sql: 'SELECT CURRENT_USER() AS u', timeout: LIMITS.QUERY_TIMEOUT_MS });
     return isAccount(String((rows as { u: string }[])[0]?.u ?? ''), account.user, account.host) ? 'yes' : 'other';
   } catch (e) {

@@ -25,6 +25,8 @@ export interface HostWork {
   rollback?: boolean;
   /** Told of each resource as it finishes (and, in an apply, of the plan first). */
   events?: RunEvents;
+  /** Awaited by an apply once everything is read, before its first change: throws to stop it (the preflight). */
+  gate?: () => Promise<void>;
 }
 
 /** A resource that notifies a handler its playbook does not declare is the playbook's bug: say so first. */
@@ -82,6 +84,7 @@ export async function apply(w: HostWork): Promise<void> {
   const reasons = pendingHandlers(w);
   const notified = new Set(reasons.keys());
   const planned = await readAll(host, resources);
+  await w.gate?.();
 
   const results: ResourceResult[] = planned.map(({ resource: r, diff, ms }) => ({
     kind: r.kind, id: r.id, action: diff.action, status: 'skipped', why: 'not reached', changes: diff.changes, detail: diff.detail, ms,

@@ -9,6 +9,8 @@ export interface Host {
   readonly name: string;
   readonly t: Transport;
   readonly os: OsFacts;
+  /** This machine's clock (ms) when the last gathering's answer came: what a clock fact is to be set against. */
+  readonly factsAt?: number;
   /** A fact's value as last gathered; a fact not gathered yet costs one round trip now. */
   fact<T>(spec: FactSpec<T>): Promise<T>;
   /** Gathers every known fact again (after a change that moves them: a package install). */
@@ -30,6 +32,7 @@ export class HostSession implements Host {
   #parsed = new Map<string, unknown>();
   #asking = new Map<string, Promise<void>>();
   #os: OsFacts | undefined;
+  factsAt: number | undefined;
 
   constructor(
     readonly name: string,
@@ -66,6 +69,7 @@ export class HostSession implements Host {
 
   async #refresh(run?: FactsRunner): Promise<void> {
     this.#raw = await gatherRaw(this.t, [...this.#specs.values()], run);
+    this.factsAt = Date.now();
     this.#parsed.clear();
     this.#os = { ...osFact.parse(this.#raw.get(osFact.key) ?? ''), init: initFact.parse(this.#raw.get(initFact.key) ?? '') };
   }

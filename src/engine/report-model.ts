@@ -61,6 +61,8 @@ export interface HostReport {
   /** Where each secret came from (the environment, a file, adopted from the host, generated); never a value. */
   secrets?: { name: string; from: string }[];
   error?: { step: string; message: string; hint: string };
+  /** What the preflight found wrong, one entry per check, each with what to do (then `error` is the preflight's). */
+  preflight?: { check: string; message: string; hint: string }[];
   /** The run never got onto the host (no SSH connection: unreachable, refused, a host key problem). */
   unreachable?: boolean;
   /** Round trips and remote commands on the one SSH connection, plus each session's own counters. */

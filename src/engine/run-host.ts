@@ -13,6 +13,7 @@ import type { FactsRunner } from './facts.ts';
 import { resolveSecrets } from './secrets.ts';
 import { tell, type RunEvents } from './events.ts';
 import { scriptSummary, tracedTransport } from './traced-transport.ts';
+import { Preflight, PreflightError } from './preflight.ts';
 import type { TraceEvent } from '../trace.ts';
 
 export interface Target extends ConnectOptions {
@@ -81,7 +82,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     host = new HostSession(target.name, t, (line) => opts.progress(target.name, line), report.notes);
     if (opts.mode !== 'verify') for (const p of pb.warm?.(opts.settings) ?? []) void host.use(p);
     const journal = new Journal(t, opts.journalPath);
-    const facts = [...pb.facts, journal.fact()];
+    const facts = [...(typeof pb.facts === 'function' ? pb.facts(opts.settings) : pb.facts), journal.fact()];
     if (opts.runLock) {
       // The facts ride on the lock's channel, read once it is held: no round trip for the lock, and no
       // fact read while another run is changing the host.
@@ -117,16 +118,31 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     report.secrets = resolved.origins;
     report.notes.push(...resolved.notes);
     const ctx: PlaybookContext<S, P> = { ...base, secrets: resolved.values };
+    // Beside the reads, from what they gather anyway; it explains a failure that has the same cause.
+    const preflight = new Preflight(opts.mode !== 'verify' && pb.preflight ? () => pb.preflight!(ctx) : undefined);
+    const checked = async <T>(work: Promise<T>): Promise<T> => {
+      try {
+        return await work;
+      } catch (e) {
+        if (!(e instanceof PreflightError)) await preflight.check(e);
+        throw e;
+      }
+    };
     step = 'playbook';
-    const resources = await pb.resources(ctx);
-    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, events: opts.events, rollback: opts.rollback ?? true };
+    const resources = await checked(Promise.resolve(pb.resources(ctx)));
+    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, events: opts.events, rollback: opts.rollback ?? true, gate: () => preflight.check() };
     if (opts.mode === 'plan') {
-      await plan(work);
+      await checked(plan(work));
+      await preflight.check();
     } else if (opts.mode === 'apply') {
       // On a converged host the closing check is a read: run it beside the plan's reads, keep it if nothing changes.
       const quick = pb.check?.quick(ctx);
       quick?.catch(() => {});
-      await apply(work);
+      await apply(work).catch(async (e: unknown) => {
+        // A read that failed (before any change): the preflight's problems say why better.
+        if (!(e instanceof PreflightError) && !report.resources.length) await preflight.check(e);
+        throw e;
+      });
       step = 'verify';
       if (pb.check) report.verify = report.changed > 0 || report.handlers.length > 0 ? await pb.check.full(ctx) : await quick!;
       if (pb.forgetsSecrets) await opts.secrets.forget(target.name);
@@ -143,6 +159,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     // (Where it was noticed: the resource or handler the engine names, else the engine's own step.)
     const err = t?.lost ? { step: e instanceof EngineError ? e.step : step, message: t.lost.message, hint: t.lost.hint } : inner;
     report.error = { step: err.step, message: err.message, hint: err.hint };
+    if (e instanceof PreflightError) report.preflight = e.problems.map((p) => ({ check: p.check, message: p.message, hint: p.hint }));
     // Ansible's word for a host the run never got onto.
     if (!t) report.unreachable = true;
   } finally {
