@@ -133,11 +133,12 @@ eachCase<KsEndpointsState, { urls: Record<Iface, string>; region: string; ensure
   if (current.writes !== 'v2.0') assert.ok(!set, 'v3 writes never make a v2.0 set');
 });
 
-eachCase<{ heads?: string[]; revisions?: string; current: string[] }, { command: string; user: string }, unknown>('db-schema', ({ current, desired, expected }) => {
+eachCase<{ heads?: string[]; revisions?: string; current: string[]; tables?: string[]; holdsRows?: boolean }, { command: string; user: string }, unknown>('db-schema', ({ current, desired, expected }) => {
   const heads = current.revisions
     ? schemaHeads(parseRevisions(fs.readFileSync(path.join(root, 'test/fixtures/facts', current.revisions), 'utf8')))
     : current.heads ?? [];
-  assertDiff(schemaDiff({ heads, current: current.current }, desired), expected);
+  const tables = current.tables ? { tables: current.tables, holdsRows: current.holdsRows } : {};
+  assertDiff(schemaDiff({ heads, current: current.current, ...tables }, desired), expected);
 });
 
 eachCase<{ versions?: string; latest?: number; current?: number }, { command: string; user: string }, unknown>('migrate-schema', ({ current, desired, expected }) => {
