@@ -22,7 +22,7 @@ import { service } from '../../src/resources/service.ts';
 import { file } from '../../src/resources/file.ts';
 import { restartService } from '../../src/resources/service-control.ts';
 import { schemaSyncHandler } from '../../src/resources/schema-sync.ts';
-import { profiles, profileFor, KEYSTONE_CA, type GlanceProfile } from './profiles.ts';
+import { profiles, profileFor, KEYSTONE_CA, SCHEMA_SYNC, type GlanceProfile } from './profiles.ts';
 import { options, glanceSettings, regionFor, type GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
 import { glanceFacts } from './facts.ts';
@@ -103,7 +103,7 @@ function schema(ctx: Ctx): Resource {
   const { profile, settings: st } = ctx;
   const admin = sessions(st, ctx.secrets.GLANCE_PASS, profile).dbAdmin;
   const common = {
-    id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, sync: { command: 'glance-manage db_sync', user: 'glance' }, admin,
+    id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, sync: SCHEMA_SYNC, admin,
     notifies: [SYNC_SCHEMA, ...profile.services.map((x) => restartOf(x.name))], doneBy: SYNC_SCHEMA, hint: SYNC_HINT,
   };
   return profile.schema.tool === 'alembic' ? alembicSchema(common) : migrateSchema({ ...common, repositoryId: 'Glance Migrations' });
@@ -177,7 +177,7 @@ export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
     const keystone = sessions(ctx.settings, ctx.secrets.GLANCE_PASS).keystone;
     // The schema first; then, in the profile's order, the registry (Juno) answers before the API that uses it is restarted.
     return [
-      schemaSyncHandler(SYNC_SCHEMA, schema(ctx)),
+      schemaSyncHandler(SYNC_SCHEMA, schema(ctx), SCHEMA_SYNC),
       ...ctx.profile.services.map((x) => restartService({ ...x, ready: x.name === 'glance-api' ? glanceApiReady(x, keystone) : x.name === 'glance-registry' ? glanceRegistryReady(x) : undefined })),
     ];
   },

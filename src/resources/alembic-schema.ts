@@ -7,7 +7,7 @@ import { noChange } from '../engine/resource.ts';
 import { defineFact, shq } from '../engine/facts.ts';
 import type { Provider } from '../engine/providers.ts';
 import type { MysqlSession } from '../clients/mysql.ts';
-import { runSync, dropTables, tablesAndRows, type SyncCommand } from './schema-sync.ts';
+import { runSync, dropTables, tablesAndRows, syncRunningFact, type SyncCommand } from './schema-sync.ts';
 
 export interface Revision {
   revision: string;
@@ -62,6 +62,8 @@ export interface SchemaState {
    */
   tables?: string[];
   holdsRows?: boolean;
+  /** A sync holds the lock: an earlier run's, still running after that run was cut off. */
+  syncRunning?: boolean;
 }
 
 export type SchemaOp = { op: 'sync'; command: string; user: string } | { op: 'drop-tables'; tables: string[] };
@@ -72,6 +74,9 @@ export function schemaDiff(s: SchemaState, sync: AlembicSchemaSpec['sync']): Dif
   const missing = s.heads.filter((h) => !s.current.includes(h));
   if (!missing.length) return noChange(`schema at head (${s.heads.join(', ')})`);
   const schema = { field: 'schema', from: s.current.join(', ') || '(empty)', to: s.heads.join(', ') };
+  if (s.syncRunning) {
+    return { action: 'update', changes: [schema], why: 'a sync an earlier run started is still running: it is waited for, then the sync runs if still needed', ops };
+  }
   // MySQL's DDL is not transactional: a sync cut off half-way leaves tables its next run fails to create
   // again ("Table 'images' already exists"), for good. When no table holds a row, nothing is lost by
   // starting over: the tables go, and the sync builds the schema from scratch.
@@ -108,6 +113,7 @@ export function alembicSchema(spec: AlembicSchemaSpec): Resource<SchemaState, Sc
         : [];
       // A converged run stops here; what else the database holds matters only to a sync.
       if (!heads.length || heads.every((h) => current.includes(h))) return { heads, current };
+      if (await host.fact(syncRunningFact(spec.sync))) return { heads, current, syncRunning: true };
       return { heads, current, ...await tablesAndRows(db, spec.database, 'alembic_version') };
     },
     diff: (current) => schemaDiff(current, spec.sync),
