@@ -120,6 +120,13 @@ export async function apply(w: HostWork): Promise<void> {
         Object.assign(result, { action: diff.action, why: diff.why, changes: diff.changes, detail: diff.detail });
       }
       if (diff.action === 'none') {
+        // Planned to change and found done when reached (a package's postinst started the service): it
+        // changed in this run, as the plan said, so it is reported changed, not ok.
+        if (planned[i]!.diff.action !== 'none') {
+          Object.assign(result, { status: 'changed', why: `${diff.why}: done by an earlier change of this run` });
+          report.changed++;
+          return done();
+        }
         report.ok++;
         return done();
       }
