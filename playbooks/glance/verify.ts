@@ -12,6 +12,9 @@ import type { KeystoneSession } from '../../src/providers/keystone.ts';
 import type { TlsTrust } from '../../src/clients/tls-tunnel.ts';
 
 const IMAGE_SIZE = 1 << 20;
+/** Every check's image carries it, so one a dead run left is found again (and nothing else is). */
+const TAG = 'install-glance-verify';
+const LEFT_MAX = 20;
 const STORE = '/var/lib/glance/images';
 
 export interface VerifyTarget {
@@ -37,17 +40,21 @@ async function check(host: Host, v: VerifyTarget, opts: { full: boolean }): Prom
   const t0 = Date.now();
   const ks = await (await host.use(v.keystone)).reader();
   const glance = glanceClient(host.t, v.endpoint, async () => ks.token(), { tls: v.tls });
+  // A check cut off half-way (the run killed during the upload) leaves its image behind: found by its tag.
+  const left = await glance.listImages(LEFT_MAX, TAG).catch(async (e: Error) => {
+    throw new EngineError('verify', `the Glance API does not list images: ${e.message}\n${await lastLog(host, v.log)}`, 'run "install-glance apply" to repair, or read the log above');
+  });
   if (!opts.full) {
-    await glance.listImages(1).catch(async (e: Error) => {
-      throw new EngineError('verify', `the Glance API does not list images: ${e.message}\n${await lastLog(host, v.log)}`, 'run "install-glance apply" to repair, or read the log above');
-    });
+    if (left.length) host.note(`${left.length} image${left.length > 1 ? 's' : ''} an earlier check left behind (${left.map((i) => i.id).join(', ')}): the next upload check (verify) removes ${left.length > 1 ? 'them' : 'it'}`);
     const ms = Date.now() - t0;
     return { kind: 'list', ok: true, ms, summary: `the Glance API lists images (${ms} ms)` };
   }
+  for (const old of left) await glance.deleteImage(old.id);
+  const removed = left.length ? `; removed ${left.length} image${left.length > 1 ? 's' : ''} an earlier check left behind` : '';
   // Random bytes, so a checksum match proves these bytes went through and not an old image's.
   const data = crypto.randomBytes(IMAGE_SIZE);
   const md5 = crypto.createHash('md5').update(data).digest('hex');
-  const image = await glance.createImage({ name: `install-glance-verify-${Date.now()}`, disk_format: 'raw', container_format: 'bare', visibility: 'private' });
+  const image = await glance.createImage({ name: `install-glance-verify-${Date.now()}`, disk_format: 'raw', container_format: 'bare', visibility: 'private', tags: [TAG] });
   let deleted = false;
   try {
     let lastPct = -1;
@@ -76,7 +83,8 @@ async function check(host: Host, v: VerifyTarget, opts: { full: boolean }): Prom
     const ms = Date.now() - t0;
     return {
       kind: 'upload', ok: true, ms, imageId: image.id, size: data.length, checksum: md5, storeFile,
-      summary: `image ${image.id}: active, ${data.length} bytes, md5 ${md5}, file in the store owned by glance, then deleted (${(ms / 1000).toFixed(1)} s)`,
+      ...(left.length ? { removedLeftovers: left.map((i) => i.id) } : {}),
+      summary: `image ${image.id}: active, ${data.length} bytes, md5 ${md5}, file in the store owned by glance, then deleted (${(ms / 1000).toFixed(1)} s)${removed}`,
     };
   } finally {
     if (!deleted) await glance.deleteImage(image.id).catch(() => {});
