@@ -194,10 +194,11 @@ function saidBy(how: How, r: CliResult): string {
 
 async function kill(w: Worker, row: Row, live: LiveRun): Promise<CliResult> {
   await live.line(row.line);
-  // Cutting takes a command on the controller (a second or more on a loaded machine): the run is frozen
-  // meanwhile, so the link dies at the boundary seen, not a step later. (What it already started there runs on.)
-  if (row.how === 'cut SSH') live.child.kill('SIGSTOP');
+  // The middle of a step: the run goes on until the controller shows the step under way.
   if (row.until) await untilOnController(w.lab!, row.until);
+  // Cutting takes a command on the controller (a second or more on a loaded machine): the run is frozen
+  // meanwhile, so the link dies where it was seen, not a step later. (What it already started there runs on.)
+  if (row.how === 'cut SSH') live.child.kill('SIGSTOP');
   if (row.how === 'SIGKILL') live.child.kill('SIGKILL');
   else if (row.how === 'cut SSH') {
     await cutSsh(w.lab!, live.child.pid!);
