@@ -15,9 +15,10 @@ fi
 
 # debootstrap builds the lab's rootfs; iproute2/iptables wire its network; util-linux has unshare and
 # nsenter; openssh-client is for `install-glance lab ssh`; openssl makes a TLS lab's CA;
-# curl is for the TLS lab test (curl --cacert).
+# curl is for the TLS lab test (curl --cacert); qemu-utils (qemu-img check/compare, ~7 MB) judges the
+# qcow2 image verify generates in the unit tests.
 need=()
-for pkg in debootstrap iptables iproute2 util-linux openssh-client perl ca-certificates openssl curl; do
+for pkg in debootstrap iptables iproute2 util-linux openssh-client perl ca-certificates openssl curl qemu-utils; do
   dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^ii' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -111,8 +111,10 @@ if [ "$with_lab" = 1 ]; then
   # template's database connection. A fresh controller: the plan has changes (exit 2).
   run lab-seed env PATH="$PATH_HEAD:$PATH" install-glance lab ssh "$lab" -- 'mkdir -p /etc/glance && printf "[DEFAULT]\n" >/etc/glance/glance-api.conf'
   expect_rc lab-seed 0
-  run plan-installed env PATH="$PATH_HEAD:$PATH" install-glance plan --lab "$lab"
-  run plan-checkout "$checkout" plan --lab "$lab"
+  # Each with secrets of its own: the first plan keeps the values it generates, and the second would then
+  # find them (and say nothing of generating any).
+  run plan-installed env PATH="$PATH_HEAD:$PATH" INSTALL_GLANCE_SECRETS="$work/secrets-installed" install-glance plan --lab "$lab"
+  run plan-checkout env INSTALL_GLANCE_SECRETS="$work/secrets-checkout" "$checkout" plan --lab "$lab"
   expect_rc plan-installed 2
   grep -qF '+connection = mysql+pymysql://glance:***@controller/glance' "$work/plan-installed.out" \
     || { cat "$work/plan-installed.out" "$work/plan-installed.err" >&2; die "the plan shows no glance-api.conf merged from the template"; }

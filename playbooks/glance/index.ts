@@ -153,6 +153,9 @@ const verifyTarget = async (ctx: Ctx) => {
     keystone: sessions(ctx.settings, ctx.secrets.GLANCE_PASS).keystone,
     log: ctx.profile.services.find((x) => x.name === 'glance-api')?.log ?? '/var/log/glance/glance-api.log',
     ...(creds.tls ? { tls: creds.tls } : {}),
+    uploads: ctx.profile.uploads,
+    ...(ctx.settings.verifyImage ? { image: ctx.settings.verifyImage } : {}),
+    ...(ctx.settings.keepImage ? { keep: true } : {}),
   };
 };
 

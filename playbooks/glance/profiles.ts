@@ -85,6 +85,23 @@ export interface GlanceProfile extends ProfileBase {
   leftovers: string[];
   /** What to do when apt cannot find the packages (they come from elsewhere than the distribution). */
   packageSource?: string;
+  /** What the release's Glance does with the bytes of an upload, read from its glance/location.py (set_data). */
+  uploads: UploadFacts;
+}
+
+export interface UploadFacts {
+  /**
+   * 'none': stored as sent (Juno, 2014.2: no inspector, virtual_size stays null).
+   * 'virtual-size': a disk_format it has an inspector for (raw, qcow2, vhd, vhdx, vmdk, vdi, qed) with
+   * container_format bare is read on the way to the store for its virtual size; a mismatch is only logged
+   * (glance.common.format_inspector.InfoWrapper: Glance 21 on bullseye, 25 on bookworm).
+   * 'enforced': every bare upload goes through oslo.utils' InspectWrapper; a disk_format the bytes do not match
+   * (raw excepted) or a failed safety check (a qcow2 backing file or data file, unknown feature bits) makes the
+   * upload fail with 400 while [image_format] require_image_format_match is true, its default (Glance 30 on trixie).
+   */
+  inspection: 'none' | 'virtual-size' | 'enforced';
+  /** os_hash_algo / os_hash_value are computed on upload ([DEFAULT] hashing_algorithm, sha512 by default; Rocky and later). */
+  multihash: boolean;
 }
 
 const debianPreseed = [
@@ -94,7 +111,7 @@ const debianPreseed = [
   'glance-api glance/configure_api-endpoint boolean false',
 ];
 
-const modernDebian = (id: ProfileId, codename: string): GlanceProfile => ({
+const modernDebian = (id: ProfileId, codename: string, inspection: UploadFacts['inspection']): GlanceProfile => ({
   id,
   codenames: [codename],
   packages: ['glance', 'python3-glanceclient'],
@@ -114,12 +131,13 @@ const modernDebian = (id: ProfileId, codename: string): GlanceProfile => ({
   region: 'RegionOne',
   dbAdmin: 'socket',
   leftovers: [],
+  uploads: { inspection, multihash: true },
 });
 
 export const profiles: Record<ProfileId, GlanceProfile> = {
-  bullseye: modernDebian('bullseye', 'bullseye'),
-  bookworm: modernDebian('bookworm', 'bookworm'),
-  trixie: modernDebian('trixie', 'trixie'),
+  bullseye: modernDebian('bullseye', 'bullseye', 'virtual-size'),
+  bookworm: modernDebian('bookworm', 'bookworm', 'virtual-size'),
+  trixie: modernDebian('trixie', 'trixie', 'enforced'),
   juno: {
     id: 'juno',
     codenames: ['trusty'],
@@ -143,6 +161,7 @@ export const profiles: Record<ProfileId, GlanceProfile> = {
     sqlDialect: 'grant-identified',
     // The guide: "By default, the Ubuntu packages create an SQLite database … you can remove the SQLite database file".
     leftovers: ['/var/lib/glance/glance.sqlite'],
+    uploads: { inspection: 'none', multihash: false },
     packageSource: "Juno's packages come from the Ubuntu Cloud Archive: on Ubuntu 14.04 run apt-get install ubuntu-cloud-keyring && add-apt-repository cloud-archive:juno && apt-get update, then run again",
   },
 };

@@ -2,6 +2,7 @@
 // install guide), where the cloud admin's credentials come from, and the command-line options they come from.
 import type { OptionSpec } from '../../src/engine/playbook.ts';
 import type { CredentialOptions } from '../../src/providers/admin-credentials.ts';
+import type { DiskFormat } from '../../src/images/detect.ts';
 
 export interface GlanceSettings {
   /** The name other services and the endpoints use for this controller. */
@@ -23,6 +24,10 @@ export interface GlanceSettings {
    * (MySQL 5.5 on Ubuntu 14.04); without it the maintenance account of /etc/mysql/debian.cnf is used.
    */
   dbAdminPasswordFile?: string;
+  /** `verify --image FILE [--disk-format F]`: the operator's image to upload instead of the generated qcow2. */
+  verifyImage?: { path: string; diskFormat?: DiskFormat };
+  /** `verify --keep`: the uploaded image stays (its id is printed). */
+  keepImage?: boolean;
 }
 
 /** The region to use on a host: the operator's, else the credentials', else the one its release's guide names. */
@@ -62,6 +67,8 @@ export function glanceSettings(values: Readonly<Record<string, unknown>>, env: R
       env,
     },
     ...(str(values['db-admin-password-file']) ? { dbAdminPasswordFile: str(values['db-admin-password-file']) } : {}),
+    ...(str(values.image) ? { verifyImage: { path: str(values.image)!, ...(str(values['disk-format']) ? { diskFormat: str(values['disk-format']) as DiskFormat } : {}) } } : {}),
+    ...(values.keep === true ? { keepImage: true } : {}),
   };
 }
 

@@ -12,6 +12,7 @@ import { versionLine } from './build-info.ts';
 import { EXIT } from './exit-codes.ts';
 import { UsageError } from './usage-error.ts';
 import { explainUsage, helpPointer } from './usage-hints.ts';
+import { completingFileValue } from './file-completion.ts';
 
 function fail(err: unknown): never {
   // yargs's own errors (a value a `coerce` refused, a missing argument) are usage errors too.
@@ -56,7 +57,10 @@ async function main(args: string[]): Promise<void> {
     .parserConfiguration({ 'populate--': true });
   for (const add of await Promise.all(wanted.map((load) => load()))) cli = add(cli);
   const parser = cli
-    .completion('completion', 'print a bash or zsh completion script (add it to ~/.bashrc or ~/.zshrc)')
+    .completion('completion', 'print a bash or zsh completion script (add it to ~/.bashrc or ~/.zshrc)', (_current: string, _argv: unknown, defaultCompletion: () => void, done: (completions: string[]) => void) => {
+      if (completingFileValue(args)) done([]);
+      else defaultCompletion();
+    })
     .epilog('Exit codes: 0 done or nothing to do, 2 a plan has changes, 1 failed, 64 usage error.\n"install-glance COMMAND -h" shows its options and two examples.')
     .demandCommand(1, 'name a command: plan, apply, verify, destroy or lab')
     .strict()

@@ -1,5 +1,7 @@
 // Values the command line refuses before anything runs (exit 64, saying what was given and what is
 // wanted): used as yargs `coerce` functions, whose errors yargs reports as usage errors.
+import fs from 'node:fs';
+import { inspectImageFile, NotADiskImage } from '../images/detect.ts';
 import { nearest } from './nearest.ts';
 
 /** A flag given twice where it takes one value: yargs hands an array. */
@@ -40,5 +42,32 @@ export function text(name: string) {
     const v = String(once(name, raw));
     if (!v.trim()) throw new Error(`--${name} needs a value`);
     return v;
+  };
+}
+
+/**
+ * A disk image file to upload: there, a regular readable file, not empty, and not compressed or archived
+ * (its first bytes are read, never the whole file).
+ */
+export function imageFile(name: string) {
+  return (raw: unknown): string => {
+    const file = text(name)(raw);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+      fs.accessSync(file, fs.constants.R_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new Error(`--${name} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable' : (e as Error).message}`);
+    }
+    if (!st.isFile()) throw new Error(`--${name} ${file} is not a file`);
+    if (st.size === 0) throw new Error(`--${name} ${file} is empty`);
+    try {
+      inspectImageFile(file);
+    } catch (e) {
+      if (e instanceof NotADiskImage) throw new Error(`--${name} ${file} ${e.message}: ${e.hint}`);
+      throw new Error(`--${name} ${file}: ${(e as Error).message}`);
+    }
+    return file;
   };
 }

@@ -6,15 +6,17 @@ import type { Playbook, ProfileBase } from '../engine/playbook.ts';
 import type { RunEvents } from '../engine/events.ts';
 import { options as glanceOptions } from '../../playbooks/glance/settings.ts';
 import { resolveTargets } from './targets.ts';
-import { integer, oneOf, port, text } from './option-checks.ts';
+import { imageFile, integer, oneOf, port, text } from './option-checks.ts';
+import { DISK_FORMATS } from '../images/detect.ts';
 import { EXIT } from './exit-codes.ts';
+import { UsageError } from './usage-error.ts';
 
 export { EXIT };
 
 const DESCRIBE: Record<Mode, string> = {
   plan: 'show what would change (secrets masked); exit 0 = nothing, 2 = changes',
   apply: 'plan, then change what differs; ends with a check that Glance works',
-  verify: 'upload a small image, see it active and in the store, delete it',
+  verify: 'upload a qcow2 image (generated, or --image FILE), see it active and in the store, delete it',
 };
 
 /** Two real uses of each command, for its --help. */
@@ -28,8 +30,8 @@ const EXAMPLES: Record<Mode | 'destroy', [string, string][]> = {
     ['$0 apply --inventory hosts -q', 'every host; only changes and errors'],
   ],
   verify: [
-    ['$0 verify --host 192.0.2.10', 'upload an image, see it active, delete it'],
-    ['$0 verify --lab controller -v', 'the same, every remote call shown'],
+    ['$0 verify --host 192.0.2.10', 'upload a generated qcow2 image, see it active, delete it'],
+    ['$0 verify --host 192.0.2.10 --image cirros-0.6.2-x86_64-disk.img --keep', 'upload your own image and keep it (its id is printed)'],
   ],
   destroy: [
     ['$0 destroy --host 192.0.2.10', 'the plan of removing it; removes nothing'],
@@ -69,6 +71,18 @@ function options(y: Argv) {
     });
   }
   return a;
+}
+
+/** `verify` only: the operator's own image instead of the generated one. */
+function verifyOptions(y: Argv) {
+  return y
+    .option('image', { type: 'string', requiresArg: true, coerce: imageFile('image'), describe: 'upload this disk image (e.g. cirros) instead of a generated qcow2; its format is read from its header' })
+    .option('disk-format', { choices: DISK_FORMATS, requiresArg: true, coerce: oneOf('disk-format', DISK_FORMATS), describe: 'the image\'s disk_format, when not the one its header says (with --image)' })
+    .option('keep', { type: 'boolean', default: false, describe: 'leave the uploaded image in Glance and print its id' })
+    .check((a) => {
+      if (a['disk-format'] !== undefined && a.image === undefined) throw new UsageError('--disk-format says what the --image FILE is: give --image too');
+      return true;
+    });
 }
 
 type Args = Awaited<ReturnType<typeof options>['argv']>;
@@ -130,7 +144,8 @@ export function runCommand(mode: Mode) {
   return {
     command: mode,
     describe: DESCRIBE[mode],
-    builder: (y: Argv) => options(y).example(EXAMPLES[mode]),
+    // verify's own options reach the playbook's settings with the others (settings.ts reads them).
+    builder: (y: Argv) => (mode === 'verify' ? (verifyOptions(options(y)) as unknown as ReturnType<typeof options>) : options(y)).example(EXAMPLES[mode]),
     handler: async (a: Args) => {
       const startedAt = new Date();
       const { glancePlaybook } = await import('../../playbooks/glance/index.ts');

@@ -2,6 +2,7 @@
 // open or an answer that does not come turned into the API's own error (naming the service and what to
 // do), JSON bodies with a Secret's value put on the wire only there, and the API's error words pulled out
 // of its answer with every known secret replaced by [secret].
+import type { Readable } from 'node:stream';
 import type { ApiError } from './api-error.ts';
 import type { Transport } from '../transport/ssh.ts';
 import { Secret } from '../secret.ts';
@@ -30,11 +31,15 @@ export interface ApiCallerOptions {
 export interface SendOptions {
   /** Goes only into an X-Auth-Token header. */
   token?: string;
+  /** The token a validation asks about: only into an X-Subject-Token header. */
+  subjectToken?: string;
   /** Sent as application/json; any Secret in it is revealed here and nowhere else. */
   json?: unknown;
-  /** A raw body, with its content type. */
-  body?: string | Buffer;
+  /** A raw body, with its content type; a stream is sent as it is read (its length in contentLength). */
+  body?: string | Buffer | Readable;
   contentType?: string;
+  /** The length of a streamed body (sent as Content-Length: not every WSGI server takes a chunked upload). */
+  contentLength?: number;
   /** Another base for this one request (Keystone's v2.0 admin API beside its v3). */
   base?: string;
   timeoutMs?: number;
@@ -57,13 +62,15 @@ export class ApiCaller {
   async send(method: string, path: string, opts: SendOptions = {}): Promise<HttpResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (opts.token) headers['x-auth-token'] = opts.token;
-    let body: string | Buffer | undefined = opts.body;
+    if (opts.subjectToken) headers['x-subject-token'] = opts.subjectToken;
+    let body: string | Buffer | Readable | undefined = opts.body;
     if (opts.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = jsonWithSecrets(opts.json);
     } else if (opts.contentType) {
       headers['content-type'] = opts.contentType;
     }
+    if (opts.contentLength !== undefined) headers['content-length'] = String(opts.contentLength);
     const base = opts.base ?? this.base;
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     this.requests++;

@@ -1,5 +1,6 @@
 // Glance v2 over the host's SSH connection: enough to see that the API answers after a restart and to
 // upload a small image for `verify`. The token comes from the Keystone client of the same run.
+import type { Readable } from 'node:stream';
 import { ApiError } from './api-error.ts';
 import type { Transport } from '../transport/ssh.ts';
 import { HttpError, type HttpResponse, type TlsTrust } from './http.ts';
@@ -13,6 +14,8 @@ export interface GlanceImage {
   os_hash_algo: string | null;
   os_hash_value: string | null;
   size: number | null;
+  /** Set by Glance's format inspection on upload (Glance 21 and later); null before, or when it could not tell. */
+  virtual_size: number | null;
   disk_format: string | null;
   container_format: string | null;
   visibility: string;
@@ -33,8 +36,11 @@ export interface GlanceClient {
   /** GET /v2/images, at most `limit`, only those with the tag when one is given. */
   listImages(limit?: number, tag?: string): Promise<GlanceImage[]>;
   createImage(img: NewImage): Promise<GlanceImage>;
-  /** PUT /v2/images/{id}/file as application/octet-stream, 64 KiB at a time; onProgress gets the bytes sent so far. */
-  uploadImage(id: string, data: Buffer, onProgress?: (bytesSent: number) => void): Promise<void>;
+  /**
+   * PUT /v2/images/{id}/file as application/octet-stream, 64 KiB at a time; onProgress gets the bytes sent so
+   * far. A stream is sent as it is read, never held whole: `size` is its length (the Content-Length).
+   */
+  uploadImage(id: string, data: Buffer | Readable, onProgress?: (bytesSent: number) => void, size?: number): Promise<void>;
   /** undefined when Glance does not know the image (404). */
   getImage(id: string): Promise<GlanceImage | undefined>;
   /** An image already gone is not an error. */
@@ -91,9 +97,12 @@ export function glanceClient(t: Transport, endpointUrl: string, token: () => Pro
       const res = await call('POST', '/v2/images', [201], { json: img });
       return pickImage(res.json<GlanceImage>());
     },
-    async uploadImage(id, data, onProgress) {
+    async uploadImage(id, data, onProgress, size) {
+      const contentLength = Buffer.isBuffer(data) ? data.length : size;
       // Long silences are normal at the end of an upload (the store writes and hashes), so allow more.
-      await call('PUT', `/v2/images/${seg(id)}/file`, [204], { body: data, contentType: 'application/octet-stream', onProgress, timeoutMs: Math.max(timeoutMs, 120_000) });
+      await call('PUT', `/v2/images/${seg(id)}/file`, [204], {
+        body: data, contentType: 'application/octet-stream', onProgress, timeoutMs: Math.max(timeoutMs, 120_000), ...(contentLength === undefined ? {} : { contentLength }),
+      });
     },
     async getImage(id) {
       const res = await call('GET', `/v2/images/${seg(id)}`, [200, 404]);
@@ -132,6 +141,7 @@ function pickImage(i: GlanceImage): GlanceImage {
     os_hash_algo: i.os_hash_algo ?? null,
     os_hash_value: i.os_hash_value ?? null,
     size: i.size ?? null,
+    virtual_size: i.virtual_size ?? null,
     disk_format: i.disk_format ?? null,
     container_format: i.container_format ?? null,
     visibility: i.visibility,

@@ -37,6 +37,13 @@ export interface AdminCredentials {
  */
 export type CatalogWrites = 'v3' | 'v2.0';
 
+/** Who a token is for and, when scoped to a project, the roles it carries there (as Keystone computed them). */
+export interface TokenScope {
+  userId: string;
+  projectId?: string;
+  roleIds: string[];
+}
+
 /** One admin token for the whole run; every call rides on the host's SSH connection. */
 export interface KeystoneClient {
   findUser(name: string, domainId: string): Promise<KsUser[]>;
@@ -73,6 +80,12 @@ export interface KeystoneClient {
   deleteEndpoint(id: string): Promise<void>;
   /** How many HTTP requests this client made (for the bench's round-trip count). */
   readonly requests: number;
+  /** What Keystone says of a token it still accepts (another user's: asked with the admin's); undefined when it no longer does. */
+  validateToken(subject: string): Promise<TokenScope | undefined>;
+  /** What the login this client made says of its own token; undefined for a token kept from an earlier run. */
+  scope(): TokenScope | undefined;
+  /** Every endpoint in one request, or undefined when Keystone truncates the list (its list_limit). */
+  listAllEndpoints(): Promise<KsEndpoint[] | undefined>;
   /** The admin token, for other clients (Glance) on the same run. Goes only into an X-Auth-Token header. */
   token(): string;
   /** The v3 base URL every call uses, e.g. http://controller:5000/v3 (normalised: no trailing slash). */

@@ -11,7 +11,8 @@ import { Secret } from '../secret.ts';
 import type { HttpResponse, TlsTrust } from './http.ts';
 import { ApiCaller } from './api-call.ts';
 import { KeystoneError } from './keystone-error.ts';
-import type { AdminCredentials, CatalogWrites, KeystoneClient, KsEndpoint, KsProject, KsRole, KsService, KsUser } from './keystone-api.ts';
+import type { CachedToken } from './token-cache.ts';
+import type { AdminCredentials, CatalogWrites, KeystoneClient, KsEndpoint, KsProject, KsRole, KsService, KsUser, TokenScope } from './keystone-api.ts';
 
 export { KeystoneError } from './keystone-error.ts';
 export { adminCredentialsFromOpenrc, adminCredentialsFromEnv } from './openrc.ts';
@@ -29,6 +30,14 @@ export interface KeystoneOptions {
   v2AdminUrl?: string;
   /** For https: what to trust (a login takes it from the credentials). */
   tls?: TlsTrust;
+}
+
+/** A token kept from an earlier run (token-cache.ts), and what to do when one is issued or refused. */
+export interface TokenReuse {
+  /** Used instead of a login; the first call that Keystone refuses (401) logs in for real. */
+  cached?: string;
+  onIssued?: (t: CachedToken) => void;
+  onRefused?: () => void;
 }
 
 const V2_ADMIN_PORT = 35357; // keystone 2014.2 keystone/common/config.py: admin_port
@@ -120,6 +129,17 @@ function hostOf(url: string): string {
 
 type DomainRef = { id: string } | { name: string };
 
+/** The user, project and roles of a token body (POST or GET /v3/auth/tokens: {token: {user, project, roles}}). */
+export function tokenScopeOf(body: unknown): TokenScope | undefined {
+  const t = (body as { token?: { user?: { id?: unknown }; project?: { id?: unknown }; roles?: { id?: unknown }[] } } | undefined)?.token;
+  if (typeof t?.user?.id !== 'string') return undefined;
+  return {
+    userId: t.user.id,
+    ...(typeof t.project?.id === 'string' ? { projectId: t.project.id } : {}),
+    roleIds: (t.roles ?? []).map((r) => r.id).filter((id): id is string => typeof id === 'string'),
+  };
+}
+
 function authBody(name: string, domain: DomainRef, password: Secret, scope?: unknown): unknown {
   return { auth: { identity: { methods: ['password'], password: { user: { name, domain, password } } }, ...(scope ? { scope } : {}) } };
 }
@@ -150,12 +170,13 @@ interface ListAnswer {
 /** The words keystone 2014.2's v3 URL check answers with (common/validation: parameter_types.url before 2014.2.1). */
 const JUNO_URL_CHECK = /Invalid input for field 'url'/;
 
-export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts: KeystoneOptions = {}): Promise<KeystoneClient> {
+export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts: KeystoneOptions & { reuse?: TokenReuse } = {}): Promise<KeystoneClient> {
   const c = keystoneCaller(t, v3Base(creds.authUrl), opts.timeoutMs, opts.tls ?? creds.tls);
   const catalogWrites: CatalogWrites = opts.catalogWrites ?? (isV2AuthUrl(creds.authUrl) ? 'v2.0' : 'v3');
   const v2Admin = v2AdminFor(creds.authUrl, opts.v2AdminUrl);
   const adminPassword = creds.password;
   let token = '';
+  let scope: TokenScope | undefined;
 
   async function login(): Promise<void> {
     const path = '/auth/tokens?nocatalog';
@@ -180,16 +201,35 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
       throw c.unexpected('POST', path, res, [adminPassword.reveal()]);
     }
     token = subject;
+    let answer: { token?: { expires_at?: unknown } } | undefined;
+    try {
+      answer = res.json<{ token?: { expires_at?: unknown } }>();
+    } catch { /* no body to read: nothing to keep */ }
+    scope = tokenScopeOf(answer);
+    const expiresAt = answer?.token?.expires_at;
+    if (typeof expiresAt === 'string') opts.reuse?.onIssued?.({ token, expiresAt });
+  }
+
+  let renewing: Promise<void> | undefined;
+  /** One login again for every call the same token failed (calls run side by side); none if one already did. */
+  async function renew(stale: string): Promise<void> {
+    if (token !== stale) return;
+    renewing ??= (async () => {
+      opts.reuse?.onRefused?.();
+      await login();
+    })().finally(() => (renewing = undefined));
+    await renewing;
   }
 
   /** An authenticated call; a 401 (token expired or revoked mid-run) logs in again once. */
-  async function call(method: string, path: string, expect: number[], body?: unknown, secrets: Secret[] = [], base?: string): Promise<HttpResponse> {
+  async function call(method: string, path: string, expect: number[], body?: unknown, secrets: Secret[] = [], base?: string, subjectToken?: string): Promise<HttpResponse> {
     if (method !== 'GET' && method !== 'HEAD') reads.clear();
     for (let attempt = 0; ; attempt++) {
-      const res = await c.send(method, path, { token, json: body, base });
+      const used = token;
+      const res = await c.send(method, path, { token: used, json: body, base, subjectToken });
       if (expect.includes(res.status)) return res;
       if (res.status === 401 && attempt === 0) {
-        await login();
+        await renew(used);
         continue;
       }
       // A Keystone worker that just started can answer 403 to its first concurrent requests while
@@ -250,7 +290,10 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
     return pickEndpoint(res.json<{ endpoint: KsEndpoint }>().endpoint);
   }
 
-  await login();
+  const listEndpointsAt = async (path: string) => (await list<KsEndpoint>(path, 'endpoints')).map(pickEndpoint);
+
+  if (opts.reuse?.cached) token = opts.reuse.cached;
+  else await login();
 
   return {
     authUrl: c.base,
@@ -275,6 +318,29 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
       await call('PATCH', `/users/${seg(id)}`, [200], { user: { enabled: true } });
     },
     checkPassword: (userName, domainId, password) => passwordWorks(c, userName, domainId, password, [token, adminPassword.reveal()]),
+    async validateToken(subject) {
+      // Keystone answers 404 (TokenNotFound) for a token it no longer accepts: revoked, expired, its user
+      // disabled, its password changed, a role of its scope revoked (keystone 2014.2 auth/controllers.py
+      // Auth.validate_token; identity/core.py update_user and assignment/core.py delete_grant invalidate).
+      const res = await call('GET', '/auth/tokens?nocatalog', [200, 404], undefined, [new Secret(subject)], undefined, subject);
+      if (res.status !== 200) return undefined;
+      let body: unknown;
+      try {
+        body = res.json();
+      } catch {
+        body = undefined;
+      }
+      return tokenScopeOf(body) ?? { userId: '', roleIds: [] };
+    },
+    scope: () => scope,
+    async listAllEndpoints() {
+      try {
+        return await listEndpointsAt('/endpoints');
+      } catch (e) {
+        if (e instanceof KeystoneError && /truncated/.test(e.message)) return undefined;
+        throw e;
+      }
+    },
 
     findProject: async (name, domainId) => (await list<KsProject>(`/projects${q({ name, domain_id: domainId })}`, 'projects')).map((p) => ({ id: p.id, name: p.name, domain_id: p.domain_id })),
     findRole: async (name) => (await list<KsRole>(`/roles${q({ name })}`, 'roles')).map((r) => ({ id: r.id, name: r.name })),
@@ -302,7 +368,7 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
       await call('DELETE', `/services/${seg(id)}`, [204, 404]);
     },
 
-    listEndpoints: async (serviceId) => (await list<KsEndpoint>(`/endpoints${q({ service_id: serviceId })}`, 'endpoints')).map(pickEndpoint),
+    listEndpoints: (serviceId) => listEndpointsAt(`/endpoints${q({ service_id: serviceId })}`),
     createEndpoint,
     async createEndpointSet(e) {
       if (catalogWrites === 'v2.0' && e.urls.public) {

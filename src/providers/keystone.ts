@@ -2,11 +2,13 @@
 // login when the playbook names one (asking for its token IS that user's password check). The admin
 // logs in on the first read, in a plan too, so wrong admin credentials fail every run, a converged one
 // included; the service user's login is asked for at the same moment (both are a Keystone password
-// hash: side by side they cost about one).
+// hash: side by side they cost about one). Both reuse a token from an earlier run when Keystone still
+// accepts it (token-cache.ts): no password hash at all on a converged re-run.
 import type { Provider } from '../engine/providers.ts';
 import type { Secret } from '../secret.ts';
 import { keystoneLogin, checkKeystonePassword, probeCatalogWrites, isV2AuthUrl, KeystoneError } from '../clients/keystone.ts';
-import type { AdminCredentials, CatalogWrites, KeystoneClient } from '../clients/keystone-api.ts';
+import type { AdminCredentials, CatalogWrites, KeystoneClient, TokenScope } from '../clients/keystone-api.ts';
+import { defaultTokenCache, type TokenCache, type TokenKey } from '../clients/token-cache.ts';
 
 export interface ServiceUser {
   username: string;
@@ -22,6 +24,12 @@ export interface KeystoneSession {
   admin(): Promise<KeystoneClient>;
   /** Whether Keystone issues a token for this user with this password. */
   passwordWorks(user: string, domainId: string, password: Secret): Promise<boolean>;
+  /**
+   * True when the service user's own token (just proven) carries this role on this project, which is
+   * what a role check would ask Keystone; undefined when that token says nothing of it, or its check is
+   * still a login under way (a HEAD is then quicker).
+   */
+  knownGrant(projectId: string, userId: string, roleId: string): Promise<true | undefined>;
   readonly authUrl: string;
   /**
    * How the admin client writes endpoints: 'v2.0' when the auth URL is a v2.0 one (the Juno guide's openrc)
@@ -33,32 +41,66 @@ export interface KeystoneSession {
   requests(): number;
 }
 
-export function keystoneSession(opts: { credentials: Provider<AdminCredentials>; serviceUser?: ServiceUser }): Provider<KeystoneSession> {
+/** A cache that never fails a run: a token that cannot be kept or read is only a login more. */
+function forgiving(cache: TokenCache | undefined): TokenCache | undefined {
+  if (!cache) return undefined;
+  const safe = <T>(f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch {
+      return undefined;
+    }
+  };
+  return { get: (k, m) => safe(() => cache.get(k, m)), put: (k, t) => safe(() => cache.put(k, t)), drop: (k) => safe(() => cache.drop(k)) };
+}
+
+export function keystoneSession(opts: { credentials: Provider<AdminCredentials>; serviceUser?: ServiceUser; tokens?: TokenCache | null }): Provider<KeystoneSession> {
   return {
     key: `keystone${opts.serviceUser ? ` as ${opts.serviceUser.username}` : ''}`,
     async open(host) {
       const creds = await host.use(opts.credentials);
+      const cache = forgiving(opts.tokens === null ? undefined : (opts.tokens ?? defaultTokenCache()));
       let admin: Promise<KeystoneClient> | undefined;
       let adminClient: KeystoneClient | undefined;
-      let service: Promise<KeystoneClient | undefined> | undefined;
+      let service: Promise<{ works: boolean; scope?: TokenScope }> | undefined;
+      let serviceSettled = false;
+      let serviceFromKept = false;
       let serviceClient: KeystoneClient | undefined;
       let writes: Promise<CatalogWrites> | undefined;
       let probes = 0;
       const catalogWrites = () => (writes ??= (probes++, probeCatalogWrites(host.t, creds.authUrl, { tls: creds.tls })));
-      const openAdmin = () => (admin ??= catalogWrites().then((w) => keystoneLogin(host.t, creds, { catalogWrites: w })).then((c) => (adminClient = c)));
+      const adminKey: TokenKey = {
+        target: host.name, authUrl: creds.authUrl, user: creds.username, userDomain: creds.userDomainId ?? creds.userDomainName,
+        project: creds.projectName, projectDomain: creds.projectDomainId ?? creds.projectDomainName, password: creds.password,
+      };
+      const reuse = (key: TokenKey) => ({ onIssued: (t: Parameters<TokenCache['put']>[1]) => cache?.put(key, t), onRefused: () => cache?.drop(key) });
+      const openAdmin = () => (admin ??= catalogWrites()
+        .then((w) => keystoneLogin(host.t, creds, { catalogWrites: w, reuse: { ...reuse(adminKey), cached: cache?.get(adminKey) } }))
+        .then((c) => (adminClient = c)));
       const loginAsService = () => (service ??= (async () => {
         const u = opts.serviceUser;
-        if (!u) return undefined;
+        if (!u) return { works: false };
+        const key: TokenKey = { target: host.name, authUrl: creds.authUrl, user: u.username, userDomain: 'Default', project: u.projectName, projectDomain: 'Default', password: u.password };
+        const kept = cache?.get(key);
+        // A token issued for this very password that Keystone still accepts: the password still works
+        // (a password change or a disabled user makes Keystone drop the user's tokens).
+        if (kept) {
+          serviceFromKept = true;
+          const scope = await (await openAdmin()).validateToken(kept);
+          if (scope) return { works: true, scope };
+          serviceFromKept = false;
+          cache?.drop(key);
+        }
         try {
           const login = { authUrl: creds.authUrl, username: u.username, password: u.password, projectName: u.projectName, userDomainName: 'Default', projectDomainName: 'Default', tls: creds.tls };
           // It writes nothing; it is told how the admin writes so that it never asks on its own.
-          serviceClient = await keystoneLogin(host.t, login, { catalogWrites: 'v3' });
-          return serviceClient;
+          serviceClient = await keystoneLogin(host.t, login, { catalogWrites: 'v3', reuse: reuse(key) });
+          return { works: true, scope: serviceClient.scope() };
         } catch (e) {
-          if (e instanceof KeystoneError && e.request.status === 401) return undefined;
+          if (e instanceof KeystoneError && e.request.status === 401) return { works: false };
           throw e;
         }
-      })());
+      })().finally(() => (serviceSettled = true)));
       return {
         authUrl: creds.authUrl,
         admin: openAdmin,
@@ -70,8 +112,15 @@ export function keystoneSession(opts: { credentials: Provider<AdminCredentials>;
         },
         async passwordWorks(user, domainId, password) {
           const u = opts.serviceUser;
-          if (u && user === u.username && domainId === u.domainId && password.equals(u.password) && (await loginAsService())) return true;
+          if (u && user === u.username && domainId === u.domainId && password.equals(u.password) && (await loginAsService()).works) return true;
           return checkKeystonePassword(host.t, creds.authUrl, user, domainId, password, { tls: creds.tls });
+        },
+        async knownGrant(projectId, userId, roleId) {
+          if (!service || !(serviceSettled || serviceFromKept)) return undefined;
+          // A token's roles on its project are Keystone's own answer, and revoking one of them makes Keystone
+          // drop the token (keystone 2014.2 assignment/core.py delete_grant; today's Keystone: checked on a lab).
+          const s = (await service.catch(() => undefined))?.scope;
+          return s && s.userId === userId && s.projectId === projectId && s.roleIds.includes(roleId) ? true : undefined;
         },
         requests: () => (adminClient?.requests ?? 0) + (serviceClient?.requests ?? 0) + (isV2AuthUrl(creds.authUrl) ? probes : 0),
       };

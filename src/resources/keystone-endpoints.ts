@@ -126,9 +126,11 @@ export function keystoneEndpoints(spec: KeystoneEndpointsSpec): Resource<KsEndpo
     async read(host) {
       const session = await host.use(spec.keystone);
       const [ks, writes] = await Promise.all([session.reader(), spec.ensure === 'absent' ? undefined : session.catalogWrites()]);
-      const services = await servicesNamed(ks, spec.service.name, spec.service.type);
+      // Every endpoint asked beside the services (one request, no wait for a service id); a list Keystone
+      // truncates is asked per service instead.
+      const [services, all] = await Promise.all([servicesNamed(ks, spec.service.name, spec.service.type), ks.listAllEndpoints()]);
       if (!services.length) return { endpoints: [], ...(writes === 'v2.0' ? { writes } : {}) };
-      const lists = await Promise.all(services.map((s) => ks.listEndpoints(s.id)));
+      const lists = await Promise.all(services.map((s) => (all ? all.filter((e) => e.service_id === s.id) : ks.listEndpoints(s.id))));
       if (spec.ensure === 'absent') return { endpoints: lists.flat() };
       // With duplicate services, the service resource (applied first) decides which stays; read again then.
       const best = lists.reduce((bi, l, i) => (l.length > (lists[bi]?.length ?? -1) ? i : bi), 0);

@@ -42,7 +42,8 @@ export function keystoneRoleAssignment(spec: RoleAssignmentSpec): Resource<KsRol
     kind: 'keystone-role-assignment',
     id: `${spec.user}/${spec.project}/${spec.role}`,
     async read(host) {
-      const ks = await (await host.use(spec.keystone)).reader();
+      const session = await host.use(spec.keystone);
+      const ks = await session.reader();
       const [users, projects, roles] = await Promise.all([
         ks.findUser(spec.user, spec.domainId),
         ks.findProject(spec.project, spec.domainId),
@@ -51,7 +52,7 @@ export function keystoneRoleAssignment(spec: RoleAssignmentSpec): Resource<KsRol
       const userId = users[0]?.id;
       const projectId = projects[0]?.id;
       const roleId = roles[0]?.id;
-      const granted = !!(userId && projectId && roleId) && (await ks.hasProjectRole(projectId, userId, roleId));
+      const granted = !!(userId && projectId && roleId) && ((await session.knownGrant(projectId, userId, roleId)) ?? (await ks.hasProjectRole(projectId, userId, roleId)));
       return { userId, projectId, roleId, granted };
     },
     diff: (current) => roleAssignmentDiff(current, spec),

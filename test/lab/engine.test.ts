@@ -42,7 +42,8 @@ async function writeCounters(): Promise<Record<string, number>> {
 test('a fresh apply installs Glance, and no secret ever shows in the controller\'s process list', async () => {
   // Sample every process's argv on the controller, every 20 ms, for the whole run.
   await sh("rm -f /tmp/ps.stop /tmp/ps.log; nohup sh -c 'while [ ! -e /tmp/ps.stop ]; do ps -eww -o args= >>/tmp/ps.log; echo --- >>/tmp/ps.log; sleep 0.02; done' >/dev/null 2>&1 &");
-  const r = await cli(['apply']);
+  // apt and a restart on a shared, busy machine can take minutes (the 5-minute default once ran out at 400 s).
+  const r = await cli(['apply'], 900_000);
   await sh('touch /tmp/ps.stop');
   assert.equal(r.code, 0, explain('apply', r));
   assert.ok(r.report, 'a JSON report');
@@ -99,18 +100,21 @@ test('drift: the plan shows exactly what drifted, apply repairs it, and the plan
     "svc = json.load(call('GET', '/services?type=image', t=t))['services'][0]['id']\n" +
     "eps = [e for e in json.load(call('GET', '/endpoints?service_id=' + svc, t=t))['endpoints'] if e['interface'] == 'internal']\n" +
     "call('DELETE', '/endpoints/' + eps[0]['id'], t=t)\n" +
+    // Through the API, as an operator would: the glance token the last run kept is dropped by Keystone.
+    "u = json.load(call('GET', '/users?name=glance', t=t))['users'][0]['id']\n" +
+    "call('PATCH', '/users/' + u, {'user': {'password': 'drifted'}}, t=t)\n" +
     "PY");
   const pid = await glanceApiPid();
   const plan = await cli(['plan']);
   assert.equal(plan.code, 2, explain('plan after drift', plan));
-  assert.deepEqual(changedIds(plan.report), ['ini-file /etc/glance/glance-api.conf', 'keystone-endpoint image public/internal/admin', 'mysql-user glance@%']);
+  assert.deepEqual(changedIds(plan.report), ['ini-file /etc/glance/glance-api.conf', 'keystone-endpoint image public/internal/admin', 'keystone-user glance', 'mysql-user glance@%']);
   const ini = plan.report!.resources.find((x) => x.kind === 'ini-file')!;
   assert.deepEqual(ini.detail?.filter((l) => /^[-+]/.test(l)), ['-region_name = regionOne', '+region_name = RegionOne']);
   assert.deepEqual(plan.report!.handlers.map((h) => h.name), ['restart-glance-api']);
 
   const r = await cli(['apply']);
   assert.equal(r.code, 0, explain('apply after drift', r));
-  assert.deepEqual(changedIds(r.report), ['ini-file /etc/glance/glance-api.conf', 'keystone-endpoint image public/internal/admin', 'mysql-user glance@%']);
+  assert.deepEqual(changedIds(r.report), ['ini-file /etc/glance/glance-api.conf', 'keystone-endpoint image public/internal/admin', 'keystone-user glance', 'mysql-user glance@%']);
   assertPlanKept(plan.report!, r.report!);
   assert.notEqual(await glanceApiPid(), pid, 'glance-api was not restarted after its config changed');
   assert.equal(r.report?.verify?.kind, 'upload');
@@ -133,12 +137,14 @@ test('a restart that a dead run left pending is done by the next run, even with 
   assertEmptyPlan(await cli(['plan']), 'plan after the pending restart');
 });
 
-test('verify uploads an image, sees it active in the store, and removes it', async () => {
+test('verify uploads the generated qcow2, sees it active in the store, and removes it', async () => {
   const r = await cli(['verify']);
   assert.equal(r.code, 0, explain('verify', r));
   const v = r.report?.verify;
   assert.equal(v?.kind, 'upload');
   assert.match(String(v?.checksum), /^[0-9a-f]{32}$/);
-  assert.equal(v?.size, 1 << 20);
+  assert.equal(v?.diskFormat, 'qcow2');
+  assert.equal(v?.size, 21 * 65536, 'the generated qcow2: 1 MiB of guest data in 64 KiB clusters, and its tables');
+  assert.equal(v?.virtualSize, 1 << 20);
   assert.equal((await sh(`test -e ${String(v!.storeFile)} && echo present || echo gone`)).trim(), 'gone');
 });

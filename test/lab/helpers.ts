@@ -345,3 +345,16 @@ export function reportOf(r: CliResult): HostReport | undefined {
     return undefined;
   }
 }
+
+/** The CLI against one lab with --json: its result, and the host's report when stdout is JSON. */
+export async function labCliJson(labName: string, args: string[], opts: RunOptions = {}): Promise<CliResult & { report?: HostReport }> {
+  const r = await runCli([...args, '--lab', labName, '--json'], opts);
+  return { ...r, report: reportOf(r) };
+}
+
+/** A command on the lab that must succeed: its stdout. */
+export async function labShOk(lab: Pick<LabRecord, 'address'>, command: string): Promise<string> {
+  const r = await labSsh(lab, command);
+  assert.equal(r.code, 0, explain(command, r));
+  return r.stdout;
+}

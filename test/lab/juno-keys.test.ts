@@ -6,8 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, labSsh, explain, useLab, keystoneToken, poll, assertPlanKept, assertEmptyPlan, type CliResult } from './helpers.ts';
-import type { HostReport } from '../../src/engine/report-model.ts';
+import { labCliJson, labShOk, explain, useLab, keystoneToken, poll, assertPlanKept, assertEmptyPlan } from './helpers.ts';
 import { JUNO_AUTHTOKEN } from '../../playbooks/glance/profiles.ts';
 
 const LAB = 'vi-juno';
@@ -15,22 +14,8 @@ const fixture = useLab(LAB);
 const { env, tmp } = fixture;
 const FILE = '/etc/glance/glance-api.conf';
 
-async function cli(args: string[], e = env): Promise<CliResult & { report?: HostReport }> {
-  const r = await runCli([...args, '--lab', LAB, '--json'], { env: e, timeoutMs: 600_000 });
-  let report: HostReport | undefined;
-  try {
-    report = (JSON.parse(r.stdout) as { hosts: HostReport[] }).hosts[0];
-  } catch {
-    /* not JSON: the assertion that follows shows the output */
-  }
-  return { ...r, report };
-}
-
-async function sh(command: string): Promise<string> {
-  const r = await labSsh(fixture.lab(), command);
-  assert.equal(r.code, 0, explain(command, r));
-  return r.stdout;
-}
+const cli = (args: string[], e = env) => labCliJson(LAB, args, { env: e, timeoutMs: 600_000 });
+const sh = (command: string) => labShOk(fixture.lab(), command);
 
 /**
  * The Juno guide's section (its step 5, "Edit the [keystone_authtoken] section"), written over the current

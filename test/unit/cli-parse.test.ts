@@ -11,6 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+import { makeQcow2 } from '../../src/images/qcow2.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-cli-parse-'));
@@ -31,6 +33,11 @@ function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<{ s
 }
 
 const NOWHERE = ['--host', '192.0.2.1'];
+
+// Files for --image: nothing, empty, gzip-compressed, a qcow2 header.
+fs.writeFileSync(path.join(scratch, 'empty.img'), '');
+fs.writeFileSync(path.join(scratch, 'cirros.img.gz'), zlib.gzipSync(Buffer.alloc(4096)));
+fs.writeFileSync(path.join(scratch, 'disk.qcow2'), makeQcow2(Buffer.alloc(65536, 1), { clusterBits: 12 }));
 
 // The bundle is built once, before the cases run side by side.
 test.before(async () => {
@@ -62,6 +69,13 @@ describe('usage errors: exit 64, what was wrong and what to type', { concurrency
     ['an empty value', ['plan', ...NOWHERE, '--identity', ''], /--identity needs a value/],
     ['-v with -q', ['plan', '-v', '-q', ...NOWHERE], /--verbose and --quiet cannot be given together/],
     ['no command', [], /name a command: plan, apply, verify, destroy or lab/],
+    ['verify --image of no file', ['verify', '--image', path.join(scratch, 'no-such.img'), ...NOWHERE], /--image .*no-such\.img: no such file/],
+    ['verify --image of a directory', ['verify', '--image', scratch, ...NOWHERE], /--image .* is not a file/],
+    ['verify --image of an empty file', ['verify', '--image', path.join(scratch, 'empty.img'), ...NOWHERE], /--image .*empty\.img is empty/],
+    ['verify --image of a gzip file', ['verify', '--image', path.join(scratch, 'cirros.img.gz'), ...NOWHERE], /--image .*cirros\.img\.gz is gzip-compressed: Glance stores disk images as they are: gunzip it first/],
+    ['verify --disk-format unknown', ['verify', '--image', path.join(scratch, 'disk.qcow2'), '--disk-format', 'qcow3', ...NOWHERE], /--disk-format "qcow3" is not one of ami, ari, aki, vhd, vhdx, vmdk, raw, qcow2, vdi, iso, ploop \(did you mean qcow2\?\)/],
+    ['verify --disk-format without --image', ['verify', '--disk-format', 'raw', ...NOWHERE], /--disk-format says what the --image FILE is: give --image too/],
+    ['--image on apply', ['apply', '--image', path.join(scratch, 'disk.qcow2'), ...NOWHERE], /unknown option --image/],
   ];
   for (const [what, args, want] of cases) {
     test(what, async () => {
@@ -94,6 +108,15 @@ describe('help', { concurrency: 4 }, () => {
     });
   }
 
+  test('verify\'s help has --image, --disk-format with its choices, --keep; apply\'s has none of them', async () => {
+    const [verify, apply] = await Promise.all([cli(['verify', '-h']), cli(['apply', '-h'])]);
+    assert.match(verify.stdout, /--image +upload this disk image/);
+    assert.match(verify.stdout, /--disk-format[^]*choices: "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"/);
+    assert.match(verify.stdout, /--keep +leave the uploaded image in Glance and print its id/);
+    assert.match(verify.stdout, /install-glance verify --host 192\.0\.2\.10 --image cirros-[^]*--keep/);
+    assert.doesNotMatch(apply.stdout, /--image|--disk-format|--keep/);
+  });
+
   test('a run command\'s help lists -v and -q', async () => {
     const r = await cli(['apply', '-h']);
     assert.match(r.stdout, /-v, --verbose/);
@@ -118,6 +141,16 @@ describe('shell completion', { concurrency: 4 }, () => {
     assert.deepEqual(lab.filter((w) => !w.startsWith('-')).sort(), ['down', 'list', 'snapshot', 'ssh', 'up']);
     for (const o of ['--host', '--inventory', '--limit', '--port', '--forks', '--json', '--verbose', '--quiet']) assert.ok(options.includes(o), `${o} in ${options.join(' ')}`);
     assert.deepEqual(releases, ['juno', 'bullseye', 'bookworm', 'trixie']);
+  });
+
+  test('verify: its own options, the disk formats, and nothing after a file option (the script falls back to file names)', async () => {
+    const ask = async (...words: string[]) => (await cli(['--get-yargs-completions', 'install-glance', ...words])).stdout;
+    const [options, formats, image, inventory, user] = await Promise.all([ask('verify', '--'), ask('verify', '--disk-format', ''), ask('verify', '--image', ''), ask('plan', '--inventory', ''), ask('plan', '--user', '')]);
+    for (const o of ['--image', '--disk-format', '--keep']) assert.ok(options.split('\n').includes(o), `${o} in ${options}`);
+    assert.deepEqual(formats.trim().split('\n'), ['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop']);
+    assert.equal(image, '');
+    assert.equal(inventory, '');
+    assert.notEqual(user, '', 'a value that is no file still gets yargs\'s answer');
   });
 });
 

@@ -266,7 +266,7 @@ describe('glance client on httpRequest', () => {
     const g = glanceClient(t, 'http://controller:9292/v2', token);
     assert.equal(g.endpointUrl, 'http://controller:9292');
     const img = await g.createImage({ name: 'cirros-check', disk_format: 'raw', container_format: 'bare', visibility: 'private' });
-    assert.deepEqual(img, { id: 'img-1', name: 'cirros-check', status: 'queued', checksum: null, os_hash_algo: null, os_hash_value: null, size: null, disk_format: null, container_format: null, visibility: 'private' });
+    assert.deepEqual(img, { id: 'img-1', name: 'cirros-check', status: 'queued', checksum: null, os_hash_algo: null, os_hash_value: null, size: null, virtual_size: null, disk_format: null, container_format: null, visibility: 'private' });
     assert.equal(server.seen.at(-1)!.headers['content-type'], 'application/json');
     assert.equal(server.seen.at(-1)!.headers['x-auth-token'], 'admin-token-xyz');
 
@@ -284,6 +284,21 @@ describe('glance client on httpRequest', () => {
     await g.deleteImage(img.id);
     assert.equal(await g.getImage(img.id), undefined);
     assert.equal(g.requests, 5);
+
+    // A stream (verify --image): sent as read, with the Content-Length given, not chunked.
+    const big = crypto.randomBytes(300_000);
+    const streamed: number[] = [];
+    const chunks = function* () {
+      for (let i = 0; i < big.length; i += 50_000) yield big.subarray(i, i + 50_000);
+    };
+    await g.uploadImage('img-2', Readable.from(chunks()), (n) => streamed.push(n), big.length);
+    const put = server.seen.at(-1)!;
+    assert.equal(put.headers['content-length'], String(big.length));
+    assert.equal(put.headers['transfer-encoding'], undefined);
+    assert.ok(put.body.equals(big));
+    assert.equal(streamed.at(-1), big.length);
+    assert.ok(streamed.length >= 6, 'progress as each chunk goes');
+    assert.equal((await g.getImage('img-2'))?.checksum, crypto.createHash('md5').update(big).digest('hex'));
   });
 
   test('images with a tag: the tag is a query parameter, encoded', async () => {

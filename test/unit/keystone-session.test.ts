@@ -12,6 +12,10 @@ import { keystoneSession } from '../../src/providers/keystone.ts';
 import { KeystoneError } from '../../src/clients/keystone.ts';
 import type { AdminCredentials } from '../../src/clients/keystone-api.ts';
 import { Secret } from '../../src/secret.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileTokenCache } from '../../src/clients/token-cache.ts';
 import { startKeystoneDouble, type KeystoneDouble } from '../doubles/keystone-2014.2/server.ts';
 
 let d: KeystoneDouble;
@@ -45,7 +49,7 @@ describe('keystoneSession', () => {
   test('the first read logs the admin in, and asks for the service user\'s token beside it: two logins, no third for its password check', async () => {
     const host = new HostSession('controller', tunnels(), () => {});
     const before = tokenRequests().length;
-    const ks = await host.use(keystoneSession({ credentials: creds('ADMIN_PASS'), serviceUser: demo }));
+    const ks = await host.use(keystoneSession({ credentials: creds('ADMIN_PASS'), serviceUser: demo, tokens: null }));
     const reader = await ks.reader();
     assert.deepEqual((await reader.findProject('admin', 'default')).map((p) => p.name), ['admin']);
     assert.equal(reader, await ks.admin(), 'reads and writes share the admin login');
@@ -55,7 +59,7 @@ describe('keystoneSession', () => {
 
   test('wrong admin credentials fail the first read although the service user logs in: a read-only run checks them too', async () => {
     const host = new HostSession('controller', tunnels(), () => {});
-    const ks = await host.use(keystoneSession({ credentials: creds('not-the-password'), serviceUser: demo }));
+    const ks = await host.use(keystoneSession({ credentials: creds('not-the-password'), serviceUser: demo, tokens: null }));
     await assert.rejects(ks.reader(), (e: unknown) => {
       assert.ok(e instanceof KeystoneError, String(e));
       assert.match(e.message, /refused the admin credentials \(user admin@Default, project admin@Default\)/);
@@ -65,5 +69,73 @@ describe('keystoneSession', () => {
       return true;
     });
     assert.equal(await ks.passwordWorks('demo', 'default', demo.password), true, 'the service user\'s check stands on its own');
+  });
+});
+
+describe('keystoneSession with tokens kept between runs', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-tokens-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const tokens = fileTokenCache(dir);
+  const seen = (from: number) => d.seen.slice(from).map((x) => `${x.method} ${x.url.split('?')[0]}`);
+  const session = (password = 'ADMIN_PASS', user = demo) => new HostSession('controller', tunnels(), () => {}).use(keystoneSession({ credentials: creds(password), serviceUser: user, tokens }));
+
+  test('the second run hashes no password: the admin\'s kept token is used, the service user\'s is validated with it', async () => {
+    const first = d.seen.length;
+    const a = await session();
+    await (await a.reader()).findProject('admin', 'default');
+    assert.equal(await a.passwordWorks('demo', 'default', demo.password), true);
+    assert.deepEqual(seen(first).filter((x) => x.startsWith('POST')), ['POST /v3/auth/tokens', 'POST /v3/auth/tokens']);
+    const again = d.seen.length;
+    const b = await session();
+    assert.deepEqual((await (await b.reader()).findProject('admin', 'default')).map((p) => p.name), ['admin']);
+    assert.equal(await b.passwordWorks('demo', 'default', demo.password), true);
+    assert.deepEqual(seen(again).sort(), ['GET /v3/auth/tokens', 'GET /v3/projects']);
+    for (const f of fs.readdirSync(dir)) assert.equal(fs.statSync(path.join(dir, f)).mode & 0o777, 0o600, f);
+    assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+    const onDisk = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), 'latin1')).join('\n');
+    assert.doesNotMatch(onDisk, /ADMIN_PASS|DEMO_PASS/);
+  });
+
+  test('a password changed since: Keystone dropped the user\'s tokens, so the kept one proves nothing and the check asks for a token', async () => {
+    await session().then(async (s) => s.passwordWorks('demo', 'default', demo.password));
+    const admin = await (await session()).admin();
+    const [user] = await admin.findUser('demo', 'default');
+    await admin.setUserPassword(user!.id, new Secret('CHANGED'));
+    try {
+      const from = d.seen.length;
+      assert.equal(await (await session()).passwordWorks('demo', 'default', demo.password), false);
+      // validated (404); the scoped login refused (401); the unscoped check that tells a password from a role (401)
+      assert.deepEqual(seen(from), ['GET /v3/auth/tokens', 'POST /v3/auth/tokens', 'POST /v3/auth/tokens']);
+    } finally {
+      await admin.setUserPassword(user!.id, demo.password);
+    }
+  });
+
+  test('wrong admin credentials never find the kept token; a token Keystone refuses is replaced by a login', async () => {
+    await assert.rejects((await session('not-the-password')).reader(), /refused the admin credentials/);
+    const key = { target: 'controller', authUrl: 'http://controller:5000/v3', user: 'admin', userDomain: 'Default', project: 'admin', projectDomain: 'Default', password: new Secret('ADMIN_PASS') };
+    tokens.put(key, { token: 'revoked-long-ago', expiresAt: new Date(Date.now() + 3_600_000).toISOString() });
+    const from = d.seen.length;
+    assert.deepEqual((await (await session()).reader().then((c) => c.findRole('admin'))).map((r) => r.name), ['admin']);
+    // Both the read and the service user's validation met the refused token: one login again serves both.
+    assert.deepEqual(seen(from).sort(), ['GET /v3/auth/tokens', 'GET /v3/auth/tokens', 'GET /v3/roles', 'GET /v3/roles', 'POST /v3/auth/tokens']);
+    assert.notEqual(tokens.get(key), 'revoked-long-ago');
+  });
+
+  test('the service user\'s proven token answers the role check its scope covers; anything else is left to Keystone', async () => {
+    const s = await session();
+    const admin = await s.admin();
+    const [user] = await admin.findUser('demo', 'default');
+    const [project] = await admin.findProject('demo', 'default');
+    const [member] = await admin.findRole('_member_');
+    const [adminRole] = await admin.findRole('admin');
+    assert.equal(await s.passwordWorks('demo', 'default', demo.password), true);
+    assert.equal(await s.knownGrant(project!.id, user!.id, member!.id), true);
+    assert.equal(await s.knownGrant(project!.id, user!.id, adminRole!.id), undefined, 'a role the token lacks: ask');
+    assert.equal(await s.knownGrant('another-project', user!.id, member!.id), undefined);
+    const cold = await new HostSession('controller', tunnels(), () => {}).use(keystoneSession({ credentials: creds('ADMIN_PASS'), serviceUser: demo, tokens: null }));
+    assert.equal(await cold.knownGrant(project!.id, user!.id, member!.id), undefined, 'no check started: nothing known');
+    const all = await admin.listAllEndpoints();
+    assert.ok(all && all.length > 0 && all.every((e) => typeof e.service_id === 'string'));
   });
 });

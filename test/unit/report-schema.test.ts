@@ -68,6 +68,35 @@ describe('documents that conform', () => {
   });
 });
 
+/** An upload check as playbooks/glance/verify.ts reports it. */
+const upload = {
+  kind: 'upload', ok: true, ms: 612, imageId: '8ffb04af-74e9-44f1-9a16-cf27ec1efc88', name: 'install-glance-verify-1795715009247', source: 'generated',
+  size: 1376256, checksum: 'e4d2d4ecd8c16fbc87e8385deb1592c8', osHashAlgo: 'sha512', osHashValue: 'ab'.repeat(64), virtualSize: 1048576,
+  diskFormat: 'qcow2', containerFormat: 'bare', visibility: 'public', storeFile: '/var/lib/glance/images/8ffb04af-74e9-44f1-9a16-cf27ec1efc88', kept: false,
+  summary: 'image 8ffb04af-…: active, qcow2 (virtual size 1048576 bytes, read by Glance), …',
+};
+
+describe('the closing check', () => {
+  const withCheck = (verify: Record<string, unknown>) => doc([{ ...apply, error: undefined, verify: verify as HostReport['verify'] }]);
+  test('an upload (generated, or --image with --keep) and a list conform', () => {
+    assert.deepEqual(reportErrors(withCheck(upload)), []);
+    assert.deepEqual(reportErrors(withCheck({ ...upload, source: '/srv/cirros.img', kept: true, diskFormat: 'raw' })), []);
+    assert.deepEqual(reportErrors(withCheck({ kind: 'list', ok: true, ms: 425, summary: 'the Glance API lists images (425 ms)' })), []);
+  });
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['an upload without its checksum', { ...upload, checksum: undefined }, /checksum/],
+    ['a disk_format Glance has not', { ...upload, diskFormat: 'qcow3' }, /allowed values/],
+    ['kept as text', { ...upload, kept: 'yes' }, /boolean/],
+    ['a negative virtual size', { ...upload, virtualSize: -1 }, />= 0/],
+  ];
+  for (const [what, verify, why] of cases) {
+    test(`caught: ${what}`, () => {
+      const errors = reportErrors(withCheck(JSON.parse(JSON.stringify(verify)) as Record<string, unknown>));
+      assert.ok(errors.some((e) => why.test(e)), errors.join('\n') || 'no error');
+    });
+  }
+});
+
 describe('documents that stray are caught', () => {
   const cases: [string, (d: ReturnType<typeof doc>) => void, RegExp][] = [
     ['no exit status', (d) => { delete d.exitStatus; }, /exitStatus/],

@@ -42,6 +42,8 @@ export interface Ctx {
   /** The JSON body's members (json_body middleware), minus any starting with '_' and self/context. */
   params: Record<string, unknown>;
   tokenId: string | undefined;
+  /** X-Subject-Token (middleware/core.py TokenAuthMiddleware: context['subject_token_id']). */
+  subjectTokenId?: string;
   /** req.host_url: what base_url() falls back to when [DEFAULT] public_endpoint is unset. */
   hostUrl: string;
   /** Route variables. */

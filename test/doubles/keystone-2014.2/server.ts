@@ -89,6 +89,7 @@ function handle(store: Store, config: DoubleConfig, port: 'main' | 'admin', req:
     const query: Record<string, string> = {};
     for (const [k, v] of new URLSearchParams(queryString)) query[k] = v;
     const tokenHeader = req.headers['x-auth-token'];
+    const subjectHeader = req.headers['x-subject-token'];
     const ctx: Ctx = {
       store,
       config,
@@ -99,6 +100,7 @@ function handle(store: Store, config: DoubleConfig, port: 'main' | 'admin', req:
       query,
       params,
       tokenId: Array.isArray(tokenHeader) ? tokenHeader[0] : tokenHeader,
+      subjectTokenId: Array.isArray(subjectHeader) ? subjectHeader[0] : subjectHeader,
       hostUrl,
       vars: m.vars,
     };

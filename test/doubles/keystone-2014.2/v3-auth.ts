@@ -4,9 +4,12 @@
 // token/providers/common.py V3TokenDataHelper.get_token_data; catalog/backends/sql.py get_v3_catalog;
 // auth/controllers.py render_token_data_response (201, X-Subject-Token). Tokens are UUIDs, as the Juno
 // guide's [token] provider = keystone.token.providers.uuid.Provider makes them.
+// GET /v3/auth/tokens: Auth.validate_token (same file), protected by "identity:validate_token":
+// "rule:service_or_admin" (etc/policy.json; the double models the admin half, as protect() does).
 import crypto from 'node:crypto';
 import type { Ctx, Route } from './app.ts';
-import { authMethodNotSupported, unauthorized, validationError, type Answer } from './errors.ts';
+import { protect } from './app.ts';
+import { KsError, authMethodNotSupported, unauthorized, validationError, type Answer } from './errors.ts';
 import { checkPassword, newId, sqlEquals, type Domain, type Project, type Store, type User } from './store.ts';
 
 type Obj = Record<string, unknown>;
@@ -152,7 +155,25 @@ export function authenticateForToken(ctx: Ctx, args: Obj): Answer {
   return { status: 201, headers: { 'X-Subject-Token': id }, body: { token: data } };
 }
 
+/**
+ * Auth.validate_token: the subject token's data (its catalog dropped on ?nocatalog) with X-Subject-Token,
+ * 200 (render_token_data_response, created=False). A token the persistence no longer holds (unknown,
+ * expired, or dropped when its user's password changed or the user was disabled: identity/core.py
+ * update_user, emit_invalidate_user_token_persistence) is TokenNotFound: 404 "Could not find token: <id>".
+ */
+function validateToken(ctx: Ctx): Answer {
+  protect(ctx, 'validate_token');
+  const id = ctx.subjectTokenId ?? '';
+  const t = ctx.store.tokens.get(id);
+  if (!t || t.expires <= Date.now()) throw new KsError(404, 'Not Found', `Could not find token: ${id}`);
+  const data = structuredClone(t.data) as { token: Obj };
+  if ('nocatalog' in ctx.query) delete data.token.catalog;
+  return { status: 200, headers: { 'X-Subject-Token': id }, body: data };
+}
+
 export const authRoutes: Route[] = [
+  // auth/routers.py: GET /auth/tokens → validate_token(self, context)
+  { methods: ['GET'], pattern: '/auth/tokens', fn: 'validate_token', protectedCall: true, handle: validateToken },
   // auth/routers.py: POST /auth/tokens → authenticate_for_token(self, context, auth=None)
   { methods: ['POST'], pattern: '/auth/tokens', fn: 'authenticate_for_token', kwargs: ['auth'], handle: authenticateForToken },
 ];
