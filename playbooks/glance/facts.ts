@@ -10,7 +10,8 @@ import { revisionsFact } from '../../src/resources/alembic-schema.ts';
 import { migrateVersionsFact } from '../../src/resources/migrate-schema.ts';
 import { pathFact } from '../../src/resources/path-absent.ts';
 import { openrcFact } from '../../src/providers/admin-credentials.ts';
-import { profiles, KEYSTONE_CA } from './profiles.ts';
+import { syncRunningFact } from '../../src/resources/schema-sync.ts';
+import { profiles, KEYSTONE_CA, SCHEMA_SYNC } from './profiles.ts';
 
 export function glanceFacts(): FactSpec<unknown>[] {
   const all = Object.values(profiles);
@@ -26,6 +27,8 @@ export function glanceFacts(): FactSpec<unknown>[] {
     ...[...new Set(all.filter((p) => p.schema.tool === 'alembic').map((p) => p.schema.versionsDir))].map(revisionsFact),
     ...[...new Set(all.filter((p) => p.schema.tool === 'migrate').map((p) => p.schema.versionsDir))].map(migrateVersionsFact),
     ...[...new Set(all.flatMap((p) => p.leftovers))].map(pathFact),
+    // Read only when the schema is behind, but one more line in the same round trip costs nothing.
+    syncRunningFact(SCHEMA_SYNC),
   ] as FactSpec<unknown>[];
   return [...new Map(specs.map((f) => [f.key, f])).values()];
 }

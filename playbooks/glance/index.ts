@@ -23,7 +23,8 @@ import { pathAbsent } from '../../src/resources/path-absent.ts';
 import { service } from '../../src/resources/service.ts';
 import { file } from '../../src/resources/file.ts';
 import { restartService } from '../../src/resources/service-control.ts';
-import { profiles, profileFor, KEYSTONE_CA, type GlanceProfile } from './profiles.ts';
+import { schemaSyncHandler } from '../../src/resources/schema-sync.ts';
+import { profiles, profileFor, KEYSTONE_CA, SCHEMA_SYNC, type GlanceProfile } from './profiles.ts';
 import { options, glanceSettings, regionFor, type GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
 import { glanceFacts } from './facts.ts';
@@ -96,13 +97,28 @@ function templateVars(ctx: Ctx, k: KeystoneAccess): Record<string, string | impo
 
 const SYNC_HINT = 'check [database] connection in /etc/glance/glance-api.conf and that MariaDB is up; the log is /var/log/glance/glance-manage.log';
 
+// The schema sync is a handler the schema resource hands its change to: written to the journal before it
+// starts and crossed out only once it finished, so a run cut off before or during the sync leaves it owed;
+// it runs after the packages and the config, before the restarts.
+const SYNC_SCHEMA = 'sync-glance-schema';
+
+/** The schema as a resource (alembic's, Glance 13 and later, or sqlalchemy-migrate's, Juno); its sync is the SYNC_SCHEMA handler. */
+function schema(ctx: Ctx): Resource {
+  const { profile, settings: st } = ctx;
+  const admin = sessions(st, ctx.secrets.GLANCE_PASS, profile).dbAdmin;
+  const common = {
+    id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, sync: SCHEMA_SYNC, admin,
+    notifies: [SYNC_SCHEMA, ...profile.services.map((x) => restartOf(x.name))], doneBy: SYNC_SCHEMA, hint: SYNC_HINT,
+  };
+  return profile.schema.tool === 'alembic' ? alembicSchema(common) : migrateSchema({ ...common, repositoryId: 'Glance Migrations' });
+}
+
 async function resources(ctx: Ctx): Promise<Resource[]> {
   const { profile, settings: st, secrets } = ctx;
   const s = sessions(st, secrets.GLANCE_PASS, profile);
   const restartAll = profile.services.map((x) => restartOf(x.name));
   // PyMySQL sends the password as latin-1: the accounts are checked and set as those bytes.
   const db = { database: st.database, password: secrets.GLANCE_DBPASS!, admin: s.dbAdmin, dialect: profile.sqlDialect, passwordEncoding: GLANCE_DB_PASSWORD_ENCODING };
-  const sync = { command: 'glance-manage db_sync', user: 'glance' };
   const keystone = await keystoneAccess(ctx);
   const vars = templateVars(ctx, keystone);
   return [
@@ -128,10 +144,8 @@ async function resources(ctx: Ctx): Promise<Resource[]> {
     ...profile.configs.map((c) => iniFile({
       path: c.path, template: template(c.template), vars, owner: 'root:glance', mode: 0o640, madeBy: 'the package', notifies: [restartOf(c.restarts)], retired: c.retired, backupDir: BACKUPS,
     })),
-    // 7. Schema: alembic's (Glance 13 and later) or sqlalchemy-migrate's (Juno).
-    profile.schema.tool === 'alembic'
-      ? alembicSchema({ id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, sync, admin: s.dbAdmin, notifies: restartAll, hint: SYNC_HINT })
-      : migrateSchema({ id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, repositoryId: 'Glance Migrations', sync, admin: s.dbAdmin, notifies: restartAll, hint: SYNC_HINT }),
+    // 7. Schema: synced by its handler, after the packages and the config.
+    schema(ctx),
     // What the package left that the guide removes (Juno: the SQLite database the config no longer names).
     ...profile.leftovers.map((p) => pathAbsent(p)),
     // 8. Services running (restarts are handlers, run once after what asked for them).
@@ -174,8 +188,11 @@ export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   resources,
   handlers(ctx) {
     const keystone = sessions(ctx.settings, ctx.secrets.GLANCE_PASS).keystone;
-    // In the profile's order: the registry (Juno) answers before the API that uses it is restarted.
-    return ctx.profile.services.map((x) => restartService({ ...x, ready: x.name === 'glance-api' ? glanceApiReady(x, keystone) : x.name === 'glance-registry' ? glanceRegistryReady(x) : undefined }));
+    // The schema first; then, in the profile's order, the registry (Juno) answers before the API that uses it is restarted.
+    return [
+      schemaSyncHandler(SYNC_SCHEMA, schema(ctx), SCHEMA_SYNC),
+      ...ctx.profile.services.map((x) => restartService({ ...x, ready: x.name === 'glance-api' ? glanceApiReady(x, keystone) : x.name === 'glance-registry' ? glanceRegistryReady(x) : undefined })),
+    ];
   },
   check: {
     quick: async (ctx) => checkGlance(ctx.host, await verifyTarget(ctx), { full: false }),

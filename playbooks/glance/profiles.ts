@@ -7,6 +7,9 @@ import type { RetiredKeys } from '../../src/resources/ini-file.ts';
 export type ProfileId = 'juno' | 'bullseye' | 'bookworm' | 'trixie';
 
 /** Where glance-api finds the CA of an https Keystone (placed by the playbook: /root's copy is not its to read). */
+/** The schema sync of every release: glance-manage's, as the glance user. */
+export const SCHEMA_SYNC = { command: 'glance-manage db_sync', user: 'glance' } as const;
+
 export const KEYSTONE_CA = '/etc/glance/keystone-ca.pem';
 
 export interface GlanceService {

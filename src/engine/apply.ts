@@ -98,6 +98,20 @@ export async function apply(w: HostWork): Promise<void> {
   let dirty = false;
   const journaled = new Map<string, Promise<void>>([...notified].map((h) => [h, Promise.resolve()]));
 
+  /**
+   * The handlers r notifies, written down before its change, and owed only once written: a lane beside this
+   * one that notifies the same handler waits for the same write, and a write that fails leaves nothing
+   * reported as kept.
+   */
+  async function writeDown(r: Resource): Promise<void> {
+    const fresh = (r.notifies ?? []).filter((h) => !journaled.has(h));
+    if (fresh.length) {
+      const write = w.journal.add(fresh).then(() => fresh.forEach((h) => { notified.add(h); reasons.set(h, `${r.kind} ${r.id} changed`); }));
+      fresh.forEach((h) => journaled.set(h, write));
+    }
+    await Promise.all((r.notifies ?? []).map((h) => journaled.get(h)));
+  }
+
   async function applyOne(i: number): Promise<void> {
     const r = resources[i]!;
     let { state, diff } = planned[i]!;
@@ -111,22 +125,25 @@ export async function apply(w: HostWork): Promise<void> {
         Object.assign(result, { action: diff.action, why: diff.why, changes: diff.changes, detail: diff.detail });
       }
       if (diff.action === 'none') {
+        // Planned to change and found done when reached (a package's postinst started the service): it
+        // changed in this run, as the plan said, so it is reported changed, not ok.
+        if (planned[i]!.diff.action !== 'none') {
+          Object.assign(result, { status: 'changed', why: `${diff.why}: done by an earlier change of this run` });
+          report.changed++;
+          return done();
+        }
         report.ok++;
         return done();
       }
+      // A resource that notifies its own doneBy hands its change to that handler (a schema sync): written
+      // down first like any notification, so a run that dies before the handler finished leaves it owed.
+      if (r.doneBy && r.notifies?.includes(r.doneBy)) await writeDown(r);
       if (r.doneBy && notified.has(r.doneBy)) {
         Object.assign(result, { status: 'changed', why: `${diff.why}: done by ${r.doneBy} below` });
         report.changed++;
         return done();
       }
-      // Written down before the change, and owed only once written: a lane beside this one that notifies the
-      // same handler waits for the same write, and a write that fails leaves nothing reported as kept.
-      const fresh = (r.notifies ?? []).filter((h) => !journaled.has(h));
-      if (fresh.length) {
-        const write = w.journal.add(fresh).then(() => fresh.forEach((h) => { notified.add(h); reasons.set(h, `${r.kind} ${r.id} changed`); }));
-        fresh.forEach((h) => journaled.set(h, write));
-      }
-      await Promise.all((r.notifies ?? []).map((h) => journaled.get(h)));
+      await writeDown(r);
       await r.apply(host, diff.ops, state);
       result.status = 'changed';
       report.changed++;

@@ -41,7 +41,11 @@ export interface Resource<S = unknown, Op = unknown> {
    * one lane's resources stay in order. No lane: applied alone, after everything before it.
    */
   readonly lane?: string;
-  /** A handler whose run does this resource's change anyway (a restart starts a stopped service). */
+  /**
+   * A handler whose run does this resource's change anyway (a restart starts a stopped service). When the
+   * resource also notifies it, the resource hands its change to it: the handler is written to the journal,
+   * then makes the change once, after the other changes (a schema sync after the packages and the config).
+   */
   readonly doneBy?: string;
   read(host: Host): Promise<S>;
   diff(current: S): Diff<Op>;

@@ -140,11 +140,13 @@ eachCase<KsEndpointsState, { urls: Record<Iface, string>; region: string; ensure
   if (current.writes !== 'v2.0') assert.ok(!set, 'v3 writes never make a v2.0 set');
 });
 
-eachCase<{ heads?: string[]; revisions?: string; current: string[] }, { command: string; user: string }, unknown>('db-schema', ({ current, desired, expected }) => {
+eachCase<{ heads?: string[]; revisions?: string; current: string[]; tables?: string[]; holdsRows?: boolean; syncRunning?: boolean }, { command: string; user: string }, unknown>('db-schema', ({ current, desired, expected }) => {
   const heads = current.revisions
     ? schemaHeads(parseRevisions(fs.readFileSync(path.join(root, 'test/fixtures/facts', current.revisions), 'utf8')))
     : current.heads ?? [];
-  assertDiff(schemaDiff({ heads, current: current.current }, desired), expected);
+  const tables = current.tables ? { tables: current.tables, holdsRows: current.holdsRows } : {};
+  const running = current.syncRunning ? { syncRunning: true } : {};
+  assertDiff(schemaDiff({ heads, current: current.current, ...tables, ...running }, desired), expected);
 });
 
 eachCase<{ versions?: string; latest?: number; current?: number }, { command: string; user: string }, unknown>('migrate-schema', ({ current, desired, expected }) => {
