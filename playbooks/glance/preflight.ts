@@ -201,13 +201,17 @@ async function mariadb(ctx: Ctx): Promise<PreflightProblem[]> {
 async function keystoneSession(ctx: Ctx) {
   const ks = await ctx.host.use(sessions(ctx.settings, ctx.secrets.GLANCE_PASS, ctx.profile).keystone).catch(() => undefined);
   if (!ks) return undefined;
-  return (await ks.reader().then(() => true, () => false)) ? ks : undefined;
+  // Answered, not only logged in: a token kept from an earlier run is taken without a request (no Date yet).
+  return (await ks.reader().then(() => ks.answered()).then(() => true, () => false)) ? ks : undefined;
 }
 
 /** Keystone answers (the run's own admin login): no answer at all is a preflight problem; a refused login is the credentials' error, said by the run. */
 async function keystone(ctx: Ctx): Promise<PreflightProblem[]> {
   try {
-    await (await ctx.host.use(sessions(ctx.settings, ctx.secrets.GLANCE_PASS, ctx.profile).keystone)).reader();
+    const ks = await ctx.host.use(sessions(ctx.settings, ctx.secrets.GLANCE_PASS, ctx.profile).keystone);
+    await ks.reader();
+    // With the admin's token kept from an earlier run, the login asked Keystone nothing: wait for its first answer.
+    await ks.answered();
     return [];
   } catch (e) {
     const x = e as { message?: string; hint?: string; request?: { status?: number } };

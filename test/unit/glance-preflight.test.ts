@@ -62,6 +62,8 @@ function ctx(f: Fake): PlaybookContext<GlanceSettings, GlanceProfile> {
             if (f.keystoneDateOffset !== undefined) noteServerDate(t, authUrl, new Date((NOW_S + f.keystoneDateOffset) * 1000 + (Date.now() - factsAt)).toUTCString());
             return {};
           },
+          // The fake's reader is its answer (a login, not a kept token).
+          async answered() {},
         };
       }
       throw new Error(`no fake for ${p.key}`);
