@@ -55,7 +55,9 @@ async function check(host: Host, v: VerifyTarget, opts: { full: boolean }): Prom
   const glance = glanceClient(host.t, v.endpoint, async () => ks.token(), { tls: v.tls });
   // A check cut off half-way (the run killed during the upload) leaves its image behind: found by its tag.
   const left = await glance.listImages(LEFT_MAX, TAG).catch(async (e: Error) => {
-    throw new EngineError('verify', `the Glance API does not list images: ${e.message}\n${await lastLog(host, v.log)}`, 'run "install-glance apply" to repair, or read the log above');
+    // After an apply, the quick check's advice is another apply; verify keeps the client's own (a 401 names [keystone_authtoken]).
+    const hint = opts.full ? (e as { hint?: string }).hint ?? 'read the log lines above' : 'run "install-glance apply" to repair, or read the log above';
+    throw new EngineError('verify', `the Glance API does not list images: ${e.message}\n${await lastLog(host, v.log)}`, hint);
   });
   if (!opts.full) {
     if (left.length) host.note(`${left.length} image${left.length > 1 ? 's' : ''} an earlier check left behind (${left.map((i) => i.id).join(', ')}): the next upload check (verify) removes ${left.length > 1 ? 'them' : 'it'}`);

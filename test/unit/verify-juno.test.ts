@@ -182,6 +182,13 @@ test('a store that hands back other bytes fails the check, and the image is remo
   assert.equal(d.images.size, 0, 'removed after the failure, --keep or not');
 });
 
+test('a token glance-api refuses (401): verify names [keystone_authtoken]; after an apply, the quick check says to apply again', async () => {
+  await assert.rejects(checkGlance(host().h, target({ keystone: keystone('UNKNOWN-TOKEN') }), { full: true }), (e: unknown) =>
+    e instanceof EngineError && /answered 401/.test(e.message) && /\[keystone_authtoken\]/.test(e.hint));
+  await assert.rejects(checkGlance(host().h, target({ keystone: keystone('UNKNOWN-TOKEN') }), { full: false }), (e: unknown) =>
+    e instanceof EngineError && /answered 401/.test(e.message) && /^run "install-glance apply" to repair/.test(e.hint));
+});
+
 test('a converged re-run only lists images: no upload', async () => {
   d.seen.length = 0;
   const { h } = host();
