@@ -43,7 +43,6 @@ interface Row {
 const TABLES = 'mysql -N -e "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = \'glance\'"';
 const midSync = `pgrep -f '/glance-manage db_sync' >/dev/null && [ "$(${TABLES})" -ge 5 ]`;
 const midApt = 'pgrep -x dpkg >/dev/null';
-const DPKG = 'a dpkg killed mid-unpack needs the dpkg repair of issue 11 item 2 (branch safety-a)';
 
 const at = {
   plan: /^\s+Plan: \d+ to add/,
@@ -62,8 +61,8 @@ const at = {
 const ROWS: Row[] = [
   { id: 'F1', scenario: 'fresh', point: 'plan shown, nothing changed yet', line: at.plan, how: 'SIGKILL' },
   { id: 'F2', scenario: 'fresh', point: 'database lane done (apt under way)', line: at.database, how: 'cut SSH' },
-  { id: 'F3', scenario: 'fresh', point: 'mid-apt (dpkg unpacking)', line: at.apt, until: midApt, how: 'SIGKILL', todo: DPKG },
-  { id: 'F4', scenario: 'fresh', point: 'mid-apt (dpkg unpacking)', line: at.apt, until: midApt, how: 'cut SSH', todo: DPKG },
+  { id: 'F3', scenario: 'fresh', point: 'mid-apt (dpkg unpacking)', line: at.apt, until: midApt, how: 'SIGKILL' },
+  { id: 'F4', scenario: 'fresh', point: 'mid-apt (dpkg unpacking)', line: at.apt, until: midApt, how: 'cut SSH' },
   { id: 'F5', scenario: 'fresh', point: 'packages installed, config not written', line: at.packages, how: 'cut SSH' },
   { id: 'F6', scenario: 'fresh', point: 'config written, schema not reached', line: at.config, how: 'SIGKILL' },
   { id: 'F7', scenario: 'fresh', point: 'schema handed to its handler, no handler run', line: at.handedOver, how: 'cut SSH' },
