@@ -8,11 +8,13 @@
 import type { Adoption, AdoptContext, SecretSpec } from '../../src/engine/playbook.ts';
 import { fileFact } from '../../src/resources/ini-file.ts';
 import { getIniValue } from '../../src/resources/ini/lines.ts';
+import { osloUnescape } from '../../src/resources/ini/oslo-value.ts';
 import { canLogin } from '../../src/clients/mysql.ts';
 import { Secret } from '../../src/secret.ts';
 import type { GlanceProfile } from './profiles.ts';
 import type { GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
+import { GLANCE_DB_PASSWORD_ENCODING } from './secret-rules.ts';
 
 type Ctx = AdoptContext<GlanceSettings, GlanceProfile>;
 
@@ -43,12 +45,17 @@ export interface ConfiguredSecret {
 /** The glance passwords glance-api.conf holds, for the accounts the playbook manages (another user's password is not ours). */
 export function configuredSecrets(text: string, path: string, settings: Pick<GlanceSettings, 'dbUser' | 'keystoneUser'>): Record<string, ConfiguredSecret> {
   const out: Record<string, ConfiguredSecret> = {};
-  const db = urlCredentials(getIniValue(text, 'database', 'connection') ?? '');
+  // As oslo.config hands them to Glance: `$$` (and `\$`) are a `$`; a value naming another option is not adopted.
+  const value = (section: string, key: string) => {
+    const written = getIniValue(text, section, key);
+    return written === undefined ? undefined : osloUnescape(written);
+  };
+  const db = urlCredentials(value('database', 'connection') ?? '');
   if (db && db.user === settings.dbUser) out.GLANCE_DBPASS = { value: db.password, where: `${path} [database] connection` };
   // Today's keys, else the Juno guide's (admin_user/admin_password, left by a controller moved by hand).
   for (const [userKey, passKey] of [['username', 'password'], ['admin_user', 'admin_password']] as const) {
-    const ksUser = getIniValue(text, 'keystone_authtoken', userKey);
-    const ksPass = getIniValue(text, 'keystone_authtoken', passKey);
+    const ksUser = value('keystone_authtoken', userKey);
+    const ksPass = value('keystone_authtoken', passKey);
     if (ksPass && (ksUser === undefined || ksUser === settings.keystoneUser)) {
       out.GLANCE_PASS = { value: ksPass, where: `${path} [keystone_authtoken] ${passKey}` };
       break;
@@ -67,7 +74,7 @@ async function proveDbPassword(ctx: Ctx, password: Secret): Promise<Verdict> {
   // The socket for user@localhost (any user may connect to it); else TCP to the controller, which any other account answers.
   const via = hosts.includes('localhost') ? ({ socket: true } as const) : { host: host.t.host, port: 3306 };
   const account = `${st.dbUser}@${'socket' in via ? 'localhost' : hosts.join('/')}`;
-  return (await canLogin(host.t, st.dbUser, password, via))
+  return (await canLogin(host.t, st.dbUser, password, via, GLANCE_DB_PASSWORD_ENCODING))
     ? { ok: true, why: `MariaDB accepts it for ${account}` }
     : { ok: false, why: `MariaDB refuses it for ${account}` };
 }

@@ -12,6 +12,7 @@ import { keystoneRoleAssignment } from '../../src/resources/keystone-role-assign
 import { keystoneService } from '../../src/resources/keystone-service.ts';
 import { keystoneEndpoints } from '../../src/resources/keystone-endpoints.ts';
 import { aptPackages } from '../../src/resources/apt-packages.ts';
+import { dpkgHealth } from '../../src/resources/dpkg-health.ts';
 import { iniFile } from '../../src/resources/ini-file.ts';
 import { service } from '../../src/resources/service.ts';
 import { pathAbsent } from '../../src/resources/path-absent.ts';
@@ -43,7 +44,9 @@ export const glanceDestroyPlaybook: Playbook<GlanceSettings, GlanceProfile> = {
       inLane('database', mysqlUser({ user: st.dbUser, host: 'localhost', database: st.database, admin: s.dbAdmin, ...absent })),
       inLane('database', mysqlDatabase({ name: st.database, admin: s.dbAdmin, ...absent })),
       ...[...profile.services].reverse().map((x) => service({ ...x, state: 'stopped' })),
-      aptPackages({ id: 'glance', packages: profile.purge, ...absent }),
+      // A purge needs a dpkg that is not half-way through something else.
+      dpkgHealth({ lockTimeoutSec: st.dpkgLockTimeoutSec }),
+      aptPackages({ id: 'glance', packages: profile.purge, lockTimeoutSec: st.dpkgLockTimeoutSec, ...absent }),
       ...profile.configs.map((c) => iniFile({ path: c.path, template: '', vars: {}, owner: 'root:glance', mode: 0o640, ...absent })),
       pathAbsent('/etc/glance'),
       pathAbsent(TARGET_STATE_DIR),

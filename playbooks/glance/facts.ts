@@ -2,18 +2,23 @@
 // trip whatever the release turns out to be.
 import type { FactSpec } from '../../src/engine/facts.ts';
 import { dpkgFact } from '../../src/resources/apt-packages.ts';
+import { dpkgUpdatesFact } from '../../src/resources/dpkg-health.ts';
+import { dpkgLockFact } from '../../src/resources/dpkg-lock.ts';
 import { fileFact } from '../../src/resources/ini-file.ts';
 import { pidFact } from '../../src/resources/service.ts';
 import { revisionsFact } from '../../src/resources/alembic-schema.ts';
 import { migrateVersionsFact } from '../../src/resources/migrate-schema.ts';
 import { pathFact } from '../../src/resources/path-absent.ts';
 import { openrcFact } from '../../src/providers/admin-credentials.ts';
-import { profiles, KEYSTONE_CA } from './profiles.ts';
+import { syncRunningFact } from '../../src/resources/schema-sync.ts';
+import { profiles, KEYSTONE_CA, SCHEMA_SYNC } from './profiles.ts';
 
 export function glanceFacts(): FactSpec<unknown>[] {
   const all = Object.values(profiles);
   const specs = [
     dpkgFact,
+    dpkgUpdatesFact,
+    dpkgLockFact,
     openrcFact,
     ...[...new Set(all.flatMap((p) => p.configs.map((c) => c.path)))].map(fileFact),
     // Read whether or not Keystone turns out to be https: one more line in the same round trip.
@@ -22,6 +27,8 @@ export function glanceFacts(): FactSpec<unknown>[] {
     ...[...new Set(all.filter((p) => p.schema.tool === 'alembic').map((p) => p.schema.versionsDir))].map(revisionsFact),
     ...[...new Set(all.filter((p) => p.schema.tool === 'migrate').map((p) => p.schema.versionsDir))].map(migrateVersionsFact),
     ...[...new Set(all.flatMap((p) => p.leftovers))].map(pathFact),
+    // Read only when the schema is behind, but one more line in the same round trip costs nothing.
+    syncRunningFact(SCHEMA_SYNC),
   ] as FactSpec<unknown>[];
   return [...new Map(specs.map((f) => [f.key, f])).values()];
 }

@@ -6,6 +6,7 @@ import type { Playbook, PlaybookContext } from '../../src/engine/playbook.ts';
 import type { Resource } from '../../src/engine/resource.ts';
 import { inLane } from '../../src/engine/resource.ts';
 import { projectPath } from '../../src/project-root.ts';
+import { BACKUPS } from '../../src/state-paths.ts';
 import { generatePassword } from '../../src/secrets/generate.ts';
 import { mysqlDatabase } from '../../src/resources/mysql-database.ts';
 import { mysqlUser } from '../../src/resources/mysql-user.ts';
@@ -14,6 +15,7 @@ import { keystoneRoleAssignment } from '../../src/resources/keystone-role-assign
 import { keystoneService } from '../../src/resources/keystone-service.ts';
 import { keystoneEndpoints } from '../../src/resources/keystone-endpoints.ts';
 import { aptPackages } from '../../src/resources/apt-packages.ts';
+import { dpkgHealth } from '../../src/resources/dpkg-health.ts';
 import { iniFile } from '../../src/resources/ini-file.ts';
 import { alembicSchema } from '../../src/resources/alembic-schema.ts';
 import { migrateSchema } from '../../src/resources/migrate-schema.ts';
@@ -21,13 +23,16 @@ import { pathAbsent } from '../../src/resources/path-absent.ts';
 import { service } from '../../src/resources/service.ts';
 import { file } from '../../src/resources/file.ts';
 import { restartService } from '../../src/resources/service-control.ts';
-import { profiles, profileFor, KEYSTONE_CA, type GlanceProfile } from './profiles.ts';
+import { schemaSyncHandler } from '../../src/resources/schema-sync.ts';
+import { profiles, profileFor, KEYSTONE_CA, SCHEMA_SYNC, type GlanceProfile } from './profiles.ts';
 import { options, glanceSettings, regionFor, type GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
 import { glanceFacts } from './facts.ts';
+import { glancePreflight, preflightFacts } from './preflight.ts';
 import { glanceApiReady, glanceRegistryReady } from './readiness.ts';
 import { checkGlance } from './verify.ts';
 import { adoptGlanceSecrets } from './adopt.ts';
+import { dbPasswordProblem, keystonePasswordProblem, GLANCE_DB_PASSWORD_ENCODING } from './secret-rules.ts';
 
 type Ctx = PlaybookContext<GlanceSettings, GlanceProfile>;
 
@@ -92,12 +97,28 @@ function templateVars(ctx: Ctx, k: KeystoneAccess): Record<string, string | impo
 
 const SYNC_HINT = 'check [database] connection in /etc/glance/glance-api.conf and that MariaDB is up; the log is /var/log/glance/glance-manage.log';
 
+// The schema sync is a handler the schema resource hands its change to: written to the journal before it
+// starts and crossed out only once it finished, so a run cut off before or during the sync leaves it owed;
+// it runs after the packages and the config, before the restarts.
+const SYNC_SCHEMA = 'sync-glance-schema';
+
+/** The schema as a resource (alembic's, Glance 13 and later, or sqlalchemy-migrate's, Juno); its sync is the SYNC_SCHEMA handler. */
+function schema(ctx: Ctx): Resource {
+  const { profile, settings: st } = ctx;
+  const admin = sessions(st, ctx.secrets.GLANCE_PASS, profile).dbAdmin;
+  const common = {
+    id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, sync: SCHEMA_SYNC, admin,
+    notifies: [SYNC_SCHEMA, ...profile.services.map((x) => restartOf(x.name))], doneBy: SYNC_SCHEMA, hint: SYNC_HINT,
+  };
+  return profile.schema.tool === 'alembic' ? alembicSchema(common) : migrateSchema({ ...common, repositoryId: 'Glance Migrations' });
+}
+
 async function resources(ctx: Ctx): Promise<Resource[]> {
   const { profile, settings: st, secrets } = ctx;
   const s = sessions(st, secrets.GLANCE_PASS, profile);
   const restartAll = profile.services.map((x) => restartOf(x.name));
-  const db = { database: st.database, password: secrets.GLANCE_DBPASS!, admin: s.dbAdmin, dialect: profile.sqlDialect };
-  const sync = { command: 'glance-manage db_sync', user: 'glance' };
+  // PyMySQL sends the password as latin-1: the accounts are checked and set as those bytes.
+  const db = { database: st.database, password: secrets.GLANCE_DBPASS!, admin: s.dbAdmin, dialect: profile.sqlDialect, passwordEncoding: GLANCE_DB_PASSWORD_ENCODING };
   const keystone = await keystoneAccess(ctx);
   const vars = templateVars(ctx, keystone);
   return [
@@ -111,19 +132,20 @@ async function resources(ctx: Ctx): Promise<Resource[]> {
     inLane('identity', keystoneRoleAssignment({ user: st.keystoneUser, domainId: st.domainId, project: st.serviceProject, role: st.role, keystone: s.keystone })),
     inLane('identity', keystoneService({ ...st.service, keystone: s.keystone })),
     inLane('identity', keystoneEndpoints({ service: st.service, urls: st.endpoints, region: keystone.region, keystone: s.keystone })),
-    // 4. Packages. New or upgraded code only runs after a restart (the postinst's own start used the packaged config).
-    inLane('packages', aptPackages({ id: 'glance', packages: profile.packages, preseed: profile.preseed, source: profile.packageSource, notifies: restartAll })),
+    // 4. Packages: first whatever an interrupted dpkg left half-done (apt installs nothing past it; finishing
+    // it may configure Glance's own packages, whose new code runs only after a restart), then ours. New or
+    // upgraded code only runs after a restart (the postinst's own start used the packaged config).
+    inLane('packages', dpkgHealth({ lockTimeoutSec: st.dpkgLockTimeoutSec, notifies: restartAll })),
+    inLane('packages', aptPackages({ id: 'glance', packages: profile.packages, preseed: profile.preseed, source: profile.packageSource, notifies: restartAll, lockTimeoutSec: st.dpkgLockTimeoutSec })),
     // 5-6. Configuration: for an https Keystone, the CA glance-api checks it with (after the package: /etc/glance is its).
     ...(keystone.caPem ? [file({
       path: KEYSTONE_CA, content: keystone.caPem, owner: 'root:root', mode: 0o644, describe: `the CA of ${keystone.url.protocol}//${keystone.url.host}`, notifies: restartAll,
     })] : []),
     ...profile.configs.map((c) => iniFile({
-      path: c.path, template: template(c.template), vars, owner: 'root:glance', mode: 0o640, madeBy: 'the package', notifies: [restartOf(c.restarts)], retired: c.retired,
+      path: c.path, template: template(c.template), vars, owner: 'root:glance', mode: 0o640, madeBy: 'the package', notifies: [restartOf(c.restarts)], retired: c.retired, backupDir: BACKUPS,
     })),
-    // 7. Schema: alembic's (Glance 13 and later) or sqlalchemy-migrate's (Juno).
-    profile.schema.tool === 'alembic'
-      ? alembicSchema({ id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, sync, admin: s.dbAdmin, notifies: restartAll, hint: SYNC_HINT })
-      : migrateSchema({ id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, repositoryId: 'Glance Migrations', sync, admin: s.dbAdmin, notifies: restartAll, hint: SYNC_HINT }),
+    // 7. Schema: synced by its handler, after the packages and the config.
+    schema(ctx),
     // What the package left that the guide removes (Juno: the SQLite database the config no longer names).
     ...profile.leftovers.map((p) => pathAbsent(p)),
     // 8. Services running (restarts are handlers, run once after what asked for them).
@@ -153,19 +175,24 @@ export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   options,
   settings: glanceSettings,
   secrets: [
-    { name: 'GLANCE_DBPASS', describe: 'the password of the glance database account', generate: () => generatePassword() },
-    { name: 'GLANCE_PASS', describe: 'the password of the glance user in Keystone', generate: () => generatePassword() },
+    { name: 'GLANCE_DBPASS', describe: 'the password of the glance database account', generate: () => generatePassword(), problem: dbPasswordProblem },
+    { name: 'GLANCE_PASS', describe: 'the password of the glance user in Keystone', generate: () => generatePassword(), problem: keystonePasswordProblem },
   ],
   // With none on the operator's side, the passwords glance-api.conf already holds, proven (adopt.ts).
   adoptSecrets: adoptGlanceSecrets,
-  facts: glanceFacts(),
+  // The preflight's facts come in the same round trip; the names it looks up are the settings'.
+  facts: (settings) => [...glanceFacts(), ...preflightFacts(settings)],
+  preflight: glancePreflight,
   // The database session needs nothing from the facts: open it while they are gathered.
   warm: (settings) => [sessions(settings).dbAdmin],
   resources,
   handlers(ctx) {
     const keystone = sessions(ctx.settings, ctx.secrets.GLANCE_PASS).keystone;
-    // In the profile's order: the registry (Juno) answers before the API that uses it is restarted.
-    return ctx.profile.services.map((x) => restartService({ ...x, ready: x.name === 'glance-api' ? glanceApiReady(x, keystone) : x.name === 'glance-registry' ? glanceRegistryReady(x) : undefined }));
+    // The schema first; then, in the profile's order, the registry (Juno) answers before the API that uses it is restarted.
+    return [
+      schemaSyncHandler(SYNC_SCHEMA, schema(ctx), SCHEMA_SYNC),
+      ...ctx.profile.services.map((x) => restartService({ ...x, ready: x.name === 'glance-api' ? glanceApiReady(x, keystone) : x.name === 'glance-registry' ? glanceRegistryReady(x) : undefined })),
+    ];
   },
   check: {
     quick: async (ctx) => checkGlance(ctx.host, await verifyTarget(ctx), { full: false }),

@@ -7,6 +7,9 @@ import type { RetiredKeys } from '../../src/resources/ini-file.ts';
 export type ProfileId = 'juno' | 'bullseye' | 'bookworm' | 'trixie';
 
 /** Where glance-api finds the CA of an https Keystone (placed by the playbook: /root's copy is not its to read). */
+/** The schema sync of every release: glance-manage's, as the glance user. */
+export const SCHEMA_SYNC = { command: 'glance-manage db_sync', user: 'glance' } as const;
+
 export const KEYSTONE_CA = '/etc/glance/keystone-ca.pem';
 
 export interface GlanceService {
@@ -19,6 +22,11 @@ export interface GlanceService {
   log: string;
   /** The TCP port it listens on, freed before a restart starts it again. */
   port: number;
+  /**
+   * The daemon run by hand, to hear why it does not start: its init script sends stderr nowhere, and a
+   * bad option value is said only there ("ERROR: Value for option default_store … is not valid").
+   */
+  foreground?: { user: string; command: string };
 }
 
 export interface GlanceConfig {
@@ -121,6 +129,7 @@ const modernDebian = (id: ProfileId, codename: string, inspection: UploadFacts['
     pidfiles: ['/run/glance/glance-api.pid', '/var/run/glance/glance-api.pid'],
     log: '/var/log/glance/glance-api.log',
     port: 9292,
+    foreground: { user: 'glance', command: 'glance-api --config-file=/etc/glance/glance-api.conf' },
   }],
   keystoneApi: 'v3',
   schema: { tool: 'alembic', versionsDir: '/usr/lib/python3/dist-packages/glance/db/sqlalchemy/alembic_migrations/versions' },

@@ -7,7 +7,6 @@ import type { Provider } from '../../src/engine/providers.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { glanceClient } from '../../src/clients/glance.ts';
 import { httpRequest } from '../../src/clients/http.ts';
-import { lastLog } from '../../src/resources/service-control.ts';
 import type { KeystoneSession } from '../../src/providers/keystone.ts';
 import type { GlanceService } from './profiles.ts';
 
@@ -31,11 +30,12 @@ export function glanceApiReady(svc: GlanceService, keystone: Provider<KeystoneSe
     const deadline = Date.now() + timeoutMs;
     const ks = await (await host.use(keystone)).reader();
     const glance = glanceClient(host.t, `http://127.0.0.1:${svc.port}`, async () => ks.token());
-    const fail = async (what: string) => {
-      throw new EngineError(`service ${svc.name}`, `${svc.name} was restarted but ${what} after ${timeoutMs / 1000} s\n${await lastLog(host, svc.log)}`,
+    const fail = (what: string): never => {
+      // The restart's caller adds the service's own lines since the restart.
+      throw new EngineError(`service ${svc.name}`, `${svc.name} was restarted but ${what} after ${timeoutMs / 1000} s`,
         'fix what its log says (often [database] connection or [keystone_authtoken]), then run again: the restart stays pending until it succeeds');
     };
-    if (!(await glance.waitUntilAnswers(timeoutMs).then(() => true, () => false))) await fail(`does not answer on port ${svc.port}`);
+    if (!(await glance.waitUntilAnswers(timeoutMs).then(() => true, () => false))) fail(`does not answer on port ${svc.port}`);
     let last = '';
     while (Date.now() < deadline) {
       try {
@@ -47,7 +47,7 @@ export function glanceApiReady(svc: GlanceService, keystone: Provider<KeystoneSe
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    await fail(`cannot list images (${last})`);
+    fail(`cannot list images (${last})`);
   };
 }
 
@@ -65,7 +65,8 @@ export function glanceRegistryReady(svc: GlanceService, timeoutMs = 60_000) {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    throw new EngineError(`service ${svc.name}`, `${svc.name} was restarted but does not answer on port ${svc.port} after ${timeoutMs / 1000} s (${last})\n${await lastLog(host, svc.log)}`,
+    // The restart's caller adds the service's own lines since the restart.
+    throw new EngineError(`service ${svc.name}`, `${svc.name} was restarted but does not answer on port ${svc.port} after ${timeoutMs / 1000} s (${last})`,
       'fix what its log says (often [database] connection in glance-registry.conf), then run again: the restart stays pending until it succeeds');
   };
 }

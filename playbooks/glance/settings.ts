@@ -17,6 +17,8 @@ export interface GlanceSettings {
   serviceProject: string;
   role: string;
   service: { name: string; type: string; description: string };
+  /** Seconds to wait for another process (unattended-upgrades) that holds dpkg's lock before giving up. */
+  dpkgLockTimeoutSec: number;
   /** Where the admin credentials come from (--os-cloud, --openrc, OS_*, the controller's openrc) and what to trust. */
   credentials: CredentialOptions;
   /**
@@ -43,6 +45,7 @@ export const options: OptionSpec[] = [
   { name: 'os-cacert', type: 'string', describe: 'CA file (PEM, here) of an https Keystone (default: $OS_CACERT, cacert:)' },
   { name: 'insecure', type: 'boolean', describe: 'do not check an https Keystone\'s certificate (loud; not for production)' },
   { name: 'db-admin-password-file', type: 'string', describe: 'a file holding MariaDB root\'s password, for a server whose root logs in by password only (default: /etc/mysql/debian.cnf on the controller, or root by unix socket)' },
+  { name: 'dpkg-lock-timeout', type: 'number', default: 300, describe: 'seconds to wait for apt/dpkg held by another process (unattended-upgrades)' },
 ];
 
 export function glanceSettings(values: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): GlanceSettings {
@@ -59,6 +62,7 @@ export function glanceSettings(values: Readonly<Record<string, unknown>>, env: R
     serviceProject: 'service',
     role: 'admin',
     service: { name: 'glance', type: 'image', description: 'OpenStack Image Service' },
+    dpkgLockTimeoutSec: typeof values['dpkg-lock-timeout'] === 'number' && values['dpkg-lock-timeout'] >= 0 ? values['dpkg-lock-timeout'] : 300,
     credentials: {
       ...(str(values['os-cloud']) ? { osCloud: str(values['os-cloud']) } : {}),
       ...(str(values.openrc) ? { openrc: str(values.openrc) } : {}),

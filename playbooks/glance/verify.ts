@@ -16,6 +16,9 @@ import { NotADiskImage, type DiskFormat } from '../../src/images/detect.ts';
 import { generatedImage, imageFile, type Digests, type UploadSource } from '../../src/images/upload-source.ts';
 import type { UploadFacts } from './profiles.ts';
 
+/** Every check's image carries it (unless kept), so one a dead run left is found again, and nothing else is. */
+const TAG = 'install-glance-verify';
+const LEFT_MAX = 20;
 const STORE = '/var/lib/glance/images';
 const CONTAINER_FORMAT = 'bare';
 // The guide's `glance image-create … --is-public True`.
@@ -50,16 +53,22 @@ async function check(host: Host, v: VerifyTarget, opts: { full: boolean }): Prom
   const t0 = Date.now();
   const ks = await (await host.use(v.keystone)).reader();
   const glance = glanceClient(host.t, v.endpoint, async () => ks.token(), { tls: v.tls });
+  // A check cut off half-way (the run killed during the upload) leaves its image behind: found by its tag.
+  const left = await glance.listImages(LEFT_MAX, TAG).catch(async (e: Error) => {
+    // After an apply, the quick check's advice is another apply; verify keeps the client's own (a 401 names [keystone_authtoken]).
+    const hint = opts.full ? (e as { hint?: string }).hint ?? 'read the log lines above' : 'run "install-glance apply" to repair, or read the log above';
+    throw new EngineError('verify', `the Glance API does not list images: ${e.message}\n${await lastLog(host, v.log)}`, hint);
+  });
   if (!opts.full) {
-    await glance.listImages(1).catch(async (e: Error) => {
-      throw new EngineError('verify', `the Glance API does not list images: ${e.message}\n${await lastLog(host, v.log)}`, 'run "install-glance apply" to repair, or read the log above');
-    });
+    if (left.length) host.note(`${left.length} image${left.length > 1 ? 's' : ''} an earlier check left behind (${left.map((i) => i.id).join(', ')}): the next upload check (verify) removes ${left.length > 1 ? 'them' : 'it'}`);
     const ms = Date.now() - t0;
     return { kind: 'list', ok: true, ms, summary: `the Glance API lists images (${ms} ms)` };
   }
+  for (const old of left) await glance.deleteImage(old.id);
+  const removed = left.length ? `; removed ${left.length} image${left.length > 1 ? 's' : ''} an earlier check left behind` : '';
   const src = source(v);
   if (v.image) host.note(formatNote(src, v.uploads));
-  const image = await glance.createImage({ name: src.name, disk_format: src.diskFormat, container_format: CONTAINER_FORMAT, visibility: VISIBILITY });
+  const image = await glance.createImage({ name: src.name, disk_format: src.diskFormat, container_format: CONTAINER_FORMAT, visibility: VISIBILITY, ...(v.keep ? {} : { tags: [TAG] }) });
   let deleted = false;
   let passed = false;
   try {
@@ -85,7 +94,8 @@ async function check(host: Host, v: VerifyTarget, opts: { full: boolean }): Prom
     return {
       kind: 'upload', ok: true, ms, imageId: image.id, name: src.name, source: v.image ? v.image.path : 'generated',
       size: src.size, checksum: sent.md5, ...checked.report, diskFormat: src.diskFormat, containerFormat: CONTAINER_FORMAT, visibility: VISIBILITY, storeFile, kept: !!v.keep,
-      summary: `image ${image.id}${v.image ? ` (${src.name})` : ''}: active, ${checked.format}, ${src.size} bytes, md5 ${sent.md5}${checked.hash}, ${VISIBILITY}, file in the store owned by glance, ${fate} (${(ms / 1000).toFixed(1)} s)`,
+      ...(left.length ? { removedLeftovers: left.map((i) => i.id) } : {}),
+      summary: `image ${image.id}${v.image ? ` (${src.name})` : ''}: active, ${checked.format}, ${src.size} bytes, md5 ${sent.md5}${checked.hash}, ${VISIBILITY}, file in the store owned by glance, ${fate} (${(ms / 1000).toFixed(1)} s)${removed}`,
     };
   } finally {
     // --keep keeps an image that passed; one that failed is no image to keep.

@@ -54,7 +54,8 @@ async function main(args: string[]): Promise<void> {
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 110))
-    .parserConfiguration({ 'populate--': true });
+    // boolean-negation is yargs' default; said here so that completion offers --no-wait and --no-rollback too.
+    .parserConfiguration({ 'populate--': true, 'boolean-negation': true });
   for (const add of await Promise.all(wanted.map((load) => load()))) cli = add(cli);
   const parser = cli
     .completion('completion', 'print a bash or zsh completion script (add it to ~/.bashrc or ~/.zshrc)', (_current: string, _argv: unknown, defaultCompletion: () => void, done: (completions: string[]) => void) => {

@@ -63,11 +63,15 @@ function options(y: Argv) {
     .option('json', { type: 'boolean', default: false, describe: 'one JSON report on stdout (schema/report.schema.json); human lines go to stderr' })
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'also show every remote command and API call (method, URL, status, time; secrets masked)' })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'show only changes and errors' })
+    .option('wait', { type: 'boolean', default: true, describe: 'apply: wait for another run on the host (--no-wait: refuse, naming it)' })
+    .option('rollback', { type: 'boolean', default: true, describe: 'restart fails on a new config: put the old back (--no-rollback: keep new)' })
     .conflicts('verbose', 'quiet');
   for (const o of glanceOptions) {
     a = a.option(o.name, {
       type: o.type, describe: o.describe, ...(o.default !== undefined ? { default: o.default } : {}),
       ...(o.type === 'string' ? { requiresArg: true, coerce: text(o.name) } : {}),
+      // A number is checked as --forks is: whole, not negative, given once (yargs' own parse takes "abc" as NaN).
+      ...(o.type === 'number' ? { type: 'string' as const, requiresArg: true, coerce: integer(o.name, 0) } : {}),
     });
   }
   return a;
@@ -106,7 +110,7 @@ async function run<S, P extends ProfileBase>(a: Args, mode: Mode, loadPlaybook: 
   const becomePassword = a['ask-become-pass'] ? await (await import('./become-password.ts')).askBecomePassword() : undefined;
   const early = earlyConnections(targets, a.forks, connectTarget(becomePassword));
   try {
-    const [playbook, { runHosts }, { operatorSecrets }, { JOURNAL }, { RunDisplay }, { paintFor }] = await Promise.all([
+    const [playbook, { runHosts }, { operatorSecrets }, { JOURNAL, RUN_LOCK, RUN_LOCK_WAIT_MS }, { RunDisplay }, { paintFor }] = await Promise.all([
       loadPlaybook(), import('../engine/pool.ts'), import('../secrets/layers.ts'), import('../state-paths.ts'), import('./run-display.ts'), import('./colour.ts'),
     ]);
     const display = new RunDisplay(live, {
@@ -117,9 +121,11 @@ async function run<S, P extends ProfileBase>(a: Args, mode: Mode, loadPlaybook: 
     const secrets = operatorSecrets({ env: process.env, teamFile: a.secrets });
     // The trace costs a wrapper around every remote call: asked for only with -v.
     const events: RunEvents = { ...display.events, ...(a.verbose ? { trace: (host, e) => display.trace(host, e) } : {}) };
+    // Only a run that changes the target takes its lock: plan and verify read, and must not queue behind an apply.
+    const runLock = mode === 'apply' ? { path: RUN_LOCK, wait: a.wait, timeoutMs: RUN_LOCK_WAIT_MS, tool: 'install-glance' } : undefined;
     const reports = await runHosts(targets, {
       mode, playbook, settings, release: a.release, secrets, rotateSecrets: a['rotate-secrets'], journalPath: JOURNAL, connect: early.connect,
-      progress: (host, line) => display.progress(host, line), events,
+      progress: (host, line) => display.progress(host, line), events, runLock, rollback: a.rollback,
     }, a.forks);
     display.finish(reports);
     return reports;

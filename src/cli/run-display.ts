@@ -28,8 +28,8 @@ export function traceLine(e: TraceEvent): string {
   return `${TRACE_LABEL[e.kind].padEnd(6)} ${e.what} → ${e.outcome} (${e.ms} ms)`;
 }
 
-/** Whether -q shows a resource: what changes or failed. */
-const isChange = (r: ResourceResult, mode: Mode) => (mode === 'plan' ? r.action !== 'none' : r.status === 'changed' || r.status === 'failed');
+/** Whether -q shows a resource: what changes or failed (or was changed and put back). */
+const isChange = (r: ResourceResult, mode: Mode) => (mode === 'plan' ? r.action !== 'none' : r.status === 'changed' || r.status === 'failed' || r.status === 'rolled-back');
 
 export class RunDisplay {
   readonly #started = new Set<string>();
@@ -77,10 +77,12 @@ export class RunDisplay {
       this.live.clear(h.host);
       this.#start(h);
       const p = this.o.paint;
-      if (!this.#quiet) return this.#say(h.host, tailLines(h, p));
-      // -q: handlers that ran or failed, and the error; nothing else.
+      // A change put back after its handler failed was shown as changed when it was made: said again as it ended.
+      const undone = h.resources.filter((r) => r.status === 'rolled-back').map((r) => resourceLines(r, h.mode, p)[0]!);
+      if (!this.#quiet) return this.#say(h.host, [...undone, ...tailLines(h, p)]);
+      // -q: what was put back, handlers that ran or failed, and the error; nothing else.
       const handlers = h.mode === 'plan' ? [] : h.handlers.filter((x) => x.status === 'changed' || x.status === 'failed');
-      this.#say(h.host, [...handlers.map((x) => handlerLine(x, h.mode, p)), ...errorLines(h, p)]);
+      this.#say(h.host, [...undone, ...handlers.map((x) => handlerLine(x, h.mode, p)), ...errorLines(h, p)]);
     },
   };
 

@@ -8,6 +8,7 @@ import { listRecords, stateOf, type LabRecord } from '../lab/records.ts';
 import { paths } from '../lab/paths.ts';
 import { UsageError } from './usage-error.ts';
 import { hostTargets } from './host-targets.ts';
+import { hostNameProblem, labelProblem, shownName, userNameProblem } from '../transport/names.ts';
 
 export interface TargetArgs {
   host?: string[];
@@ -82,11 +83,28 @@ export function inventoryTarget(h: InventoryHost, source: string, common: Common
     portNumber = p;
   }
   const key = text(h, source, ['ansible_private_key_file', 'ansible_ssh_private_key_file']);
+  const address = text(h, source, ['ansible_host', 'ansible_ssh_host']);
+  const userVar = pick(h, ['ansible_user', 'ansible_ssh_user']);
+  const refuse = (what: string, value: string, why: string, fix: string) => {
+    throw new UsageError(`inventory ${source}, host ${shownName(h.name)}: ${what} is ${shownName(value)}: ${why}\n  what to do: ${fix}`);
+  };
+  if (address === undefined) {
+    const bad = hostNameProblem(h.name);
+    if (bad) refuse('its name (the host to reach: it has no ansible_host)', h.name, bad, 'rename it, or give the address with ansible_host=…');
+  } else {
+    const bad = hostNameProblem(address) ;
+    if (bad) refuse(pick(h, ['ansible_host', 'ansible_ssh_host'])!.name, address, bad, 'give the host\'s name or address as DNS or /etc/hosts knows it');
+    const label = labelProblem(h.name);
+    if (label) refuse('its name', h.name, label, 'rename it');
+  }
+  const user = text(h, source, ['ansible_user', 'ansible_ssh_user']);
+  const badUser = user === undefined ? undefined : userNameProblem(user);
+  if (badUser) refuse(userVar!.name, user!, badUser, 'give the login name as it is on the host');
   const target: ResolvedTarget = {
     ...common,
     name: h.name,
-    host: text(h, source, ['ansible_host', 'ansible_ssh_host']) ?? h.name,
-    user: text(h, source, ['ansible_user', 'ansible_ssh_user']) ?? common.user,
+    host: address ?? h.name,
+    user: user ?? common.user,
     port: portNumber ?? common.port,
     // Ansible expands ~ in key paths; operators write ~/.ssh/… in inventories.
     identity: key?.replace(/^~(?=$|\/)/, os.homedir()) ?? common.identity,
@@ -94,6 +112,8 @@ export function inventoryTarget(h: InventoryHost, source: string, common: Common
   const become = bool(h, source, 'ansible_become');
   if (become !== undefined) target.become = become;
   const becomeUser = text(h, source, ['ansible_become_user']);
+  const badBecome = becomeUser === undefined ? undefined : userNameProblem(becomeUser);
+  if (badBecome) refuse('ansible_become_user', becomeUser!, badBecome, 'give the user sudo should run commands as');
   if (becomeUser !== undefined) target.becomeUser = becomeUser;
   if (target.become === undefined) delete target.become;
   if (target.becomeUser === undefined) delete target.becomeUser;
@@ -131,6 +151,14 @@ export async function resolveTargets(a: TargetArgs, progress: (line: string) => 
   if (a.become !== undefined) common.become = a.become;
   if (a.becomeUser !== undefined) common.becomeUser = a.becomeUser;
   if (a.host && (!a.host.length || a.host.some((h) => !h))) throw new UsageError('--host needs a host name or address');
+  for (const h of a.host ?? []) {
+    const bad = hostNameProblem(h);
+    if (bad) throw new UsageError(`--host ${shownName(h)}: ${bad}`);
+  }
+  for (const [flag, name] of [['--user', a.user], ['--become-user', a.becomeUser]] as const) {
+    const bad = name === undefined ? undefined : userNameProblem(name);
+    if (bad) throw new UsageError(`${flag} ${shownName(name!)}: ${bad}`);
+  }
   const given = [a.host?.length, a.inventory, a.lab].filter(Boolean).length;
   const labNames = (a.lab ?? []).filter(Boolean);
   if (given > 1) throw new UsageError('give one of --host, --inventory or --lab');

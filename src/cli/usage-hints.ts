@@ -49,7 +49,10 @@ export function explainUsage(msg: string, args: readonly string[], y: unknown): 
   return words.map((w) => {
     if (typedAsOption(w, args)) {
       const near = nearest(w, state.options.filter((o) => !/[A-Z]/.test(o)));
-      return `unknown option ${dashed(w)}${near ? `: did you mean ${dashed(near)}?` : ''}`;
+      // yargs names --no-wiat as wiat: said as typed, and so is the suggestion.
+      const negated = !args.some((a) => a === `--${w}` || a.startsWith(`--${w}=`)) && args.some((a) => a === `--no-${w}` || a.startsWith(`--no-${w}=`));
+      const as = (o: string) => (negated ? `--no-${o}` : dashed(o));
+      return `unknown option ${as(w)}${near ? `: did you mean ${as(near)}?` : ''}`;
     }
     if (state.subcommands.length) {
       const near = nearest(w, state.subcommands);

@@ -26,13 +26,15 @@ export interface NewImage {
   disk_format: string;
   container_format: string;
   visibility: 'public' | 'private' | 'shared' | 'community';
+  tags?: string[];
 }
 
 export interface GlanceClient {
   /** Normalised: no trailing slash, no /v2. */
   readonly endpointUrl: string;
   readonly requests: number;
-  listImages(limit?: number): Promise<GlanceImage[]>;
+  /** GET /v2/images, at most `limit`, only those with the tag when one is given. */
+  listImages(limit?: number, tag?: string): Promise<GlanceImage[]>;
   createImage(img: NewImage): Promise<GlanceImage>;
   /**
    * PUT /v2/images/{id}/file as application/octet-stream, 64 KiB at a time; onProgress gets the bytes sent so
@@ -87,8 +89,8 @@ export function glanceClient(t: Transport, endpointUrl: string, token: () => Pro
     get requests() {
       return c.requests;
     },
-    async listImages(limit = 25) {
-      const res = await call('GET', `/v2/images?limit=${limit}`, [200]);
+    async listImages(limit = 25, tag?: string) {
+      const res = await call('GET', `/v2/images?limit=${limit}${tag ? `&tag=${seg(tag)}` : ''}`, [200]);
       return (res.json<{ images?: GlanceImage[] }>().images ?? []).map(pickImage);
     },
     async createImage(img) {

@@ -6,6 +6,7 @@ import { request as httpRequestRaw, type ClientRequest, type IncomingHttpHeaders
 import type { Duplex, Readable } from 'node:stream';
 import type { Transport } from '../transport/ssh.ts';
 import { secureTunnel, TlsError, type TlsTrust } from './tls-tunnel.ts';
+import { noteServerDate } from './server-clock.ts';
 
 export type { TlsTrust } from './tls-tunnel.ts';
 
@@ -132,6 +133,8 @@ export function httpRequest(t: Transport, url: string, opts: HttpRequestOptions)
       fail(new HttpError('broken', method, url, `${method} ${url} failed: ${e.code ?? e.message}`, 'the service or the SSH connection dropped the request; run again', e)),
     );
     req.on('response', (res) => {
+      // Its clock, for a check that then needs no request of its own (server-clock.ts).
+      noteServerDate(t, u, res.headers.date);
       const chunks: Buffer[] = [];
       arm();
       res.on('data', (d: Buffer) => {

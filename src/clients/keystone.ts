@@ -17,8 +17,15 @@ import type { AdminCredentials, CatalogWrites, KeystoneClient, KsEndpoint, KsPro
 export { KeystoneError } from './keystone-error.ts';
 export { adminCredentialsFromOpenrc, adminCredentialsFromEnv } from './openrc.ts';
 
+/**
+ * Per request (the longest silence). Keystone answers in well under a second, a password check (a hash)
+ * included; a Keystone that accepts the connection and then says nothing (stopped, wedged) fails the run
+ * at this, naming Keystone, well inside half a minute.
+ */
+export const KEYSTONE_TIMEOUT_MS = 15_000;
+
 export interface KeystoneOptions {
-  /** Per request (longest silence); default 30 s. */
+  /** Per request (longest silence); default KEYSTONE_TIMEOUT_MS. */
   timeoutMs?: number;
   /** Default: 'v2.0' when the auth URL is a v2.0 one (the Juno guide's openrc), else 'v3'. */
   catalogWrites?: CatalogWrites;
@@ -111,7 +118,7 @@ function keystoneCaller(t: Transport, base: string, timeoutMs?: number, tls?: Tl
     api: 'Keystone',
     daemon: 'Keystone',
     base,
-    timeoutMs,
+    timeoutMs: timeoutMs ?? KEYSTONE_TIMEOUT_MS,
     tls,
     makeError: (m, h, r, cause) => new KeystoneError(m, h, r, cause),
     connectHint: (b) => `check keystone (uwsgi/apache, or keystone-all on Juno) on the controller and that ${hostOf(b)} is where it listens`,

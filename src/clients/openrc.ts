@@ -20,7 +20,7 @@ export class OpenrcError extends KeystoneError {
 }
 
 /** One piece of a word as sh sees it. `unsupported` is a `$(…)` or `` `…` `` (kept to say so, never run). */
-type Part = { kind: 'text'; text: string; quoted: boolean } | { kind: 'var'; name: string } | { kind: 'unsupported'; what: string };
+type Part = { kind: 'text'; text: string; quoted: boolean } | { kind: 'var'; name: string } | { kind: 'unsupported'; what: string; says?: string };
 
 interface Word {
   parts: Part[];
@@ -29,28 +29,47 @@ interface Word {
 interface Command {
   line: number;
   words: Word[];
+  /** The operator before it and after it (`;` for a line end): `&&`/`||` make it conditional, `|` and `&` a subshell. */
+  before: string;
+  after: string;
+  /** Inside `( … )`: a subshell, whose variables sh does not keep. */
+  subshell: boolean;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const OPERATORS = new Set([';', '&', '|', '<', '>', '(', ')']);
 
-/** The text split into simple commands (newline, `;`, `&`, `|` end one), each a list of words. */
+/**
+ * The text split into simple commands (a newline, `;`, `&`, `&&`, `|`, `||`, `(` and `)` end one), each a
+ * list of words and what surrounds it. A redirection (`>/dev/null`, `2>&1`) belongs to its command and is
+ * dropped; a here-document is refused (its lines are no commands).
+ */
 function commands(text: string, source: string): Command[] {
   const out: Command[] = [];
   let i = 0;
   let line = 1;
   let words: Word[] = [];
   let start = 1;
-  const end = () => {
-    if (words.length) out.push({ line: start, words });
+  let before = ';';
+  let depth = 0;
+  /** The next word is a redirection's target, not an argument. */
+  let redirectTarget = false;
+  const end = (op: string) => {
+    redirectTarget = false;
+    if (words.length) out.push({ line: start, words, before, after: op, subshell: depth > 0 });
+    if (words.length || op !== ';') before = op;
     words = [];
   };
   const peek = (k = 0) => text[i + k] ?? '';
 
+  if (text.startsWith('\ufeff')) throw new OpenrcError(source, 1, 'the file starts with a byte-order mark (U+FEFF), which sh reads as part of the first command: save it without one (as UTF-8 without BOM)');
+  const nul = text.indexOf('\0');
+  if (nul >= 0) throw new OpenrcError(source, text.slice(0, nul).split('\n').length, 'a NUL byte: this is no shell script');
+
   while (i < text.length) {
     const ch = peek();
     if (ch === '\n') {
-      end();
+      end(';');
       line++;
       i++;
       continue;
@@ -69,9 +88,20 @@ function commands(text: string, source: string): Command[] {
       while (i < text.length && peek() !== '\n') i++;
       continue;
     }
-    if (OPERATORS.has(ch)) {
-      end();
+    if (ch === '<' || ch === '>') {
+      if (ch === '<' && peek(1) === '<') throw new OpenrcError(source, line, 'a here-document (<<), which this tool does not read');
+      // >, >>, >|, >&, <, <&, <>: the operator, then its target word.
       i++;
+      while ('<>&|'.includes(peek()) && peek() !== '') i++;
+      redirectTarget = true;
+      continue;
+    }
+    if (OPERATORS.has(ch)) {
+      const two = peek(1) === ch && (ch === '&' || ch === '|');
+      end(ch === '(' || ch === ')' ? ';' : two ? ch + ch : ch);
+      if (ch === '(') depth++;
+      if (ch === ')') depth = Math.max(0, depth - 1);
+      i += two ? 2 : 1;
       continue;
     }
     if (!words.length) start = line;
@@ -96,6 +126,12 @@ function commands(text: string, source: string): Command[] {
         } while (i < text.length && depth > 0);
         if (depth > 0) throw new OpenrcError(source, from, 'a $( is never closed');
         parts.push({ kind: 'unsupported', what: '$(…)' });
+        return;
+      }
+      if (next === "'" || next === '"') {
+        // bash's $'…' (escapes) and $"…" (translation); dash reads them otherwise.
+        parts.push({ kind: 'unsupported', what: `$${next}…${next}`, says: `uses $${next}…${next} quoting, which bash and dash read differently` });
+        i++;
         return;
       }
       if (next === '{') {
@@ -185,13 +221,29 @@ function commands(text: string, source: string): Command[] {
         dollar(false);
         continue;
       }
+      if (c === '~' && tildePlace(parts)) {
+        // An unquoted ~ at a word's start, or at an assignment value's: sh puts a home directory there.
+        parts.push({ kind: 'unsupported', what: '~', says: 'starts with an unquoted ~, which sh replaces with a home directory' });
+        i++;
+        continue;
+      }
       addText(c, false);
       i++;
     }
-    words.push({ parts });
+    // A redirection's target, or its file descriptor (2>…): not a word of the command.
+    const fd = parts.length === 1 && parts[0]!.kind === 'text' && !parts[0]!.quoted && /^\d+$/.test(parts[0]!.text) && (peek() === '<' || peek() === '>');
+    if (redirectTarget) redirectTarget = false;
+    else if (!fd) words.push({ parts });
   }
-  end();
+  end(';');
   return out;
+}
+
+/** Whether an unquoted ~ here is a tilde-prefix: at a word's start, or right after an assignment's `=` or a `:` in its value. */
+function tildePlace(parts: Part[]): boolean {
+  if (!parts.length) return true;
+  const only = parts.length === 1 && parts[0]!.kind === 'text' && !parts[0]!.quoted ? parts[0]!.text : undefined;
+  return only !== undefined && /^[A-Za-z_][A-Za-z0-9_]*=(?:.*:)?$/s.test(only);
 }
 
 /** The leading unquoted NAME= of a word, if it is an assignment. */
@@ -210,6 +262,26 @@ function literal(w: Word): string | undefined {
 }
 
 const isOs = (name: string) => name.startsWith('OS_');
+
+const OPENS = new Set(['if', 'while', 'until', 'for', 'case', '{']);
+const CLOSES = new Set(['fi', 'done', 'esac', '}']);
+const RESERVED = new Set([...OPENS, ...CLOSES, 'then', 'else', 'elif', 'do', '!']);
+
+/**
+ * `if [ -z "$X" ]; then unset X; fi` (or `test -z`), starting at command c, as three commands: X, else
+ * undefined. sh unsets X when it is empty or unset.
+ */
+function unsetIfEmpty(cmds: readonly Command[], c: number): { name: string } | undefined {
+  const words = (k: number) => cmds[k]?.words.map((w) => (w.parts.length === 1 && w.parts[0]!.kind === 'var' ? `$${w.parts[0]!.name}` : literal(w)));
+  const [a, b, d] = [words(c), words(c + 1), words(c + 2)];
+  if (!a || !b || !d) return undefined;
+  const test = a.join(' ');
+  const m = /^if (?:\[ -z (\$[A-Za-z_]\w*) \]|test -z (\$[A-Za-z_]\w*))$/.exec(test);
+  const name = (m?.[1] ?? m?.[2])?.slice(1);
+  if (!name || b.join(' ') !== `then unset ${name}` || d.join(' ') !== 'fi') return undefined;
+  // "$X" quoted is one var part too; an unquoted $X would be word-split by sh, and the test reads the same.
+  return { name };
+}
 
 export interface Openrc {
   /** The variables the file exports, by name: what a process started after `source FILE` sees of it. */
@@ -234,7 +306,7 @@ export function parseOpenrc(text: string, source = 'admin-openrc.sh'): Openrc {
     const v = parts
       .map((p) => {
         if (p.kind === 'text') return p.text;
-        if (p.kind === 'unsupported') throw new OpenrcError(source, line, `${name}'s value runs ${p.what}, which this tool does not do`);
+        if (p.kind === 'unsupported') throw new OpenrcError(source, line, `${name}'s value ${p.says ?? `runs ${p.what}, which this tool does not do`}`);
         const got = shell[p.name];
         if (got === undefined) throw new OpenrcError(source, line, `${name}'s value uses $${p.name}, which this file ${computed.has(p.name) ? 'computes (sh would run something for it)' : 'does not set'}`);
         return got;
@@ -259,7 +331,22 @@ export function parseOpenrc(text: string, source = 'admin-openrc.sh'): Openrc {
     }
   };
 
-  for (const cmd of commands(text, source)) {
+  const cmds = commands(text, source);
+  /** Depth of if/while/until/for/case/{ … } around the command: what runs there depends on a condition or a call. */
+  let compound = 0;
+  for (let c = 0; c < cmds.length; c++) {
+    const raw = cmds[c]!;
+    // Reserved words that open, continue or close a compound command come first in a command's words.
+    let skip = 0;
+    for (const w of raw.words) {
+      const l = literal(w);
+      if (l === undefined || !RESERVED.has(l)) break;
+      if (OPENS.has(l)) compound++;
+      if (CLOSES.has(l)) compound = Math.max(0, compound - 1);
+      skip++;
+    }
+    const cmd = { ...raw, words: raw.words.slice(skip) };
+    if (!cmd.words.length) continue;
     const head = literal(cmd.words[0]!);
     const assigns = cmd.words.map(assignment);
     const touchesOs = cmd.words.some((w, k) => {
@@ -268,6 +355,32 @@ export function parseOpenrc(text: string, source = 'admin-openrc.sh'): Openrc {
       const l = literal(w);
       return l !== undefined && isOs(l) && NAME.test(l);
     });
+
+    // The openrc Horizon hands out: `if [ -z "$OS_X" ]; then unset OS_X; fi` unsets what is empty.
+    const idiom = unsetIfEmpty(cmds, c);
+    if (idiom) {
+      if (!shell[idiom.name]) {
+        delete shell[idiom.name];
+        delete setOn[idiom.name];
+        exportedNames.delete(idiom.name);
+      }
+      c += 2;
+      compound = Math.max(0, compound - 1);
+      continue;
+    }
+    if (touchesOs) {
+      const where = compound > 0 ? 'inside if/while/for/case/{ … }, which this tool does not evaluate: whether sh sets it depends on what runs'
+        : cmd.subshell ? 'inside ( … ), a subshell, whose variables sh does not keep'
+          : cmd.after === '&' ? 'in a command run in the background (&), a subshell, whose variables sh does not keep'
+            : cmd.after === '|' || cmd.before === '|' ? 'in a pipeline (|), whose commands run in subshells, whose variables sh does not keep'
+              : cmd.before === '&&' || cmd.before === '||' ? `after ${cmd.before}, so whether sh sets it depends on the command before`
+                : undefined;
+      if (where) throw new OpenrcError(source, cmd.line, `an OS_* variable is set ${where}`);
+      if (head === 'read') {
+        const names = cmd.words.slice(1).map(literal).filter((l): l is string => !!l && isOs(l) && NAME.test(l));
+        throw new OpenrcError(source, cmd.line, `\`read\` asks the terminal for ${names.join(', ')} (as Horizon's openrc does for the password), which a run cannot answer: put the value in the file (export OS_PASSWORD='…'), or give the credentials another way (OS_* here, --os-cloud)`);
+      }
+    }
 
     if (head === 'export' && cmd.words.length > 1) {
       for (let k = 1; k < cmd.words.length; k++) {

@@ -21,8 +21,12 @@ export interface HostWork {
   /** Handler names a run wrote down and did not finish. */
   pending: readonly string[];
   report: HostReport;
+  /** When a handler fails after changes that notified it, put back those that can be (default: off here, on from runHost). */
+  rollback?: boolean;
   /** Told of each resource as it finishes (and, in an apply, of the plan first). */
   events?: RunEvents;
+  /** Awaited by an apply once everything is read, before its first change: throws to stop it (the preflight). */
+  gate?: () => Promise<void>;
 }
 
 /** A resource that notifies a handler its playbook does not declare is the playbook's bug: say so first. */
@@ -80,6 +84,7 @@ export async function apply(w: HostWork): Promise<void> {
   const reasons = pendingHandlers(w);
   const notified = new Set(reasons.keys());
   const planned = await readAll(host, resources);
+  await w.gate?.();
 
   const results: ResourceResult[] = planned.map(({ resource: r, diff, ms }) => ({
     kind: r.kind, id: r.id, action: diff.action, status: 'skipped', why: 'not reached', changes: diff.changes, detail: diff.detail, ms,
@@ -92,6 +97,20 @@ export async function apply(w: HostWork): Promise<void> {
   const order = inOrder(results, (r) => tell(w.events?.resource, report, r));
   let dirty = false;
   const journaled = new Map<string, Promise<void>>([...notified].map((h) => [h, Promise.resolve()]));
+
+  /**
+   * The handlers r notifies, written down before its change, and owed only once written: a lane beside this
+   * one that notifies the same handler waits for the same write, and a write that fails leaves nothing
+   * reported as kept.
+   */
+  async function writeDown(r: Resource): Promise<void> {
+    const fresh = (r.notifies ?? []).filter((h) => !journaled.has(h));
+    if (fresh.length) {
+      const write = w.journal.add(fresh).then(() => fresh.forEach((h) => { notified.add(h); reasons.set(h, `${r.kind} ${r.id} changed`); }));
+      fresh.forEach((h) => journaled.set(h, write));
+    }
+    await Promise.all((r.notifies ?? []).map((h) => journaled.get(h)));
+  }
 
   async function applyOne(i: number): Promise<void> {
     const r = resources[i]!;
@@ -106,22 +125,25 @@ export async function apply(w: HostWork): Promise<void> {
         Object.assign(result, { action: diff.action, why: diff.why, changes: diff.changes, detail: diff.detail });
       }
       if (diff.action === 'none') {
+        // Planned to change and found done when reached (a package's postinst started the service): it
+        // changed in this run, as the plan said, so it is reported changed, not ok.
+        if (planned[i]!.diff.action !== 'none') {
+          Object.assign(result, { status: 'changed', why: `${diff.why}: done by an earlier change of this run` });
+          report.changed++;
+          return done();
+        }
         report.ok++;
         return done();
       }
+      // A resource that notifies its own doneBy hands its change to that handler (a schema sync): written
+      // down first like any notification, so a run that dies before the handler finished leaves it owed.
+      if (r.doneBy && r.notifies?.includes(r.doneBy)) await writeDown(r);
       if (r.doneBy && notified.has(r.doneBy)) {
         Object.assign(result, { status: 'changed', why: `${diff.why}: done by ${r.doneBy} below` });
         report.changed++;
         return done();
       }
-      // Written down before the change, and owed only once written: a lane beside this one that notifies the
-      // same handler waits for the same write, and a write that fails leaves nothing reported as kept.
-      const fresh = (r.notifies ?? []).filter((h) => !journaled.has(h));
-      if (fresh.length) {
-        const write = w.journal.add(fresh).then(() => fresh.forEach((h) => { notified.add(h); reasons.set(h, `${r.kind} ${r.id} changed`); }));
-        fresh.forEach((h) => journaled.set(h, write));
-      }
-      await Promise.all((r.notifies ?? []).map((h) => journaled.get(h)));
+      await writeDown(r);
       await r.apply(host, diff.ops, state);
       result.status = 'changed';
       report.changed++;
@@ -153,6 +175,6 @@ export async function apply(w: HostWork): Promise<void> {
     }
     throw e;
   }
-  await runHandlers(w, notified, reasons);
+  await runHandlers(w, notified, reasons, resources.map((resource, i) => ({ resource, result: results[i]! })));
   await proveApplied(host, resources, results, report);
 }

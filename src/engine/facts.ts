@@ -72,10 +72,20 @@ export function splitSections(out: string): Map<string, string> {
   return sections;
 }
 
-/** Runs the specs' snippets in one round trip; the raw text of each, by key. */
-export async function gatherRaw(t: Transport, specs: readonly FactSpec<unknown>[]): Promise<Map<string, string>> {
+/** Runs the facts script somewhere and hands back its exit status and stdout. */
+export type FactsRunner = (script: string, limit: { timeoutMs: number; what: string }) => Promise<{ code: number; stdout: string }>;
+
+// A fact is a quick read; one that blocks (a hung NFS mount, a stuck dpkg-query) must not hold the run.
+export const FACTS_LIMIT = { timeoutMs: 60_000, what: 'the fact-gathering script' };
+
+/**
+ * Runs the specs' snippets in one round trip; the raw text of each, by key. `run` is where the script
+ * runs (default: a command of its own; the run lock's holder runs it once it holds the lock).
+ */
+export async function gatherRaw(t: Transport, specs: readonly FactSpec<unknown>[], run?: FactsRunner): Promise<Map<string, string>> {
   const unique = [...new Map(specs.map((s) => [s.key, s])).values()];
-  const r = await t.script(factsScript(unique));
+  const script = factsScript(unique);
+  const r = run ? await run(script, FACTS_LIMIT) : await t.script(script, [], FACTS_LIMIT);
   if (!r.stdout.includes(END)) throw new Error(`the fact-gathering script did not finish (exit ${r.code})`);
   const sections = splitSections(r.stdout);
   sections.delete('end');

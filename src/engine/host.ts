@@ -1,7 +1,7 @@
 // What resources, providers, handlers and checks get for one host: the connection, the OS facts, any
 // other fact on demand, the sessions (providers), and a progress line. Nothing of a playbook.
 import type { Transport } from '../transport/ssh.ts';
-import { gatherRaw, initFact, osFact, type FactSpec, type OsFacts } from './facts.ts';
+import { gatherRaw, initFact, osFact, type FactSpec, type FactsRunner, type OsFacts } from './facts.ts';
 import { Providers, type Provider } from './providers.ts';
 
 export interface Host {
@@ -9,6 +9,8 @@ export interface Host {
   readonly name: string;
   readonly t: Transport;
   readonly os: OsFacts;
+  /** This machine's clock (ms) when the last gathering's answer came: what a clock fact is to be set against. */
+  readonly factsAt?: number;
   /** A fact's value as last gathered; a fact not gathered yet costs one round trip now. */
   fact<T>(spec: FactSpec<T>): Promise<T>;
   /** Gathers every known fact again (after a change that moves them: a package install). */
@@ -30,6 +32,7 @@ export class HostSession implements Host {
   #parsed = new Map<string, unknown>();
   #asking = new Map<string, Promise<void>>();
   #os: OsFacts | undefined;
+  factsAt: number | undefined;
 
   constructor(
     readonly name: string,
@@ -47,10 +50,10 @@ export class HostSession implements Host {
     return this.#os;
   }
 
-  /** The one fact-gathering round trip: the engine's own facts and every spec given. */
-  async gather(specs: readonly FactSpec<unknown>[]): Promise<void> {
+  /** The one fact-gathering round trip: the engine's own facts and every spec given; `run`: where the script runs (see gatherRaw). */
+  async gather(specs: readonly FactSpec<unknown>[], run?: FactsRunner): Promise<void> {
     for (const s of [osFact, initFact, ...specs]) this.#register(s);
-    await this.refreshFacts();
+    await this.#refresh(run);
   }
 
   /** Two facts with one key and different scripts would answer for each other: a playbook's bug, said at once. */
@@ -60,8 +63,13 @@ export class HostSession implements Host {
     this.#specs.set(spec.key, spec);
   }
 
-  async refreshFacts(): Promise<void> {
-    this.#raw = await gatherRaw(this.t, [...this.#specs.values()]);
+  refreshFacts(): Promise<void> {
+    return this.#refresh();
+  }
+
+  async #refresh(run?: FactsRunner): Promise<void> {
+    this.#raw = await gatherRaw(this.t, [...this.#specs.values()], run);
+    this.factsAt = Date.now();
     this.#parsed.clear();
     this.#os = { ...osFact.parse(this.#raw.get(osFact.key) ?? ''), init: initFact.parse(this.#raw.get(initFact.key) ?? '') };
   }

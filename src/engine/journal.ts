@@ -30,12 +30,12 @@ export class Journal {
 
   async add(names: readonly string[]): Promise<void> {
     if (names.some((n) => !/^[A-Za-z0-9_.:@-]+$/.test(n))) throw new Error(`a handler name is one plain word: ${names.join(', ')}`);
-    const r = await this.t.exec(['sh', '-c', ADD, 'journal', this.path, ...names]);
+    const r = await this.t.exec(['sh', '-c', ADD, 'journal', this.path, ...names], { timeoutMs: 30_000, what: `writing the journal ${this.path}` });
     if (r.code !== 0) throw new Error(`cannot write the pending-handler journal ${this.path}: ${r.stderr.trim()}`);
   }
 
   async remove(name: string): Promise<void> {
-    const r = await this.t.exec(['sh', '-c', REMOVE, 'journal', this.path, name]);
+    const r = await this.t.exec(['sh', '-c', REMOVE, 'journal', this.path, name], { timeoutMs: 30_000, what: `updating the journal ${this.path}` });
     if (r.code !== 0) throw new Error(`cannot update the pending-handler journal ${this.path}: ${r.stderr.trim()}`);
   }
 }

@@ -20,6 +20,12 @@ export interface SecretSpec {
   readonly describe: string;
   /** A new random value; absent when the operator must supply it. */
   generate?(): string;
+  /**
+   * Why a value cannot be used where this secret goes (a file format, a driver, an API), or undefined.
+   * Asked of every value, whatever its source, before anything is changed or kept: a value no layer can
+   * carry is refused up front instead of half-way through a run.
+   */
+  problem?(value: string): string | undefined;
 }
 
 /** A command-line option a playbook reads its settings from. */
@@ -53,6 +59,14 @@ export interface CheckResult {
   [detail: string]: unknown;
 }
 
+/** A check made before any change that found something wrong: what, and what to do about it. */
+export interface PreflightProblem {
+  /** Which check: "disk", "clock", "port 9292", … */
+  readonly check: string;
+  readonly message: string;
+  readonly hint: string;
+}
+
 export interface Check<S, P extends ProfileBase> {
   /** A read-only check, run beside the plan's reads and kept when nothing changed. */
   quick(ctx: PlaybookContext<S, P>): Promise<CheckResult>;
@@ -70,8 +84,11 @@ export interface Playbook<S = unknown, P extends ProfileBase = ProfileBase> {
   /** Settings from the command line's values for `options` and the operator's environment. */
   settings(values: Readonly<Record<string, unknown>>, env: Readonly<Record<string, string | undefined>>): S;
   readonly secrets: readonly SecretSpec[];
-  /** Facts gathered in the engine's one round trip (what the resources of any profile will ask for). */
-  readonly facts: readonly FactSpec<unknown>[];
+  /**
+   * Facts gathered in the engine's one round trip (what the resources of any profile will ask for); a
+   * function when some depend on the settings (a name given on the command line to look up).
+   */
+  readonly facts: readonly FactSpec<unknown>[] | ((settings: S) => readonly FactSpec<unknown>[]);
   /** Sessions worth opening while the facts are gathered (they need nothing from them). */
   warm?(settings: S): readonly Provider<unknown>[];
   resources(ctx: PlaybookContext<S, P>): Resource[] | Promise<Resource[]>;
@@ -83,6 +100,12 @@ export interface Playbook<S = unknown, P extends ProfileBase = ProfileBase> {
    */
   adoptSecrets?(ctx: AdoptContext<S, P>, missing: readonly SecretSpec[]): Promise<Adoption>;
   readonly check?: Check<S, P>;
+  /**
+   * What would make the run fail half-way (no room, a clock, a name, a port, a service that does not
+   * answer), from the facts and the sessions the resources use anyway. Started beside the plan's reads:
+   * a plan reports its problems as its error, an apply stops before its first change. Not run by verify.
+   */
+  preflight?(ctx: PlaybookContext<S, P>): Promise<readonly PreflightProblem[]>;
   /** A tear-down: after a successful apply the host's local secrets are forgotten too. */
   readonly forgetsSecrets?: boolean;
 }

@@ -5,7 +5,8 @@ import type { CheckResult } from './playbook.ts';
 
 export type Mode = 'plan' | 'apply' | 'verify';
 
-export type Status = 'ok' | 'changed' | 'failed' | 'skipped' | 'pending';
+/** `rolled-back`: changed, then put back as it was because a handler it notified failed. */
+export type Status = 'ok' | 'changed' | 'failed' | 'skipped' | 'pending' | 'rolled-back';
 
 export interface ResourceResult {
   kind: string;
@@ -29,6 +30,12 @@ export interface HandlerResult {
   status: Status;
   reason: string;
   ms?: number;
+  /**
+   * After this handler failed: `done` = the changes that notified it were put back and it ran again on
+   * them and succeeded; `failed` = put back, but it failed again (or the putting back failed); `off` =
+   * rollback was turned off, the changes stay.
+   */
+  rollback?: { status: 'done' | 'failed' | 'off'; resources: string[] };
 }
 
 export interface HostReport {
@@ -54,6 +61,8 @@ export interface HostReport {
   /** Where each secret came from (the environment, a file, adopted from the host, generated); never a value. */
   secrets?: { name: string; from: string }[];
   error?: { step: string; message: string; hint: string };
+  /** What the preflight found wrong, one entry per check, each with what to do (then `error` is the preflight's). */
+  preflight?: { check: string; message: string; hint: string }[];
   /** The run never got onto the host (no SSH connection: unreachable, refused, a host key problem). */
   unreachable?: boolean;
   /** Round trips and remote commands on the one SSH connection, plus each session's own counters. */

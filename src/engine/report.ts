@@ -23,7 +23,7 @@ export const plain: Paint = { green: same, yellow: same, red: same, cyan: same, 
 const SYMBOL: Record<Action, string> = { none: ' ', create: '+', update: '~', replace: '-/+', delete: '-' };
 
 function statusColour(p: Paint, s: Status): (t: string) => string {
-  return { ok: p.green, changed: p.yellow, failed: p.red, skipped: p.cyan, pending: p.yellow }[s];
+  return { ok: p.green, changed: p.yellow, failed: p.red, skipped: p.cyan, pending: p.yellow, 'rolled-back': p.magenta }[s];
 }
 
 function actionColour(p: Paint, a: Action): (t: string) => string {

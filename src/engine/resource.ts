@@ -41,11 +41,22 @@ export interface Resource<S = unknown, Op = unknown> {
    * one lane's resources stay in order. No lane: applied alone, after everything before it.
    */
   readonly lane?: string;
-  /** A handler whose run does this resource's change anyway (a restart starts a stopped service). */
+  /**
+   * A handler whose run does this resource's change anyway (a restart starts a stopped service). When the
+   * resource also notifies it, the resource hands its change to it: the handler is written to the journal,
+   * then makes the change once, after the other changes (a schema sync after the packages and the config).
+   */
   readonly doneBy?: string;
   read(host: Host): Promise<S>;
   diff(current: S): Diff<Op>;
   apply(host: Host, ops: Op[], current: S): Promise<void>;
+  /**
+   * Puts back what this resource's apply replaced in this run (a file's previous content), when a handler
+   * it notified then failed (a service that does not start on the new file). The engine asks only a
+   * resource that existed before the run and changed in it. Returns one line saying what it restored, or
+   * undefined when it kept nothing to restore.
+   */
+  rollback?(host: Host): Promise<string | undefined>;
 }
 
 export const noChange = (why: string): Diff<never> => ({ action: 'none', changes: [], why, ops: [] });

@@ -8,9 +8,12 @@ import { Journal } from './journal.ts';
 import type { Playbook, PlaybookContext, ProfileBase, SecretsSource } from './playbook.ts';
 import type { HostReport, Mode } from './report-model.ts';
 import { apply, plan } from './apply.ts';
+import { holderLabel, takeRunLock, type RunLockOptions } from './run-lock.ts';
+import type { FactsRunner } from './facts.ts';
 import { resolveSecrets } from './secrets.ts';
 import { tell, type RunEvents } from './events.ts';
-import { tracedTransport } from './traced-transport.ts';
+import { scriptSummary, tracedTransport } from './traced-transport.ts';
+import { Preflight, PreflightError } from './preflight.ts';
 import type { TraceEvent } from '../trace.ts';
 
 export interface Target extends ConnectOptions {
@@ -34,6 +37,10 @@ export interface RunOptions<S, P extends ProfileBase> {
   connect?: (target: Target) => Promise<Transport>;
   /** Told as the run goes: each resource as it finishes, each host as it ends, and (with `trace`) every remote call. */
   events?: RunEvents;
+  /** One run at a time per target: taken after connecting, with the facts (read once it is held), held to the end. */
+  runLock?: RunLockOptions;
+  /** When a handler fails after changes that notified it, put those changes back (default true). */
+  rollback?: boolean;
 }
 
 function pickProfile<S, P extends ProfileBase>(host: HostSession, opts: RunOptions<S, P>, report: HostReport): P {
@@ -59,6 +66,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
   };
   let t: Transport | undefined;
   let host: HostSession | undefined;
+  let unlock: (() => void) | undefined;
   let step = 'connect';
   try {
     const trace = opts.events?.trace;
@@ -72,10 +80,30 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     connected('connected');
     if (trace) t = tracedTransport(t, sink);
     host = new HostSession(target.name, t, (line) => opts.progress(target.name, line), report.notes);
-    step = 'gather facts';
     if (opts.mode !== 'verify') for (const p of pb.warm?.(opts.settings) ?? []) void host.use(p);
     const journal = new Journal(t, opts.journalPath);
-    await host.gather([...pb.facts, journal.fact()]);
+    const facts = [...(typeof pb.facts === 'function' ? pb.facts(opts.settings) : pb.facts), journal.fact()];
+    if (opts.runLock) {
+      // The facts ride on the lock's channel, read once it is held: no round trip for the lock, and no
+      // fact read while another run is changing the host.
+      step = 'run lock';
+      const lock = opts.runLock;
+      const run: FactsRunner = async (script, limit) => {
+        const t0facts = performance.now();
+        const held = await takeRunLock(t!, lock, holderLabel(lock.tool, opts.mode), host!.progress, { script, ...limit });
+        // -v: the facts as any script is shown, though they ran on the lock's channel (their time includes any wait for it).
+        sink({ kind: 'script', what: `${scriptSummary(script)} (by the run lock's holder)`, outcome: `exit ${held.thenStatus ?? 0}`, ms: Math.round(performance.now() - t0facts) });
+        unlock = held.release;
+        // Kept in the report: a run that sat waiting says for whom and how long.
+        if (held.waitedFor !== undefined) host!.note(`waited ${(held.waitedMs / 1000).toFixed(1)} s for the run lock ${lock.path}: another run held it (${held.waitedFor || 'holder unknown'})`);
+        step = 'gather facts';
+        return { code: held.thenStatus ?? 0, stdout: held.thenOutput ?? '' };
+      };
+      await host.gather(facts, run);
+    } else {
+      step = 'gather facts';
+      await host.gather(facts);
+    }
     report.os = host.os.osName;
     step = 'release';
     const profile = pickProfile(host, opts, report);
@@ -90,16 +118,31 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     report.secrets = resolved.origins;
     report.notes.push(...resolved.notes);
     const ctx: PlaybookContext<S, P> = { ...base, secrets: resolved.values };
+    // Beside the reads, from what they gather anyway; it explains a failure that has the same cause.
+    const preflight = new Preflight(opts.mode !== 'verify' && pb.preflight ? () => pb.preflight!(ctx) : undefined);
+    const checked = async <T>(work: Promise<T>): Promise<T> => {
+      try {
+        return await work;
+      } catch (e) {
+        if (!(e instanceof PreflightError)) await preflight.check(e);
+        throw e;
+      }
+    };
     step = 'playbook';
-    const resources = await pb.resources(ctx);
-    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, events: opts.events };
+    const resources = await checked(Promise.resolve(pb.resources(ctx)));
+    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, events: opts.events, rollback: opts.rollback ?? true, gate: () => preflight.check() };
     if (opts.mode === 'plan') {
-      await plan(work);
+      await checked(plan(work));
+      await preflight.check();
     } else if (opts.mode === 'apply') {
       // On a converged host the closing check is a read: run it beside the plan's reads, keep it if nothing changes.
       const quick = pb.check?.quick(ctx);
       quick?.catch(() => {});
-      await apply(work);
+      await apply(work).catch(async (e: unknown) => {
+        // A read that failed (before any change): the preflight's problems say why better.
+        if (!(e instanceof PreflightError) && !report.resources.length) await preflight.check(e);
+        throw e;
+      });
       step = 'verify';
       if (pb.check) report.verify = report.changed > 0 || report.handlers.length > 0 ? await pb.check.full(ctx) : await quick!;
       if (pb.forgetsSecrets) await opts.secrets.forget(target.name);
@@ -109,12 +152,19 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
       report.verify = await pb.check.full(ctx);
     }
   } catch (e) {
-    const err = asEngineError(step, e);
+    // A connection that died is the cause, whatever layer noticed it first (a tunnel reset, a command cut
+    // off, an API's timeout that came before the keepalives'): asked before the error is believed.
+    if (t && !t.lost) await t.probe?.(5_000);
+    const inner = asEngineError(step, e);
+    // (Where it was noticed: the resource or handler the engine names, else the engine's own step.)
+    const err = t?.lost ? { step: e instanceof EngineError ? e.step : step, message: t.lost.message, hint: t.lost.hint } : inner;
     report.error = { step: err.step, message: err.message, hint: err.hint };
+    if (e instanceof PreflightError) report.preflight = e.problems.map((p) => ({ check: p.check, message: p.message, hint: p.hint }));
     // Ansible's word for a host the run never got onto.
     if (!t) report.unreachable = true;
   } finally {
     if (host) Object.assign(report.stats, await host.providers.closeAll());
+    unlock?.();
     if (t) {
       report.stats.sshRoundTrips = t.stats.roundTrips;
       report.stats.remoteCommands = t.stats.commands;

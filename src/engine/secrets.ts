@@ -32,8 +32,28 @@ export interface SecretsRequest {
   adopt?: (missing: readonly SecretSpec[]) => Promise<Adoption>;
 }
 
+/** Why the spec refuses the value, or undefined; the value is looked at without being handed out. */
+function problemOf(spec: SecretSpec, value: Secret): string | undefined {
+  let why: string | undefined;
+  if (spec.problem) value.satisfies((v) => (why = spec.problem!(v)) !== undefined);
+  return why;
+}
+
+/** A value the playbook cannot use: the run stops before anything is changed or kept, naming where it came from. */
+function refuse(r: SecretsRequest, spec: SecretSpec, value: Secret, origin: string): void {
+  const why = problemOf(spec, value);
+  if (why === undefined) return;
+  throw new EngineError('secrets', `${spec.name} (${spec.describe}), ${origin}, cannot be used: ${why}; nothing was changed`,
+    `give ${spec.name} a value without it (${r.source.where(r.host, spec.name)})`);
+}
+
 export async function resolveSecrets(r: SecretsRequest): Promise<ResolvedSecrets> {
   const found = await r.source.load(r.host, r.specs);
+  // What the operator holds is checked before the host is asked for anything (a value rotation replaces is not used).
+  for (const s of r.specs) {
+    const f = found[s.name];
+    if (f && !(r.rotate && s.generate && f.replaceable)) refuse(r, s, f.value, `from ${f.from}`);
+  }
   const values: Record<string, Secret> = {};
   const from: Record<string, string> = {};
   const toKeep: Record<string, Secret> = {};
@@ -45,6 +65,7 @@ export async function resolveSecrets(r: SecretsRequest): Promise<ResolvedSecrets
     const f = found[s.name];
     if (r.rotate && s.generate && (!f || f.replaceable)) {
       const v = new Secret(s.generate());
+      refuse(r, s, v, 'as generated');
       values[s.name] = v;
       from[s.name] = 'rotated: a new value';
       if (keepRotated) toKeep[s.name] = v;
@@ -62,6 +83,7 @@ export async function resolveSecrets(r: SecretsRequest): Promise<ResolvedSecrets
     for (const s of missing) {
       const x = a.adopted[s.name];
       if (!x) continue;
+      refuse(r, s, x.value, x.from);
       values[s.name] = x.value;
       from[s.name] = x.from;
       toKeep[s.name] = x.value;
@@ -81,6 +103,7 @@ export async function resolveSecrets(r: SecretsRequest): Promise<ResolvedSecrets
     if (values[s.name]) continue;
     if (!s.generate) throw new EngineError('secrets', `no ${s.name} (${s.describe}) for ${r.host}`, `supply it: ${r.source.where(r.host, s.name)}`);
     const v = new Secret(s.generate());
+    refuse(r, s, v, 'as generated');
     values[s.name] = v;
     from[s.name] = 'generated: a new value';
     toKeep[s.name] = v;

@@ -1,7 +1,7 @@
 // A host's transport with every remote command, file write and socket tunnel reported to a trace sink
 // as it ends (for -v). It carries the sink, so the HTTP layer reports each API call itself: TCP tunnels
 // are not reported here, one per request would only repeat the API call's own line.
-import type { Transport } from '../transport/ssh.ts';
+import type { StartOptions, Transport } from '../transport/ssh.ts';
 import { quote, quoteArgv } from '../transport/quote.ts';
 import type { TraceEvent, TraceSink, Traced } from '../trace.ts';
 
@@ -58,6 +58,18 @@ export function tracedTransport(t: Transport, sink: TraceSink): Transport & Trac
     openTcp: (host, port) => t.openTcp(host, port),
     // A relay: traced when it starts (it runs as long as the stream it carries).
     execStream: (argv) => timed('exec', `${commandSummary(argv)} (a stream)`, () => t.execStream(argv), () => 'started'),
+    // Held open (the run lock's holder): traced when it starts, and again when it ends.
+    ...(t.start ? {
+      start: async (argv: string[], opts?: StartOptions) => {
+        const what = `${opts?.what ?? commandSummary(argv)} (held open)`;
+        const p = await timed('exec', what, () => t.start!(argv, opts), () => 'started');
+        const t0 = performance.now();
+        p.done.then((r) => sink({ kind: 'exec', what, outcome: `ended, exit ${r.code}`, ms: Math.round(performance.now() - t0) }), () => {});
+        return p;
+      },
+    } : {}),
+    get lost() { return t.lost; },
+    ...(t.probe ? { probe: (ms: number) => t.probe!(ms) } : {}),
     close: () => t.close(),
   };
 }

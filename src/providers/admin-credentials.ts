@@ -21,7 +21,7 @@ import type { TlsTrust } from '../clients/tls-tunnel.ts';
 export const OPENRC = '~/openstack/admin-openrc.sh';
 
 /** The controller's admin-openrc.sh, or undefined. */
-export const openrcFact = defineFact('openrc', 'cat "$HOME/openstack/admin-openrc.sh"', (raw) => raw.trim() || undefined);
+export const openrcFact = defineFact('openrc', 'cat "$HOME/openstack/admin-openrc.sh"', (raw) => (raw.trim() ? raw : undefined));
 
 /** A path on the controller for sh: `~/x` is under the SSH user's home, a relative one too (sh starts there). */
 function remotePath(p: string): string {

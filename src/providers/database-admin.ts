@@ -6,7 +6,7 @@
 // before the release is known.
 import type { Provider } from '../engine/providers.ts';
 import type { Host } from '../engine/host.ts';
-import { MysqlError, SOCKET, type MysqlSession } from '../clients/mysql.ts';
+import { MysqlError, MysqlStalled, SOCKET, type MysqlSession } from '../clients/mysql.ts';
 import { mysqlAdmin } from './mysql-admin.ts';
 import { openTcpAdminSession, TCP_HOST } from './mysql-admin-tcp.ts';
 
@@ -16,6 +16,18 @@ export type AdminWay = 'socket' | 'tcp';
 function channelRefused(e: unknown): boolean {
   for (let c: unknown = e; c; c = (c as { cause?: unknown }).cause) {
     if ((c as { step?: string }).step === 'tunnel') return true;
+  }
+  return false;
+}
+
+/**
+ * Did the server take the connection and say nothing (mariadbd stopped or wedged)? Then the other way in
+ * reaches the same silent server: not tried, so the run names MariaDB within its one wait (before
+ * Keystone, which waits on the same server, times out and is blamed instead).
+ */
+function stalled(e: unknown): boolean {
+  for (let c: unknown = e; c; c = (c as { cause?: unknown }).cause) {
+    if (c instanceof MysqlStalled || (c as { code?: string }).code === 'ETIMEDOUT') return true;
   }
   return false;
 }
@@ -49,6 +61,7 @@ export function databaseAdmin(opts: { prefer: AdminWay; passwordFile?: string })
       try {
         return await open[first](host);
       } catch (e) {
+        if (stalled(e)) throw e;
         firstError = e;
       }
       try {

@@ -48,6 +48,12 @@ export interface KeystoneSession {
   catalogWrites(): Promise<CatalogWrites>;
   /** HTTP requests made so far by this session's clients. */
   requests(): number;
+  /**
+   * Resolves once Keystone has answered this session (the admin's login; with the admin's token kept from
+   * an earlier run, the service user's check already under way, else a validation of that token); rejects
+   * with what the request met when Keystone did not answer. A kept token is no sign that Keystone is up.
+   */
+  answered(): Promise<void>;
 }
 
 /** A cache that never fails a run: a token that cannot be kept or read is only a login more. */
@@ -83,8 +89,13 @@ export function keystoneSession(opts: { credentials: Provider<AdminCredentials>;
         project: creds.projectName, projectDomain: creds.projectDomainId ?? creds.projectDomainName, password: creds.password,
       };
       const reuse = (key: TokenKey) => ({ onIssued: (t: Parameters<TokenCache['put']>[1]) => cache?.put(key, t), onRefused: () => cache?.drop(key) });
+      let adminKept = false;
       const openAdmin = () => (admin ??= catalogWrites()
-        .then((w) => keystoneLogin(host.t, creds, { catalogWrites: w, reuse: { ...reuse(adminKey), cached: cache?.get(adminKey) } }))
+        .then((w) => {
+          const cached = cache?.get(adminKey);
+          adminKept = !!cached;
+          return keystoneLogin(host.t, creds, { catalogWrites: w, reuse: { ...reuse(adminKey), cached } });
+        })
         .then((c) => (adminClient = c)));
       let serviceAt = 0;
       let serviceFailed = false;
@@ -162,6 +173,17 @@ export function keystoneSession(opts: { credentials: Provider<AdminCredentials>;
           return s && s.userId === userId && s.projectId === projectId && s.roleIds.includes(roleId) ? true : undefined;
         },
         requests: () => (adminClient?.requests ?? 0) + (serviceClient?.requests ?? 0) + (isV2AuthUrl(creds.authUrl) ? probes : 0),
+        async answered() {
+          const a = await openAdmin();
+          // A login is Keystone's answer; a kept token was taken without asking it anything.
+          if (!adminKept) return;
+          // The service user's check (a validation, or a login) is asked beside the reads anyway.
+          if (opts.serviceUser) {
+            await loginAsService();
+            return;
+          }
+          await a.validateToken(a.token());
+        },
       };
     },
     stats: (s) => ({ keystoneRequests: s.requests() }),

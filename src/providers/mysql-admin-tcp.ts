@@ -9,7 +9,7 @@ import type { Provider } from '../engine/providers.ts';
 import type { Host } from '../engine/host.ts';
 import { defineFact } from '../engine/facts.ts';
 import { Secret } from '../secret.ts';
-import { MysqlError, openSessionOver, type MysqlSession } from '../clients/mysql.ts';
+import { LIMITS, MysqlError, MysqlStalled, openSessionOver, type MysqlSession } from '../clients/mysql.ts';
 
 export const DEBIAN_CNF = '/etc/mysql/debian.cnf';
 export const TCP_HOST = '127.0.0.1';
@@ -175,6 +175,10 @@ export async function openTcpAdminSession(host: Host, opts: { passwordFile?: str
     return await openSessionOver(stream, { user: creds.user, password: creds.password, local: { host: address, port } });
   } catch (e) {
     stream.destroy();
+    if ((e as { code?: string }).code === 'ETIMEDOUT') {
+      throw new MysqlStalled(`MariaDB accepted a connection on ${where} on ${host.name} but did not answer in ${LIMITS.CONNECT_TIMEOUT_MS / 1000} s`,
+        `it may be stopped (SIGSTOP), overloaded or wedged: check it on the controller (service ${facts.service} status, its log), then run again`, e);
+    }
     const denied = (e as { code?: string }).code === 'ER_ACCESS_DENIED_ERROR';
     const bound = boundElsewhere ? ` (it listens on ${address} only: bind-address in its my.cnf, as the Juno guide sets it, so the login comes from ${address}, not from localhost)` : '';
     const hint = !denied ? 'check that MariaDB runs on the controller and answers on that address'

@@ -7,7 +7,7 @@ import { noChange } from '../engine/resource.ts';
 import { defineFact, shq } from '../engine/facts.ts';
 import type { Provider } from '../engine/providers.ts';
 import type { MysqlSession } from '../clients/mysql.ts';
-import { runSync, type SyncCommand } from './schema-sync.ts';
+import { runSync, dropTables, tablesAndRows, syncRunningFact, type SyncCommand } from './schema-sync.ts';
 
 export interface Revision {
   revision: string;
@@ -49,23 +49,49 @@ export interface AlembicSchemaSpec {
   hint: string;
   admin: Provider<MysqlSession>;
   notifies?: readonly string[];
+  /** The handler that runs the sync (see Resource.doneBy), when the playbook hands it over. */
+  doneBy?: string;
 }
 
 export interface SchemaState {
   heads: string[];
   current: string[];
+  /**
+   * Read only when the schema is behind: the database's tables (alembic_version included), and whether any
+   * table but alembic_version holds a row.
+   */
+  tables?: string[];
+  holdsRows?: boolean;
+  /** A sync holds the lock: an earlier run's, still running after that run was cut off. */
+  syncRunning?: boolean;
 }
 
-export type SchemaOp = { op: 'sync'; command: string; user: string };
+export type SchemaOp = { op: 'sync'; command: string; user: string } | { op: 'drop-tables'; tables: string[] };
 
 export function schemaDiff(s: SchemaState, sync: AlembicSchemaSpec['sync']): Diff<SchemaOp> {
   const ops: SchemaOp[] = [{ op: 'sync', ...sync }];
   if (!s.heads.length) return { action: 'update', changes: [{ field: 'schema', to: 'head' }], why: 'the package is not installed yet: the sync follows the install', ops };
   const missing = s.heads.filter((h) => !s.current.includes(h));
   if (!missing.length) return noChange(`schema at head (${s.heads.join(', ')})`);
+  const schema = { field: 'schema', from: s.current.join(', ') || '(empty)', to: s.heads.join(', ') };
+  if (s.syncRunning) {
+    return { action: 'update', changes: [schema], why: 'a sync an earlier run started is still running: it is waited for, then the sync runs if still needed', ops };
+  }
+  // MySQL's DDL is not transactional: a sync cut off half-way leaves tables its next run fails to create
+  // again ("Table 'images' already exists"), for good. When no table holds a row, nothing is lost by
+  // starting over: the tables go, and the sync builds the schema from scratch.
+  const leftovers = (s.tables ?? []).length > (s.tables?.includes('alembic_version') ? 1 : 0);
+  if (leftovers && s.holdsRows === false) {
+    return {
+      action: 'update',
+      changes: [schema, { field: 'tables', from: `${s.tables!.length} tables, no rows`, to: '(dropped, then built again by the sync)' }],
+      why: `the schema is ${s.current.length ? 'behind' : 'unversioned'} and its tables hold no rows, as a sync cut off half-way leaves them: they are dropped and the sync starts over`,
+      ops: [{ op: 'drop-tables', tables: [...s.tables!] }, ...ops],
+    };
+  }
   return {
     action: 'update',
-    changes: [{ field: 'schema', from: s.current.join(', ') || '(empty)', to: s.heads.join(', ') }],
+    changes: [schema],
     why: s.current.length ? 'the schema is behind the installed package' : 'the database has no schema yet',
     ops,
   };
@@ -77,6 +103,7 @@ export function alembicSchema(spec: AlembicSchemaSpec): Resource<SchemaState, Sc
     kind: 'db-schema',
     id: spec.id,
     notifies: spec.notifies,
+    ...(spec.doneBy ? { doneBy: spec.doneBy } : {}),
     async read(host) {
       const heads = schemaHeads(await host.fact(fact));
       const db = await host.use(spec.admin);
@@ -84,11 +111,17 @@ export function alembicSchema(spec: AlembicSchemaSpec): Resource<SchemaState, Sc
       const current = table.length
         ? (await db.query<{ version_num: string }>(`SELECT version_num FROM ${'`'}${spec.database.replace(/`/g, '')}${'`'}.alembic_version`)).map((r) => r.version_num)
         : [];
-      return { heads, current };
+      // A converged run stops here; what else the database holds matters only to a sync.
+      if (!heads.length || heads.every((h) => current.includes(h))) return { heads, current };
+      if (await host.fact(syncRunningFact(spec.sync))) return { heads, current, syncRunning: true };
+      return { heads, current, ...await tablesAndRows(db, spec.database, 'alembic_version') };
     },
     diff: (current) => schemaDiff(current, spec.sync),
     async apply(host, ops) {
-      for (const o of ops) await runSync(host, o, 'db-schema', spec.hint);
+      for (const o of ops) {
+        if (o.op === 'drop-tables') await dropTables(await host.use(spec.admin), spec.database, o.tables);
+        else await runSync(host, o, 'db-schema', spec.hint);
+      }
     },
   };
 }

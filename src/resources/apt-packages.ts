@@ -7,6 +7,7 @@ import { noChange } from '../engine/resource.ts';
 import { defineFact } from '../engine/facts.ts';
 import { EngineError } from '../engine/errors.ts';
 import { aptProgress } from './apt-progress.ts';
+import { WAIT_SH, lockWatcher } from './dpkg-lock.ts';
 
 export interface DpkgEntry {
   version: string;
@@ -36,6 +37,8 @@ export interface AptPackagesSpec {
   preseed?: readonly string[];
   ensure?: Ensure;
   notifies?: readonly string[];
+  /** Seconds to wait for another process that holds dpkg's lock (default 300). */
+  lockTimeoutSec?: number;
   /** What to do when apt knows no such package (the packages come from an archive to add first). */
   source?: string;
 }
@@ -87,13 +90,17 @@ export function aptPackagesDiff(s: PackagesState, desired: Pick<AptPackagesSpec,
   };
 }
 
+// Both scripts first wait (LIMIT seconds at most) for another holder of dpkg's lock, saying who it is;
+// apt's own lock timeout is left only for the moment between that wait and apt taking the lock.
 const INSTALL = [
   'set -u',
   'export DEBIAN_FRONTEND=noninteractive LC_ALL=C',
+  WAIT_SH,
+  'dpkg_wait_locks "$1" || exit 75; shift',
   'preseed=$1; shift',
   '[ -z "$preseed" ] || printf "%s\\n" "$preseed" | debconf-set-selections',
   // Status lines on fd 3 → our stdout; apt's own output → stderr. (Status-Fd=1 breaks maintainer scripts that print.)
-  'install() { apt-get -q -y --no-install-recommends -o APT::Status-Fd=3 -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=120 install "$@" </dev/null 3>&1 1>&2; }',
+  'install() { apt-get -q -y --no-install-recommends -o APT::Status-Fd=3 -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=60 install "$@" </dev/null 3>&1 1>&2; }',
   // A controller whose package lists are old or missing: update once, then try again.
   'install "$@" || { echo "install-glance: apt-get update" >&2; apt-get -q update </dev/null >&2 && install "$@"; }',
 ].join('\n');
@@ -108,11 +115,13 @@ const SIMULATE = [
 const PURGE = [
   'set -u',
   'export DEBIAN_FRONTEND=noninteractive LC_ALL=C',
+  WAIT_SH,
+  'dpkg_wait_locks "$1" || exit 75; shift',
   'for x in $(apt-get -s -q purge "$@" </dev/null 2>/dev/null | awk \'$1 == "Purg" || $1 == "Remv" { print $2 }\'); do',
   '  mine=; for p in "$@"; do [ "$x" = "$p" ] && mine=1; done',
   '  [ -n "$mine" ] || { echo "purging $* would also remove $x: refused, nothing removed" >&2; exit 3; }',
   'done',
-  'apt-get -q -y -o APT::Status-Fd=3 -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=120 purge "$@" </dev/null 3>&1 1>&2',
+  'apt-get -q -y -o APT::Status-Fd=3 -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=60 purge "$@" </dev/null 3>&1 1>&2',
 ].join('\n');
 
 function parseSimulation(out: string): Record<string, string[]> {
@@ -145,9 +154,13 @@ export function aptPackages(spec: AptPackagesSpec): Resource<PackagesState, AptO
     },
     diff: (current) => aptPackagesDiff(current, spec),
     async apply(host, ops) {
+      const limit = spec.lockTimeoutSec ?? 300;
       for (const o of ops) {
-        const argv = o.op === 'install' ? ['sh', '-c', INSTALL, 'install', o.preseed.join('\n'), ...o.packages] : ['sh', '-c', PURGE, 'purge', ...o.packages];
-        const r = await host.t.exec(argv, { onStdout: aptProgress(host.progress, o.op === 'install' ? 'apt' : 'apt purge') });
+        const argv = o.op === 'install' ? ['sh', '-c', INSTALL, 'install', String(limit), o.preseed.join('\n'), ...o.packages] : ['sh', '-c', PURGE, 'purge', String(limit), ...o.packages];
+        const locks = lockWatcher(host.progress, limit, aptProgress(host.progress, o.op === 'install' ? 'apt' : 'apt purge'));
+        // Bounded, generously: a slow mirror can take many minutes, a hung maintainer script forever.
+        const r = await host.t.exec(argv, { onStdout: locks.onStdout, timeoutMs: (limit + 3600) * 1000, what: `apt-get ${o.op} ${o.packages.join(' ')}` });
+        if (r.code === 75) throw locks.timeout('apt-package');
         if (r.code !== 0) {
           const lines = (r.stderr || r.stdout).trim().split('\n').filter((l) => !l.startsWith('pmstatus') && !l.startsWith('dlstatus'));
           // apt's own errors (E: …) say it; the progress before them does not.

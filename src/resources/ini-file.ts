@@ -1,7 +1,9 @@
 // A service's INI file: the keys its template owns are merged into the file the package made, every
 // other line kept; owner and mode set; written atomically (the one place its secrets are revealed, as
 // the bytes on the wire). The plan shows a diff with every secret masked. Before the package made the
-// file, the plan says it will follow the install. Removed when the playbook wants it absent.
+// file, the plan says it will follow the install. Removed when the playbook wants it absent. Before it
+// replaces a file, the previous one is copied under `backupDir` (owner and mode kept): a restart that
+// fails on the new file puts that one back (the engine's rollback).
 import type { Change, Diff, Ensure, Resource } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
 import { fileFact, type FileFact } from './file.ts';
@@ -37,6 +39,8 @@ export interface IniFileSpec {
   madeBy?: string;
   ensure?: Ensure;
   notifies?: readonly string[];
+  /** Where the previous file is kept before a write (under its own path), for a rollback; none: no backup. */
+  backupDir?: string;
   retired?: readonly RetiredKeys[];
 }
 
@@ -95,11 +99,36 @@ export function iniFileDiff(
   };
 }
 
+// Arguments: FILE BACKUP. The copy keeps owner, mode and times; directories made for it are root's alone.
+const BACKUP = [
+  'set -e',
+  'umask 077',
+  'mkdir -p "$(dirname "$2")"',
+  'cp -p "$1" "$2.tmp"',
+  'mv -f "$2.tmp" "$2"',
+].join('\n');
+
+// Arguments: FILE BACKUP. Copied beside the file, then renamed over it: a reader sees one file or the other.
+const RESTORE = [
+  'set -e',
+  '[ -f "$2" ] || { echo "no backup at $2" >&2; exit 3; }',
+  'tmp=$(mktemp "$(dirname "$1")/.install-glance.XXXXXX")',
+  'trap \'rm -f "$tmp"\' EXIT',
+  'cp -p "$2" "$tmp"',
+  'mv -f "$tmp" "$1"',
+  'trap - EXIT',
+].join('\n');
+
+export const backupPath = (backupDir: string, path: string) => `${backupDir.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+
 export function iniFile(spec: IniFileSpec): Resource<IniFileState, IniFileOp> {
   // Rendered once: a template that cannot be rendered is the playbook's error, found before any read.
   const managed = renderTemplate(spec.template, spec.vars);
   const desired = { ...spec, managed };
   const fact = fileFact(spec.path);
+  const backup = spec.backupDir ? backupPath(spec.backupDir, spec.path) : undefined;
+  /** Set once this run's write replaced a file that was backed up first. */
+  let backedUp = false;
   return {
     kind: 'ini-file',
     id: spec.path,
@@ -108,14 +137,27 @@ export function iniFile(spec: IniFileSpec): Resource<IniFileState, IniFileOp> {
       return { file: await host.fact(fact) };
     },
     diff: (current) => iniFileDiff(current, desired),
-    async apply(host, ops) {
+    async apply(host, ops, current) {
       for (const o of ops) {
-        if (o.op === 'write') await host.t.writeFileAtomic(o.path, o.content, o.owner, o.mode);
-        else if (o.op === 'remove') {
+        if (o.op === 'write') {
+          if (backup && current.file) {
+            const r = await host.t.exec(['sh', '-c', BACKUP, 'backup', o.path, backup], { timeoutMs: 30_000, what: `backing up ${o.path}` });
+            if (r.code !== 0) throw new EngineError('ini-file', `cannot keep a backup of ${o.path} at ${backup} before changing it: ${r.stderr.trim()}`, `check the disk and ${spec.backupDir} on the controller`);
+          }
+          await host.t.writeFileAtomic(o.path, o.content, o.owner, o.mode);
+          backedUp = !!(backup && current.file);
+        } else if (o.op === 'remove') {
           const r = await host.t.exec(['rm', '-f', o.path]);
           if (r.code !== 0) throw new EngineError('ini-file', `cannot remove ${o.path}: ${r.stderr.trim()}`, 'check the file system on the controller');
         } else throw new EngineError('ini-file', `${o.path} is still missing: ${o.by} did not make it`, `check that ${o.by} installed (dpkg -S ${o.path}), then run again`);
       }
+    },
+    async rollback(host) {
+      if (!backedUp || !backup) return undefined;
+      const r = await host.t.exec(['sh', '-c', RESTORE, 'restore', spec.path, backup], { timeoutMs: 30_000, what: `restoring ${spec.path}` });
+      if (r.code !== 0) throw new EngineError('ini-file', `cannot restore ${spec.path} from ${backup}: ${r.stderr.trim()}`, `copy ${backup} over ${spec.path} by hand (cp -p)`);
+      backedUp = false;
+      return `${spec.path} restored from the copy kept before this run's write (${backup})`;
     },
   };
 }

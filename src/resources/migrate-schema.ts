@@ -43,6 +43,8 @@ export interface MigrateSchemaSpec {
   hint: string;
   admin: Provider<MysqlSession>;
   notifies?: readonly string[];
+  /** The handler that runs the sync (see Resource.doneBy), when the playbook hands it over. */
+  doneBy?: string;
 }
 
 export interface MigrateState {
@@ -81,6 +83,7 @@ export function migrateSchema(spec: MigrateSchemaSpec): Resource<MigrateState, M
     kind: 'migrate-schema',
     id: spec.id,
     notifies: spec.notifies,
+    ...(spec.doneBy ? { doneBy: spec.doneBy } : {}),
     async read(host) {
       const latest = await host.fact(fact);
       const db = await host.use(spec.admin);

@@ -8,6 +8,7 @@ import type { Provider } from '../engine/providers.ts';
 import type { Secret } from '../secret.ts';
 import type { Transport } from '../transport/ssh.ts';
 import { canLogin, sqlDialect, tcpLoginAs, type MysqlSession } from '../clients/mysql.ts';
+import { differsFromUtf8, nativePasswordHash, passwordBytes, type PasswordEncoding } from '../clients/mysql-password.ts';
 
 export interface MysqlUserSpec {
   user: string;
@@ -19,6 +20,11 @@ export interface MysqlUserSpec {
   admin: Provider<MysqlSession>;
   /** The statements to use, when the playbook knows the server's era better than its version string. */
   dialect?: MysqlUserState['dialect'];
+  /**
+   * How the account's own client encodes the password (default UTF-8, as mysql2 and the mysql CLI do):
+   * 'latin1' for PyMySQL. The password is then checked and set as those bytes (mysql-password.ts).
+   */
+  passwordEncoding?: PasswordEncoding;
 }
 
 export interface MysqlUserState {
@@ -101,9 +107,11 @@ export function mysqlUser(spec: MysqlUserSpec): Resource<MysqlUserState, MysqlUs
       const db = await host.use(spec.admin);
       for (const o of ops) {
         // Placeholders: the password travels in the MySQL protocol, escaped by the driver, never in a log.
-        if (o.op === 'grant-identified') await db.execute('GRANT ALL PRIVILEGES ON ??.* TO ?@? IDENTIFIED BY ?', [o.database, o.user, o.host, o.password]);
-        else if (o.op === 'create-user') await db.execute('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [o.user, o.host, o.password]);
-        else if (o.op === 'set-password') await db.execute('ALTER USER ?@? IDENTIFIED BY ?', [o.user, o.host, o.password]);
+        // When its client sends other bytes than UTF-8 for it, the account gets the hash of those bytes.
+        const by = 'password' in o ? identifiedBy(o.password, spec.passwordEncoding) : undefined;
+        if (o.op === 'grant-identified') await db.execute(`GRANT ALL PRIVILEGES ON ??.* TO ?@? ${by!.sql}`, [o.database, o.user, o.host, by!.value]);
+        else if (o.op === 'create-user') await db.execute(`CREATE USER IF NOT EXISTS ?@? ${by!.sql}`, [o.user, o.host, by!.value]);
+        else if (o.op === 'set-password') await db.execute(`ALTER USER ?@? ${by!.sql}`, [o.user, o.host, by!.value]);
         else if (o.op === 'grant-all') await db.execute('GRANT ALL PRIVILEGES ON ??.* TO ?@?', [o.database, o.user, o.host]);
         else await db.execute('DROP USER ?@?', [o.user, o.host]);
       }
@@ -121,11 +129,23 @@ export function mysqlUser(spec: MysqlUserSpec): Resource<MysqlUserState, MysqlUs
  */
 async function passwordWorks(t: Transport, db: MysqlSession, spec: MysqlUserSpec): Promise<boolean> {
   const password = needPassword(spec);
-  if (spec.host === '%') return canLogin(t, spec.user, password, { host: t.host, port: 3306 });
-  if (!db.local) return canLogin(t, spec.user, password, { socket: true });
-  if ((await tcpLoginAs(t, { user: spec.user, host: spec.host }, password, db.local)) === 'yes') return true;
+  const enc = spec.passwordEncoding;
+  if (spec.host === '%') return canLogin(t, spec.user, password, { host: t.host, port: 3306 }, enc);
+  if (!db.local) return canLogin(t, spec.user, password, { socket: true }, enc);
+  if ((await tcpLoginAs(t, { user: spec.user, host: spec.host }, password, db.local, enc)) === 'yes') return true;
   // PASSWORD() is MySQL 5.5's and MariaDB's (the Password column too, a view of it since MariaDB 10.4).
   // The Secret is revealed by the TCP session, into the MySQL protocol (openSessionOver).
-  const same = await db.query('SELECT 1 FROM mysql.user WHERE User = ? AND Host = ? AND Password = PASSWORD(?)', [spec.user, spec.host, password]);
+  const by = identifiedBy(password, enc);
+  const same = await db.query(`SELECT 1 FROM mysql.user WHERE User = ? AND Host = ? AND Password = ${by.hashed ? '?' : 'PASSWORD(?)'}`, [spec.user, spec.host, by.value]);
   return same.length > 0;
+}
+
+/**
+ * `IDENTIFIED BY ?` with the password, or, when the account's client sends other bytes than UTF-8 for it
+ * (PyMySQL and é), `IDENTIFIED BY PASSWORD ?` with the hash of those bytes (MySQL 5.5 and every MariaDB
+ * take it); either way a Secret, revealed only into the MySQL protocol.
+ */
+function identifiedBy(password: Secret, encoding: PasswordEncoding = 'utf8'): { sql: string; value: Secret; hashed: boolean } {
+  if (!password.satisfies((p) => differsFromUtf8(p, encoding))) return { sql: 'IDENTIFIED BY ?', value: password, hashed: false };
+  return { sql: 'IDENTIFIED BY PASSWORD ?', value: password.map((p) => nativePasswordHash(passwordBytes(p, encoding))), hashed: true };
 }

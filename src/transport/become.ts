@@ -12,7 +12,7 @@
 import crypto from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { TransportError } from './errors.ts';
-import { WRITE_ATOMIC, type ExecOptions, type ExecResult, type ExecStream, type Transport } from './ssh.ts';
+import { WRITE_ATOMIC, type ExecOptions, type ExecResult, type ExecStream, type RemoteProcess, type StartOptions, type Transport } from './ssh.ts';
 import { openRelay } from './unix-relay.ts';
 import { Secret, SecretText } from '../secret.ts';
 
@@ -97,6 +97,18 @@ export async function become(inner: Transport, o: BecomeOptions = {}): Promise<T
     return r;
   }
 
+  /** A command held open (the run lock's holder): its stdin, after the password lines, is the caller's. */
+  async function start(argv: string[], opts: StartOptions = {}): Promise<RemoteProcess> {
+    const p = await inner.start!(sudoArgv(argv, { user: o.user, marker }), opts);
+    if (o.password) p.write(preamble());
+    const done = p.done.then((r) => {
+      refused(r);
+      return r;
+    });
+    done.catch(() => {});
+    return { write: (d) => p.write(d), end: () => p.end(), done };
+  }
+
   async function execStream(argv: string[]): Promise<ExecStream> {
     const s = await inner.execStream(sudoArgv(argv, { user: o.user, marker }));
     if (o.password) s.write(preamble());
@@ -108,6 +120,12 @@ export async function become(inner: Transport, o: BecomeOptions = {}): Promise<T
     user: inner.user,
     stats: inner.stats,
     exec,
+    ...(inner.start ? { start } : {}),
+    // The link is the SSH user's: whether it died, and the probe that asks, need no sudo.
+    get lost() {
+      return inner.lost;
+    },
+    ...(inner.probe ? { probe: (ms: number) => inner.probe!(ms) } : {}),
     script: (source, args = [], opts = {}) => exec(['sh', '-s', '--', ...args], { ...opts, stdin: source }),
     async writeFileAtomic(path, content, owner, mode) {
       const bytes = content instanceof Secret || content instanceof SecretText ? content.reveal() : content;

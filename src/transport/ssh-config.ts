@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import crypto from 'node:crypto';
+import { hostNameProblem, shownName, userNameProblem } from './names.ts';
 import SSHConfig from 'ssh-config';
 import type { ConnectOptions } from './ssh.ts';
 
@@ -256,6 +257,16 @@ function resolveOne(config: SshConfig, name: string, cli: CommandLine, ctx: Loca
       `if it is an ssh -W hop, write it as ProxyJump (e.g. "ProxyJump user@bastion"); or add a Host block for ${name} with "ProxyCommand none" before this one`);
   }
 
+  const badHost = hostNameProblem(hostName);
+  if (badHost) {
+    throw new SshConfigError(`${rawHost ? `${from('hostname')}: HostName for ${shownName(name)}` : `the host ${shownName(name)}`} is ${shownName(hostName)}: ${badHost}`,
+      rawHost ? `correct the HostName line in ${from('hostname')}` : 'give the host\'s name or address as DNS or /etc/hosts knows it');
+  }
+  const badUser = user === undefined ? undefined : userNameProblem(user);
+  if (badUser) {
+    throw new SshConfigError(`${cli.user ? 'the user' : `${from('user')}: User`} for ${shownName(name)} is ${shownName(user!)}: ${badUser}`,
+      cli.user ? 'give the login name as it is on the host' : `correct the User line in ${from('user')}`);
+  }
   const opts: ConnectOptions = { host: hostName, alias: name };
   if (port !== undefined) opts.port = port;
   if (user !== undefined) opts.user = user;

@@ -21,10 +21,31 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Called with each chunk of stdout as it comes, for progress. */
   onStdout?: (chunk: string) => void;
+  /** Ends the wait (the remote command is left to itself) after this long; a command that can block should have one. */
   timeoutMs?: number;
+  /** What the command is, for the timeout's message ("apt-get install"). */
+  what?: string;
+}
+
+/**
+ * A remote command that runs while its caller holds it: its stdin stays open for the caller to write to,
+ * and it ends when the caller ends its stdin, or when the connection dies (sshd closes its pipes).
+ */
+export interface RemoteProcess {
+  write(data: string): void;
+  /** Closes its stdin; the command sees EOF. */
+  end(): void;
+  /** Its exit; rejects when the connection was lost first. */
+  readonly done: Promise<ExecResult>;
 }
 
 export type ExecStream = Duplex & { readonly stderr: Readable };
+
+export interface StartOptions {
+  onStdout?: (chunk: string) => void;
+  /** What it is, in a few words, for a trace (its command line is a long script). */
+  what?: string;
+}
 
 export interface ConnectOptions extends HostKeyPolicy {
   host: string;
@@ -59,11 +80,28 @@ export interface Transport {
   /** `privileged`: connected by the user commands run as (see become.ts), so the server's peer check sees it; here that is the SSH user. */
   openUnixSocket(socketPath: string, opts?: { privileged?: boolean }): Promise<Duplex>;
   openTcp(host: string, port: number): Promise<Duplex>;
+  /** Starts a command whose stdin stays open (a lock holder fed a heartbeat); stdout chunks go to onStdout. */
+  start?(argv: string[], opts?: StartOptions): Promise<RemoteProcess>;
+  /** Why the connection died under a run (keepalives unanswered, reset), once it did; undefined while it is up. */
+  readonly lost?: TransportError;
+  /**
+   * Whether the link still answers: a command that times out (Keystone silent, a query unanswered) may be
+   * the link dying before the keepalives tell. Resolves with the connection's loss (and drops it) when no
+   * answer comes in timeoutMs, undefined when it answers.
+   */
+  probe?(timeoutMs: number): Promise<TransportError | undefined>;
   /** A command whose stdin and stdout are the stream (a relay); its stderr apart. Nothing is written to stdin or ended for it. */
   execStream(argv: string[]): Promise<ExecStream>;
   readonly stats: { roundTrips: number; commands: number };
   close(): void;
 }
+
+/**
+ * How long a silent link is tolerated: a keepalive every 5 s, and the connection given up after 3 go
+ * unanswered, so a dead link (a cable, a firewall dropping packets) ends a run in about 20 s, not at
+ * TCP's own timeout (minutes to hours).
+ */
+export const KEEPALIVE = { intervalMs: 5_000, countMax: 2 };
 
 /** How a hop is named in messages: its alias and port, with the address when the alias is not it. */
 function hopName(o: ConnectOptions): string {
@@ -191,7 +229,8 @@ function openHop(o: ConnectOptions, before: ConnectOptions[], through: ssh2.Clie
         sock,
         username: user,
         readyTimeout: 0, // the deadline above, which stops while a passphrase is typed
-        keepaliveInterval: 10_000,
+        keepaliveInterval: KEEPALIVE.intervalMs,
+        keepaliveCountMax: KEEPALIVE.countMax,
         authHandler: [method],
         hostVerifier: (key: Buffer) => {
           const verdict = checkHostKey(o, o.host, port, key);
@@ -332,8 +371,20 @@ class OfferedKeys extends ssh2.BaseAgent<ssh2.ParsedKey> {
 
 function wrap(client: ssh2.Client, host: string, user: string): Transport {
   const stats = { roundTrips: 0, commands: 0 };
-  const closed = new Promise<void>((r) => client.once('close', () => r()));
-  void closed;
+  let lost: TransportError | undefined;
+  let closing = false;
+  const lose = (why: string, cause?: unknown) => {
+    if (closing || lost) return;
+    lost = new TransportError(host, 'ssh', `the SSH connection to ${host} was lost: ${why}`,
+      'check the network path to the controller and its sshd; then run again: what this run left owed (a restart) is in the journal and is done next time', cause);
+  };
+  // After ready, an error is the connection dying (a keepalive unanswered, a reset): it is recorded and
+  // every command or tunnel still waiting on it fails with it, instead of looking like a command's exit.
+  client.on('error', (err: Error & { level?: string }) => {
+    const silentMs = KEEPALIVE.intervalMs * (KEEPALIVE.countMax + 1);
+    lose(err.level === 'client-timeout' ? `no answer to keepalives for ${silentMs / 1000} s (a dead link?)` : err.message, err);
+  });
+  client.on('close', () => lose('it was closed by the other side'));
 
   const exec = (argv: string[], opts: ExecOptions = {}) => run(quoteArgv(argv), opts);
 
@@ -349,7 +400,7 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
         if (opts.timeoutMs) {
           timer = setTimeout(() => {
             stream.close();
-            reject(new TransportError(host, 'exec', `a remote command took longer than ${opts.timeoutMs} ms`, 'see the controller for what hangs'));
+            reject(new TransportError(host, 'exec', `${opts.what ?? 'a remote command'} did not finish in ${(opts.timeoutMs ?? 0) / 1000} s on ${host}`, 'see on the controller what it waits for (ps, its log), then run again'));
           }, opts.timeoutMs);
         }
         stream.on('data', (d: Buffer) => {
@@ -359,9 +410,43 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
         stream.stderr.on('data', (d: Buffer) => errs.push(d));
         stream.once('close', (code: number | null, signal?: string) => {
           if (timer) clearTimeout(timer);
+          // A channel closed by the connection's death has no exit status: that is the connection's failure, not the command's.
+          if (lost && code == null && !signal) return reject(lost);
           resolve({ code: code ?? (signal ? 128 : 255), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() });
         });
         stream.end(opts.stdin ?? undefined);
+      });
+    });
+  }
+
+  function start(argv: string[], opts: StartOptions = {}): Promise<RemoteProcess> {
+    stats.roundTrips++;
+    stats.commands++;
+    if (lost) return Promise.reject(lost);
+    return new Promise((resolve, reject) => {
+      client.exec(quoteArgv(argv), (err, stream) => {
+        if (err) return reject(new TransportError(host, 'exec', `could not start a remote command: ${err.message}`, 'the SSH connection may have dropped; run again', err));
+        const out: Buffer[] = [];
+        const errs: Buffer[] = [];
+        stream.on('data', (d: Buffer) => {
+          out.push(d);
+          opts.onStdout?.(d.toString());
+        });
+        stream.stderr.on('data', (d: Buffer) => errs.push(d));
+        const done = new Promise<ExecResult>((res, rej) => stream.once('close', (code: number | null, signal?: string) => {
+          if (lost && code == null && !signal) return rej(lost);
+          res({ code: code ?? (signal ? 128 : 255), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() });
+        }));
+        done.catch(() => {});
+        resolve({
+          write: (data) => {
+            if (stream.writable) stream.write(data);
+          },
+          end: () => {
+            if (stream.writable) stream.end();
+          },
+          done,
+        });
       });
     });
   }
@@ -380,17 +465,34 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
     serverSoftware: (client as unknown as { _remoteVer?: string })._remoteVer,
     stats,
     exec,
+    start,
+    get lost() {
+      return lost;
+    },
+    async probe(timeoutMs) {
+      if (lost) return lost;
+      const answered = await run('true', { timeoutMs }).then(() => true, () => false);
+      if (answered || lost) return lost;
+      lose(`it stopped answering (no reply to a probe in ${timeoutMs / 1000} s: a dead link?)`);
+      // A dead link never completes a polite end; the socket goes now, or it keeps the process alive for minutes.
+      client.destroy();
+      return lost;
+    },
     script: (source, args = [], opts = {}) => run(quoteArgv(['sh', '-s', '--', ...args]), { ...opts, stdin: source }),
     async writeFileAtomic(path, content, owner, mode) {
       // Temp file + fsync + rename in the target's directory: a reader sees the old file or the new one.
       const bytes = content instanceof Secret || content instanceof SecretText ? content.reveal() : content;
-      const r = await run(quoteArgv(['sh', '-c', WRITE_ATOMIC, 'write', path, owner, mode.toString(8)]), { stdin: bytes });
+      const r = await run(quoteArgv(['sh', '-c', WRITE_ATOMIC, 'write', path, owner, mode.toString(8)]), { stdin: bytes, timeoutMs: 60_000, what: `writing ${path}` });
       if (r.code !== 0) throw new TransportError(host, 'write', `could not write ${path}: ${r.stderr.trim() || `exit ${r.code}`}`, 'check the directory exists and the disk has room');
     },
     openUnixSocket: (socketPath) => channel((cb) => client.openssh_forwardOutStreamLocal(socketPath, cb), socketPath),
     openTcp: (h, p) => channel((cb) => client.forwardOut('127.0.0.1', 0, h, p, cb), `${h}:${p}`),
     execStream: (argv) => channel((cb) => client.exec(quoteArgv(argv), cb), argv[0] ?? 'a command') as Promise<ExecStream>,
-    close: () => client.end(),
+    close: () => {
+      closing = true;
+      if (lost) client.destroy();
+      else client.end();
+    },
   };
 }
 

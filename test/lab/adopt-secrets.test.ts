@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, explain, useLab, labSsh, type CliResult } from './helpers.ts';
+import { runCli, explain, useLab, labSsh, assertPlanKept, type CliResult } from './helpers.ts';
 import { paths } from '../../src/lab/paths.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
 
@@ -102,6 +102,7 @@ test('a wrong password in glance-api.conf is reported, not replaced; --rotate-se
   const r = await cli(['apply', ...byAddress(), '--rotate-secrets'], dir('ws4'));
   assert.equal(r.code, 0, explain('apply --rotate-secrets', r));
   assert.deepEqual(changedIds(r.report), ['ini-file /etc/glance/glance-api.conf', 'keystone-user glance', 'mysql-user glance@%', 'mysql-user glance@localhost']);
+  assertPlanKept(plan.report!, r.report!);
   assert.deepEqual(r.report?.handlers.map((h) => `${h.name} ${h.status}`), ['restart-glance-api changed']);
   assert.equal(r.report?.verify?.ok, true);
   const rotated = readSecrets(dir('ws4'), lab().address);

@@ -115,7 +115,9 @@ test('a converged apply with -v --json: every remote command and API call with i
   const trace = r.stderr.split('\n').filter((l) => l.startsWith(`${LAB}: `));
   const has = (re: RegExp, what: string) => assert.ok(trace.some((l) => re.test(l)), `${what} in\n${trace.join('\n')}`);
   has(new RegExp(`^${LAB}: ssh {4}root@${fixture.lab().address.replace(/\./g, '\\.')}:22 → connected \\(\\d+ ms\\)$`), 'the SSH connection');
-  has(/: run {4}sh -s <<facts: os, init, .*>> → exit 0 \(\d+ ms\)$/, 'the facts script');
+  // An apply reads its facts on the run lock's channel, once the lock is held: both are shown.
+  has(/: run {4}flock \/var\/lib\/install-glance\/run\.lock, then the fact-gathering script \(held open\) → started \(\d+ ms\)$/, 'the run lock');
+  has(/: run {4}sh -s <<facts: os, init, .*>> \(by the run lock's holder\) → exit 0 \(\d+ ms\)$/, 'the facts script');
   // The fresh apply kept the tokens it proved with: the glance user's is validated, and answers the user and
   // role checks (no lookup of its own, no login).
   has(/: api {4}GET http:\/\/controller:5000\/v3\/auth\/tokens\S* → 200 \(\d+ ms\)$/, 'the kept token\'s validation');
@@ -124,7 +126,7 @@ test('a converged apply with -v --json: every remote command and API call with i
   has(/: api {4}GET http:\/\/controller:9292\/v2\/images\S* → 200 \(\d+ ms\)$/, 'the Glance check');
   has(/: tunnel unix socket \/run\/mysqld\/mysqld\.sock → open \(\d+ ms\)$/, 'the MariaDB tunnel');
   // The human report and the recap still come, on stderr with --json.
-  assert.match(r.stderr, new RegExp(`^${LAB} : ok=11 +changed=0 `, 'm'));
+  assert.match(r.stderr, new RegExp(`^${LAB} : ok=12 +changed=0 `, 'm'));
   for (const s of secrets()) assert.ok(!r.stdout.includes(s) && !r.stderr.includes(s), 'a secret was printed');
 });
 
@@ -180,7 +182,7 @@ test('on a terminal: the status line is rewritten in place and gone at the end; 
   assert.doesNotMatch(screen, /restart glance-api …|verify upload \[/, 'no progress line left on the screen');
   assert.match(screen, /^ {2}changed {2}ini-file \/etc\/glance\/glance-api\.conf — content differ$/m);
   assert.match(screen, /^ {2}changed {2}handler restart-glance-api — ini-file \/etc\/glance\/glance-api\.conf changed \(\d+\.\d s\)$/m);
-  assert.match(screen, new RegExp(`^${LAB} : ok=10 +changed=1 +unreachable=0 +failed=0 +skipped=0$`, 'm'));
+  assert.match(screen, new RegExp(`^${LAB} : ok=11 +changed=1 +unreachable=0 +failed=0 +skipped=0$`, 'm'));
 });
 
 test('colour off a terminal only when asked: FORCE_COLOR colours a pipe, NO_COLOR wins on none', async () => {
@@ -206,5 +208,5 @@ test('several hosts, one unreachable: lines named by host, the error, and one re
   assert.equal(doc.exitStatus, 1);
   assert.match(r.stderr, new RegExp(`^${LAB}: ok {7}mysql-database glance — `, 'm'));
   assert.match(r.stderr, /^gone: error at connect: cannot reach 127\.0\.0\.1:1 \(ECONNREFUSED\)$/m);
-  assert.match(r.stderr, new RegExp(`^RECAP\\n${LAB} : ok=11 +changed=0 +unreachable=0 +failed=0 +skipped=0\\ngone +: ok=0 +changed=0 +unreachable=1 +failed=0 +skipped=0$`, 'm'));
+  assert.match(r.stderr, new RegExp(`^RECAP\\n${LAB} : ok=12 +changed=0 +unreachable=0 +failed=0 +skipped=0\\ngone +: ok=0 +changed=0 +unreachable=1 +failed=0 +skipped=0$`, 'm'));
 });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, labSsh, explain, useLab, type CliResult } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, assertPlanKept, assertEmptyPlan, type CliResult } from './helpers.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
 
 const LAB = 't-eng';
@@ -51,6 +51,9 @@ test('a fresh apply installs Glance, and no secret ever shows in the controller\
   assert.ok(r.report.changed >= 10, `changed=${r.report.changed}`);
   assert.equal(r.report.verify?.kind, 'upload');
   assert.equal(r.report.verify?.ok, true);
+  // What it showed before touching anything is what it did: every resource, the schema sync, the restart.
+  assertPlanKept(r.report, r.report);
+  assert.deepEqual(r.report.handlers.map((h) => `${h.name} ${h.status}`), ['sync-glance-schema changed', 'restart-glance-api changed']);
 
   const secrets = Object.values(JSON.parse(fs.readFileSync(fs.readdirSync(secretsDir).map((f) => path.join(secretsDir, f))[0]!, 'utf8')) as Record<string, string>);
   assert.equal(secrets.length, 2);
@@ -112,10 +115,10 @@ test('drift: the plan shows exactly what drifted, apply repairs it, and the plan
   const r = await cli(['apply']);
   assert.equal(r.code, 0, explain('apply after drift', r));
   assert.deepEqual(changedIds(r.report), ['ini-file /etc/glance/glance-api.conf', 'keystone-endpoint image public/internal/admin', 'keystone-user glance', 'mysql-user glance@%']);
+  assertPlanKept(plan.report!, r.report!);
   assert.notEqual(await glanceApiPid(), pid, 'glance-api was not restarted after its config changed');
   assert.equal(r.report?.verify?.kind, 'upload');
-  const again = await cli(['plan']);
-  assert.equal(again.code, 0, explain('plan after repair', again));
+  assertEmptyPlan(await cli(['plan']), 'plan after repair');
 });
 
 test('a restart that a dead run left pending is done by the next run, even with nothing else to change', async () => {
@@ -128,8 +131,10 @@ test('a restart that a dead run left pending is done by the next run, even with 
   assert.equal(r.code, 0, explain('apply with a pending restart', r));
   assert.equal(r.report?.changed, 0);
   assert.deepEqual(r.report?.handlers.map((h) => `${h.name} ${h.status}`), ['restart-glance-api changed']);
+  assertPlanKept(plan.report!, r.report!);
   assert.notEqual(await glanceApiPid(), pid);
   assert.equal((await sh('cat /var/lib/install-glance/pending')).trim(), '');
+  assertEmptyPlan(await cli(['plan']), 'plan after the pending restart');
 });
 
 test('verify uploads the generated qcow2, sees it active in the store, and removes it', async () => {

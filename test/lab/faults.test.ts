@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, labSsh, explain, useLab, keystoneToken, poll, type CliResult } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, keystoneToken, poll, reportOf, assertPlanKept, assertEmptyPlan, type CliResult } from './helpers.ts';
 import { paths } from '../../src/lab/paths.ts';
 import { generateKeyPair } from '../../src/transport/keys.ts';
 import type { LabRecord } from '../../src/lab/lab.ts';
@@ -76,18 +76,21 @@ test('MariaDB down and Keystone down are named as such', async () => {
   await sh('service mariadb stop >/dev/null 2>&1');
   try {
     const r = await runCli(['plan', '--lab', LAB], { env });
-    assertClearError(r, /mysql|gather facts/, /MariaDB does not answer/, /service mariadb start/);
+    // The preflight names it before anything else (an older run named the first read that failed).
+    assertClearError(r, /preflight|mysql|gather facts/, /MariaDB does not answer/, /service mariadb start/);
   } finally {
     await sh('service mariadb start >/dev/null 2>&1 </dev/null');
   }
   await sh('/etc/init.d/keystone stop >/dev/null 2>&1');
   try {
     const r = await runCli(['plan', '--lab', LAB], { env });
-    assertClearError(r, /keystone/, /Keystone does not answer/, /keystone/);
+    assertClearError(r, /preflight|keystone/, /Keystone does not answer/, /keystone/);
   } finally {
     await sh('/etc/init.d/keystone start >/dev/null 2>&1 </dev/null');
-    // Its first token takes a while on a busy machine: the next test must not meet a Keystone still booting.
-    await poll(async () => (await keystoneToken(lab()).catch(() => ({ status: 0 }))).status === 201, 180_000, 500);
+    // Back, and issuing tokens, before the next test's run: on a busy machine Keystone takes a while to
+    // answer after a start, and its first token longer still.
+    const issues = async () => (await keystoneToken(lab()).catch(() => ({ status: 0 }))).status === 201;
+    assert.ok(await poll(issues, 180_000, 500), 'Keystone issues tokens again');
   }
 });
 
@@ -107,12 +110,18 @@ test('apt failing stops the run at the packages with nothing half-written; the n
   } finally {
     await sh('rm -f /etc/apt/apt.conf.d/99-test-break');
   }
+  // What the plan says is left is what the next apply does (the restart written down before apt, the schema sync it hands over).
+  const plan = await runCli(['plan', '--lab', LAB, '--json'], { env, timeoutMs: 300_000 });
+  assert.equal(plan.code, 2, explain('plan once apt works again', plan));
   const again = await runCli(['apply', '--lab', LAB, '--json'], { env, timeoutMs: 300_000 });
   assert.equal(again.code, 0, explain('apply once apt works again', again));
-  const h = (JSON.parse(again.stdout) as { hosts: { verify?: { kind: string }; handlers: { name: string; status: string }[] }[] }).hosts[0]!;
-  assert.deepEqual(h.handlers.map((x) => `${x.name} ${x.status}`), ['restart-glance-api changed']);
+  const h = reportOf(again)!;
+  assert.deepEqual(h.handlers.map((x) => `${x.name} ${x.status}`), ['sync-glance-schema changed', 'restart-glance-api changed']);
+  assertPlanKept(reportOf(plan)!, h);
   assert.equal(h.verify?.kind, 'upload');
   assert.equal((await labSsh(lab(), 'cat /var/lib/install-glance/pending')).stdout.trim(), '');
+  const after = await runCli(['plan', '--lab', LAB, '--json'], { env });
+  assertEmptyPlan({ ...after, report: reportOf(after) });
 });
 
 test('contradictory targets are a usage error (exit 64)', async () => {

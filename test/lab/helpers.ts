@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { before, after } from 'node:test';
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import assert from 'node:assert/strict';
 import { paths } from '../../src/lab/paths.ts';
 import type { LabRecord } from '../../src/lab/lab.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
@@ -300,16 +300,56 @@ export function useLab(name: string, upArgs: string[] = []): { lab: () => LabRec
   };
 }
 
+// ---- plans that do not lie ----
+
+const named = (r: { kind: string; id: string }) => `${r.kind} ${r.id}`;
+
+/** What a plan (or an apply's own plan, `planned`) promised: the resources with a change, and the handlers owed. */
+export function promised(plan: HostReport): { resources: string[]; handlers: string[] } {
+  const resources = plan.mode === 'plan' ? plan.resources.filter((r) => r.action !== 'none') : plan.resources.filter((r) => r.planned);
+  return { resources: resources.map(named).sort(), handlers: plan.handlers.map((h) => h.name) };
+}
+
+/** What an apply changed: the resources it changed, and the handlers it ran. */
+export function changed(apply: HostReport): { resources: string[]; handlers: string[] } {
+  return {
+    resources: apply.resources.filter((r) => r.status === 'changed').map(named).sort(),
+    handlers: apply.handlers.filter((h) => h.status === 'changed').map((h) => h.name),
+  };
+}
+
+/**
+ * The apply changed exactly what the plan promised: the same resources and the same handlers (by name,
+ * in order), so a plan an operator read before saying yes held no surprise. `plan` may be the apply itself
+ * (its own plan, taken before anything was touched).
+ */
+export function assertPlanKept(plan: HostReport, apply: HostReport): void {
+  const p = promised(plan);
+  const a = changed(apply);
+  assert.deepEqual(a.resources, p.resources, `the resources apply changed are the ones the plan promised\n${JSON.stringify({ promised: p, changed: a }, null, 1)}`);
+  assert.deepEqual(a.handlers, p.handlers, `the handlers apply ran are the ones the plan said were owed\n${JSON.stringify({ promised: p, changed: a }, null, 1)}`);
+}
+
+/** A plan with nothing to do: exit 0, no resource to change, no handler owed. */
+export function assertEmptyPlan(r: CliResult & { report?: HostReport }, what = 'plan after apply'): void {
+  assert.equal(r.code, 0, explain(what, r));
+  assert.ok(r.report, explain(`${what}: a JSON report`, r));
+  assert.deepEqual(promised(r.report), { resources: [], handlers: [] }, explain(what, r));
+}
+
+/** The first host's report of a `--json` run, or undefined when stdout is not one. */
+export function reportOf(r: CliResult): HostReport | undefined {
+  try {
+    return (JSON.parse(r.stdout) as { hosts: HostReport[] }).hosts[0];
+  } catch {
+    return undefined;
+  }
+}
+
 /** The CLI against one lab with --json: its result, and the host's report when stdout is JSON. */
 export async function labCliJson(labName: string, args: string[], opts: RunOptions = {}): Promise<CliResult & { report?: HostReport }> {
   const r = await runCli([...args, '--lab', labName, '--json'], opts);
-  let report: HostReport | undefined;
-  try {
-    report = (JSON.parse(r.stdout) as { hosts: HostReport[] }).hosts[0];
-  } catch {
-    /* not JSON: the assertion that follows shows the output */
-  }
-  return { ...r, report };
+  return { ...r, report: reportOf(r) };
 }
 
 /** A command on the lab that must succeed: its stdout. */

@@ -151,9 +151,10 @@ test('plan with glance 2014.2\'s files in place: both files\' masked diffs, the 
     for (const l of lines) assert.ok(block.includes(l), `${file}: no "${l}" in\n${block.slice(0, 3000)}`);
   }
   assert.match(out, /update migrate-schema glance — the database has no schema yet\n\s+schema: \(empty\) → version 36/);
+  const sync = out.indexOf('pending  handler sync-glance-schema');
   const registry = out.indexOf('pending  handler restart-glance-registry');
   const api = out.indexOf('pending  handler restart-glance-api');
-  assert.ok(registry > 0 && api > registry, `registry's restart before the api's:\n${out}`);
+  assert.ok(sync > 0 && registry > sync && api > registry, `the db_sync, then registry's restart before the api's:\n${out}`);
 });
 
 test('apply: the database lane (TCP, debian.cnf, MySQL 5.5 statements) and the identity lane run for real; apt stops the run with the Cloud Archive hint', { timeout: 10 * 60_000 }, async () => {
@@ -216,7 +217,8 @@ test('proven: glance logs in over TCP as glance@localhost and from the controlle
   // The password check of glance@localhost was a login over TCP from 127.0.0.1, as the socket is out of reach.
   // (A Connect row's user_host is "[glance] @ localhost [127.0.0.1]": the account is known after the login.)
   assert.ok(seen.some((q) => q.type === 'Connect' && /^\[glance\] @ localhost \[127\.0\.0\.1\]/.test(q.userHost)), scrub(seen.map((q) => `${q.type} ${q.userHost}`).join('\n')));
-  assert.deepEqual(host.handlers.map((h) => `${h.name}: ${h.reason}`), ['restart-glance-registry: left pending by an earlier run', 'restart-glance-api: left pending by an earlier run']);
+  assert.deepEqual(host.handlers.map((h) => `${h.name}: ${h.reason}`),
+    ['sync-glance-schema: migrate-schema glance changes', 'restart-glance-registry: left pending by an earlier run', 'restart-glance-api: left pending by an earlier run']);
 });
 
 test('drift repaired as root with --db-admin-password-file: a changed glance@localhost password is set again with GRANT … IDENTIFIED BY', { timeout: 10 * 60_000 }, async () => {

@@ -130,6 +130,27 @@ describe('-q: only changes and errors', () => {
   });
 });
 
+describe('a change rolled back after its handler failed', () => {
+  const restartFails = (world: ReadonlyMap<string, string>) => (world.get('conf') === 'new' ? new Error('api stopped 1.0 s after it was started') : undefined);
+
+  for (const verbosity of ['normal', 'quiet'] as const) {
+    test(`${verbosity}: shown as changed when it was made, then as rolled back when the host ends`, async () => {
+      const b = new Bench({ conf: 'old' });
+      const { d, out } = display(verbosity);
+      const w = await b.work('apply', [b.resource({ id: 'conf', want: 'new', notifies: ['restart'], rollback: true })], [b.handler('restart', { failWhen: restartFails })]);
+      w.events = d.events;
+      w.rollback = true;
+      await apply(w).catch((e: Error) => { w.report.error = { step: 'service api', message: e.message, hint: 'fix it' }; });
+      d.events.done!(w.report);
+      const lines = out().split('\n').map((l) => l.replace(/^controller: /, '  '));
+      const made = lines.findIndex((l) => l.startsWith('  changed  fake conf — '));
+      const undone = lines.findIndex((l) => l.startsWith('  rolled-back fake conf — rolled back after restart failed: conf is old again'));
+      assert.ok(made >= 0 && undone > made, out());
+      assert.ok(lines.some((l, i) => i > undone && /^ {2}failed +handler restart — .*rolled back: conf is old again; restart ran again on that and succeeded/.test(l)), out());
+    });
+  }
+});
+
 describe('progress', () => {
   test('on a terminal: one line rewritten in place, taken away for a line that stays and put back after it', () => {
     const { d, timeline, err, out } = display('normal', { tty: true });

@@ -68,6 +68,10 @@ describe('usage errors: exit 64, what was wrong and what to type', { concurrency
     ['a flag without its value', ['plan', ...NOWHERE, '--user'], /--user needs a value/],
     ['an empty value', ['plan', ...NOWHERE, '--identity', ''], /--identity needs a value/],
     ['-v with -q', ['plan', '-v', '-q', ...NOWHERE], /--verbose and --quiet cannot be given together/],
+    ['--dpkg-lock-timeout soon', ['apply', '--dpkg-lock-timeout', 'soon', ...NOWHERE], /--dpkg-lock-timeout "soon" is not a whole number, at least 0/],
+    ['--dpkg-lock-timeout -5', ['apply', '--dpkg-lock-timeout=-5', ...NOWHERE], /--dpkg-lock-timeout "-5" is not a whole number, at least 0/],
+    ['--dpkg-lock-timeout without its value', ['apply', ...NOWHERE, '--dpkg-lock-timeout'], /--dpkg-lock-timeout/],
+    ['--no-wiat', ['apply', '--no-wiat', ...NOWHERE], /unknown option --no-wiat: did you mean --no-wait\?/],
     ['no command', [], /name a command: plan, apply, verify, destroy or lab/],
     ['verify --image of no file', ['verify', '--image', path.join(scratch, 'no-such.img'), ...NOWHERE], /--image .*no-such\.img: no such file/],
     ['verify --image of a directory', ['verify', '--image', scratch, ...NOWHERE], /--image .* is not a file/],
@@ -122,6 +126,13 @@ describe('help', { concurrency: 4 }, () => {
     assert.match(r.stdout, /-v, --verbose/);
     assert.match(r.stdout, /-q, --quiet/);
   });
+
+  test('apply\'s help says --no-wait, --no-rollback and --dpkg-lock-timeout', async () => {
+    const r = await cli(['apply', '-h']);
+    assert.match(r.stdout, /--wait +apply: wait for another run on the host \(--no-wait: refuse, naming it\)/);
+    assert.match(r.stdout, /--rollback +restart fails on a new config: put the old back \(--no-rollback: keep new\)/);
+    assert.match(r.stdout, /--dpkg-lock-timeout +seconds to wait for apt\/dpkg held by another process/);
+  });
 });
 
 describe('shell completion', { concurrency: 4 }, () => {
@@ -139,7 +150,7 @@ describe('shell completion', { concurrency: 4 }, () => {
     const [top, lab, options, releases] = await Promise.all([ask(''), ask('lab', ''), ask('apply', '--'), ask('plan', '--release', '')]);
     assert.deepEqual(top.filter((w) => !w.startsWith('-')), ['plan', 'apply', 'verify', 'destroy', 'lab', 'completion']);
     assert.deepEqual(lab.filter((w) => !w.startsWith('-')).sort(), ['down', 'list', 'snapshot', 'ssh', 'up']);
-    for (const o of ['--host', '--inventory', '--limit', '--port', '--forks', '--json', '--verbose', '--quiet']) assert.ok(options.includes(o), `${o} in ${options.join(' ')}`);
+    for (const o of ['--host', '--inventory', '--limit', '--port', '--forks', '--json', '--verbose', '--quiet', '--no-wait', '--no-rollback', '--dpkg-lock-timeout']) assert.ok(options.includes(o), `${o} in ${options.join(' ')}`);
     assert.deepEqual(releases, ['juno', 'bullseye', 'bookworm', 'trixie']);
   });
 

@@ -112,7 +112,7 @@ describe('apply: reading again after earlier changes', () => {
     assert.deepEqual(before.filter((l) => l.startsWith('read ')), ['read package', 'read config']);
   });
 
-  test('when the re-read finds nothing left to do, nothing is applied and the plan\'s promise is kept in the report', async () => {
+  test('when the re-read finds nothing left to do, nothing is applied; it changed in this run as planned, so it is reported changed, the promise kept', async () => {
     const b = new Bench();
     const w = await b.work('apply', [
       b.resource({ id: 'package', want: 'installed', alsoSets: { config: 'managed' } }),
@@ -121,10 +121,12 @@ describe('apply: reading again after earlier changes', () => {
     await apply(w);
     assert.deepEqual(b.applied.map((a) => a.id), ['package']);
     const r = byId(w, 'config');
-    assert.deepEqual([r.action, r.status], ['none', 'ok']);
+    assert.deepEqual([r.action, r.status], ['none', 'changed']);
+    assert.equal(r.why, 'config is managed: done by an earlier change of this run');
     assert.equal(r.planned?.action, 'create');
-    assert.equal(w.report.ok, 1);
-    assert.equal(w.report.changed, 1);
+    assert.equal(r.after?.action, 'none', 'read again after apply like any change');
+    assert.equal(w.report.ok, 0);
+    assert.equal(w.report.changed, 2);
   });
 });
 

@@ -34,6 +34,8 @@ export interface FakeResourceOptions {
   sticky?: boolean;
   /** What else apply changes on the host (a package install makes a config file). */
   alsoSets?: Record<string, string>;
+  /** It can put back what its apply replaced (a config file's backup); rollback throws this when given. */
+  rollback?: boolean | Error;
 }
 
 export interface Applied { id: string; ops: FakeOp[]; current: string | undefined; journal: string[] }
@@ -80,7 +82,20 @@ export class Bench {
 
   resource(o: FakeResourceOptions): Resource<string | undefined, FakeOp> {
     const { id, want } = o;
+    let before: { value: string | undefined } | undefined;
+    const rollback = o.rollback ? {
+      rollback: async (): Promise<string | undefined> => {
+        this.log.push(`rollback ${id}`);
+        await new Promise((r) => setImmediate(r));
+        if (o.rollback instanceof Error) throw o.rollback;
+        if (!before) return undefined;
+        if (before.value === undefined) this.world.delete(id);
+        else this.world.set(id, before.value);
+        return `${id} is ${before.value} again`;
+      },
+    } : {};
     return {
+      ...rollback,
       kind: 'fake',
       id,
       ...(o.lane ? { lane: o.lane } : {}),
@@ -110,6 +125,7 @@ export class Bench {
           throw o.failApply;
         }
         if (!o.sticky) {
+          before = { value: this.world.get(id) };
           for (const op of ops) this.world.set(id, op.set);
           for (const [k, v] of Object.entries(o.alsoSets ?? {})) this.world.set(k, v);
         }
@@ -118,14 +134,19 @@ export class Bench {
     };
   }
 
-  /** A handler that records its run; `sets` is what running it changes on the host (a restart starts a service). */
-  handler(name: string, o: { fail?: Error; sets?: Record<string, string> } = {}): HandlerDef {
+  /**
+   * A handler that records its run; `sets` is what running it changes on the host (a restart starts a
+   * service); `failWhen` fails it when the host looks a certain way (a service that does not start on a file).
+   */
+  handler(name: string, o: { fail?: Error; sets?: Record<string, string>; failWhen?: (world: ReadonlyMap<string, string>) => Error | undefined } = {}): HandlerDef {
     return {
       name,
       run: async () => {
         this.log.push(`handler ${name}`);
         await new Promise((r) => setImmediate(r));
         if (o.fail) throw o.fail;
+        const bad = o.failWhen?.(this.world);
+        if (bad) throw bad;
         for (const [k, v] of Object.entries(o.sets ?? {})) this.world.set(k, v);
       },
     };

@@ -90,3 +90,37 @@ test('a plan with rotation shows new values but keeps none of them', async () =>
   assert.deepEqual(kept, []);
   assert.match(r.notes[0]!, /not kept: this is a plan/);
 });
+
+// A value the playbook says it cannot use is refused wherever it comes from, before anything is kept or adopted.
+const noNewline: SecretSpec[] = specs.map((s) => ({ ...s, problem: (v: string) => (v.includes('\n') ? 'it holds a line feed' : undefined) }));
+
+test('a held value the spec refuses stops the run before the host is asked or anything is kept', async () => {
+  const { s, kept } = source({ DBPASS: { value: 'a\nb', from: 'the environment (DBPASS)', replaceable: false } });
+  let asked = false;
+  await assert.rejects(resolveSecrets(req(s, { specs: noNewline, adopt: async () => { asked = true; return adoption({}); } })), (e: unknown) => {
+    assert.ok(e instanceof EngineError);
+    assert.equal(e.step, 'secrets');
+    assert.match(e.message, /^DBPASS \(the database password\), from the environment \(DBPASS\), cannot be used: it holds a line feed; nothing was changed$/);
+    assert.match(e.hint, /DBPASS in the environment/);
+    assert.doesNotMatch(`${e.message} ${e.hint}`, /a\nb/);
+    return true;
+  });
+  assert.equal(asked, false);
+  assert.deepEqual(kept, []);
+});
+
+test('an adopted value the spec refuses stops the run too; one that rotation replaces is not looked at', async () => {
+  const { s, kept } = source({});
+  await assert.rejects(resolveSecrets(req(s, { specs: noNewline, adopt: async () => adoption({ PASS: 'x\ny' }) })), /PASS \(the API password\), adopted from the host \(PASS\), cannot be used/);
+  assert.deepEqual(kept, []);
+  const held = source({ DBPASS: { value: 'old\nvalue', from: 'the local file' } });
+  const r = await resolveSecrets(req(held.s, { specs: noNewline, rotate: true }));
+  assert.equal(r.values.DBPASS!.reveal(), 'new-db');
+});
+
+test('a generator whose value the spec refuses is the playbook\'s bug, said before anything is kept', async () => {
+  const { s, kept } = source({});
+  const bad: SecretSpec[] = [{ name: 'X', describe: 'x', generate: () => 'bad', problem: (v) => (v === 'bad' ? 'it is bad' : undefined) }];
+  await assert.rejects(resolveSecrets(req(s, { specs: bad })), /X \(x\), as generated, cannot be used: it is bad/);
+  assert.deepEqual(kept, []);
+});

@@ -42,6 +42,8 @@ export class FakeTransport implements Transport {
   readonly stats = { roundTrips: 0, commands: 0 };
   readonly commands: RecordedCommand[] = [];
   closed = false;
+  /** Set by a test: the connection died under the run. */
+  lost?: TransportError;
 
   constructor(private readonly opts: FakeTransportOptions) {
     this.host = opts.host ?? 'controller';

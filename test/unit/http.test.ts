@@ -301,6 +301,17 @@ describe('glance client on httpRequest', () => {
     assert.equal((await g.getImage('img-2'))?.checksum, crypto.createHash('md5').update(big).digest('hex'));
   });
 
+  test('images with a tag: the tag is a query parameter, encoded', async () => {
+    server.handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ images: [{ id: 'left-1', name: 'install-glance-verify-1', status: 'queued', visibility: 'private' }] }));
+    };
+    const g = glanceClient(t, 'http://controller:9292', token);
+    const left = await g.listImages(20, 'install glance/verify');
+    assert.equal(server.seen.at(-1)!.url, '/v2/images?limit=20&tag=install%20glance%2Fverify');
+    assert.deepEqual(left.map((i) => [i.id, i.status]), [['left-1', 'queued']]);
+  });
+
   test('an unexpected status names the request and Glance\'s words, never the token', async () => {
     server.handler = (_req, res) => {
       res.writeHead(401, { 'content-type': 'text/html' });

@@ -249,8 +249,9 @@ describe('renderTemplate', () => {
   });
 
   test('unwritable values and malformed templates are errors', () => {
-    assert.throws(() => renderTemplate('[s]\np = {{P}}\n', { P: 'a\nb' }), /line break/);
-    assert.throws(() => renderTemplate('[s]\np = {{P}}\n', { P: ' a' }), /white space/);
+    assert.throws(() => renderTemplate('[s]\np = {{P}}\n', { P: 'a\nb' }), /\{\{P\}\} cannot be written into an INI file: it holds a line feed at character 2/);
+    assert.throws(() => renderTemplate('[s]\np = {{P}}\n', { P: 'a\rb' }), /carriage return/);
+    assert.throws(() => renderTemplate('[s]\np = {{P}}\n', { P: 'a\\$b' }), /backslash right before a \$/);
     assert.throws(() => renderTemplate('[s]\np = {{P\n', { P: 'a' }), /malformed placeholder/);
     assert.throws(() => renderTemplate('p = 1\n[s]\n', {}), /outside any \[section\]/);
     assert.throws(() => renderTemplate('[s]\np = 1\np = 2\n', {}), /appears twice/);

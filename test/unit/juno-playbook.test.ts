@@ -43,6 +43,7 @@ describe('the juno profile in the Glance playbook', () => {
       'identity keystone-role-assignment glance/service/admin',
       'identity keystone-service glance (image)',
       'identity keystone-endpoint image public/internal/admin',
+      'packages dpkg-health dpkg',
       'packages apt-package glance',
       '- ini-file /etc/glance/glance-api.conf',
       '- ini-file /etc/glance/glance-registry.conf',
@@ -54,12 +55,15 @@ describe('the juno profile in the Glance playbook', () => {
     const byId = new Map(resources.map((r) => [r.id, r]));
     assert.deepEqual(byId.get('/etc/glance/glance-api.conf')!.notifies, ['restart-glance-api']);
     assert.deepEqual(byId.get('/etc/glance/glance-registry.conf')!.notifies, ['restart-glance-registry']);
-    assert.deepEqual(byId.get('glance')!.notifies, ['restart-glance-registry', 'restart-glance-api']);
+    // The schema hands its sync to a handler (journalled like a restart), which both restarts follow.
+    const migrate = resources.find((r) => r.kind === 'migrate-schema')!;
+    assert.deepEqual(migrate.notifies, ['sync-glance-schema', 'restart-glance-registry', 'restart-glance-api']);
+    assert.equal(migrate.doneBy, 'sync-glance-schema');
   });
 
-  test('handlers: the registry is restarted (and answers) before the API', async () => {
+  test('handlers: the schema sync first, then the registry is restarted (and answers) before the API', async () => {
     const { ctx } = await junoCtx();
-    assert.deepEqual(glancePlaybook.handlers(ctx).map((h) => h.name), ['restart-glance-registry', 'restart-glance-api']);
+    assert.deepEqual(glancePlaybook.handlers(ctx).map((h) => h.name), ['sync-glance-schema', 'restart-glance-registry', 'restart-glance-api']);
   });
 
   test('the region is the guide\'s regionOne unless --region says otherwise; Debian releases keep RegionOne', async () => {

@@ -184,6 +184,34 @@ describe('keystoneSession with tokens kept between runs', () => {
     assert.equal(await s.knownGrantByName('demo', 'default', 'demo', '_member_'), undefined);
   });
 
+  test('answered: a kept admin token asked Keystone nothing, so it waits for the service user\'s check; with Keystone gone, it says so', async () => {
+    // Both tokens kept (and this session's own checks over) before counting.
+    await (await session()).passwordWorks('demo', 'default', demo.password);
+    const from = d.seen.length;
+    const s = await session();
+    await s.reader();
+    await s.answered();
+    assert.deepEqual(seen(from), ['GET /v3/auth/tokens'], 'the service user\'s validation was the answer');
+    // The same kept tokens, and nothing listening: the reader is had without a request, the answer never comes.
+    const down = { ...tunnels(), openTcp: () => Promise.reject(new Error('Connection refused')) };
+    const gone = await new HostSession('controller', down, () => {}).use(keystoneSession({ credentials: creds('ADMIN_PASS'), serviceUser: demo, tokens }));
+    await gone.reader();
+    await assert.rejects(gone.answered(), /Keystone does not answer at http:\/\/controller:5000\/v3/);
+  });
+
+  test('answered, without a service user: the kept admin token is validated; after a login nothing more is asked', async () => {
+    const from = d.seen.length;
+    const s = await new HostSession('controller', tunnels(), () => {}).use(keystoneSession({ credentials: creds('ADMIN_PASS'), tokens }));
+    await s.reader();
+    await s.answered();
+    assert.deepEqual(seen(from), ['GET /v3/auth/tokens']);
+    const cold = await new HostSession('controller', tunnels(), () => {}).use(keystoneSession({ credentials: creds('ADMIN_PASS'), tokens: null }));
+    const before = d.seen.length;
+    await cold.reader();
+    await cold.answered();
+    assert.deepEqual(seen(before), ['POST /v3/auth/tokens']);
+  });
+
   test('the service user\'s proven token answers the role check its scope covers; anything else is left to Keystone', async () => {
     const s = await session();
     const admin = await s.admin();

@@ -13,6 +13,8 @@ import { HostSession } from '../../src/engine/host.ts';
 import { TransportError } from '../../src/transport/errors.ts';
 import { Secret } from '../../src/secret.ts';
 import { FakeTransport, factSections, fail, ok, type RecordedCommand } from './fake-transport.ts';
+import { PassThrough } from 'node:stream';
+import { LIMITS, MysqlStalled } from '../../src/clients/mysql.ts';
 
 // /etc/mysql/debian.cnf as mysql-server-5.5's postinst writes it on Ubuntu 14.04 (the lab's trusty layer
 // has the same lines: src/lab/recipe/trusty/files/debian.cnf.in).
@@ -128,7 +130,7 @@ describe('--db-admin-password-file', () => {
 });
 
 /** A host whose facts script answers each section from `facts` (key → raw text), and tunnels as given. */
-function fakeHost(facts: Record<string, string>, tunnels: { tcp?: (h: string, p: number) => Promise<never>; socket?: (p: string) => Promise<never> }, user = 'root') {
+function fakeHost(facts: Record<string, string>, tunnels: { tcp?: (h: string, p: number) => Promise<import('node:stream').Duplex>; socket?: (p: string) => Promise<import('node:stream').Duplex> }, user = 'root') {
   const seen: RecordedCommand[] = [];
   const t = new FakeTransport({
     user,
@@ -192,6 +194,31 @@ describe('databaseAdmin: the profile\'s way first, the other way second', () => 
     await assert.rejects(databaseAdmin({ prefer: 'tcp' }).open(host));
     assert.deepEqual(order, ['tcp 127.0.0.1:3306', 'socket /run/mysqld/mysqld.sock']);
   });
+  // A server that takes the connection and never says a word (mariadbd SIGSTOPped): the handshake never comes.
+  const silent = () => Promise.resolve(new PassThrough());
+  for (const prefer of ['socket', 'tcp'] as const) {
+    test(`a server that accepts and says nothing (${prefer} first): named at once, the other way not tried (it reaches the same server)`, async () => {
+      const saved = LIMITS.CONNECT_TIMEOUT_MS;
+      LIMITS.CONNECT_TIMEOUT_MS = 200;
+      try {
+        const order: string[] = [];
+        const { host } = fakeHost(cnfFact(), {
+          socket: () => (order.push('socket'), silent()),
+          tcp: () => (order.push('tcp'), silent()),
+        });
+        await assert.rejects(databaseAdmin({ prefer }).open(host), (e: Error & { hint?: string }) => {
+          assert.ok(e instanceof MysqlStalled, `${e.name}: ${e.message}`);
+          assert.match(e.message, prefer === 'socket' ? /^MariaDB accepted a connection on \/run\/mysqld\/mysqld\.sock but did not answer in 0\.2 s$/
+            : /^MariaDB accepted a connection on 127\.0\.0\.1:3306 on controller but did not answer in 0\.2 s$/);
+          assert.match(e.hint ?? '', /stopped \(SIGSTOP\), overloaded or wedged/);
+          return true;
+        });
+        assert.deepEqual(order, [prefer]);
+      } finally {
+        LIMITS.CONNECT_TIMEOUT_MS = saved;
+      }
+    });
+  }
   test('the key names no way: the warm-up (socket first) and the profile\'s session (TCP first) are one session', () => {
     assert.equal(databaseAdmin({ prefer: 'socket' }).key, databaseAdmin({ prefer: 'tcp' }).key);
     assert.notEqual(databaseAdmin({ prefer: 'tcp' }).key, databaseAdmin({ prefer: 'tcp', passwordFile: '/p' }).key);

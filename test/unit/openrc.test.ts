@@ -58,9 +58,46 @@ const accepted: { name: string; text: string; want: Record<string, string> }[] =
     text: "export OS_USERNAME=ad\\\nmin\nexport OS_PASSWORD='two\nlines'\n",
     want: { OS_USERNAME: 'admin', OS_PASSWORD: 'two\nlines' },
   },
+  {
+    name: "Horizon's v3 openrc with the password written in: comments, echo, unset, and its if [ -z … ]; then unset …; fi lines",
+    text: [
+      '#!/usr/bin/env bash', '# To use an OpenStack cloud you need to authenticate against the Identity', '# service named keystone, which returns a **Token** and **Service Catalog**.',
+      'export OS_AUTH_URL=http://controller:5000/v3', '# With the addition of Keystone we have standardized on the term **project**',
+      'export OS_PROJECT_ID=0123456789abcdef', 'export OS_PROJECT_NAME="admin"', 'export OS_USER_DOMAIN_NAME="Default"',
+      'if [ -z "$OS_USER_DOMAIN_NAME" ]; then unset OS_USER_DOMAIN_NAME; fi', 'export OS_PROJECT_DOMAIN_ID="default"',
+      'if [ -z "$OS_PROJECT_DOMAIN_ID" ]; then unset OS_PROJECT_DOMAIN_ID; fi', '# unset v2.0 items in case set', 'unset OS_TENANT_ID', 'unset OS_TENANT_NAME',
+      'export OS_USERNAME="admin"', 'echo "Using the OpenStack password for project $OS_PROJECT_NAME as user $OS_USERNAME"', "export OS_PASSWORD='it'\\''s $ecret'",
+      'export OS_REGION_NAME=""', '# Don\'t leave a blank variable, unset it if it was empty', 'if [ -z "$OS_REGION_NAME" ]; then unset OS_REGION_NAME; fi',
+      'export OS_INTERFACE=public', 'export OS_IDENTITY_API_VERSION=3', '',
+    ].join('\n'),
+    want: {
+      OS_AUTH_URL: 'http://controller:5000/v3', OS_PROJECT_ID: '0123456789abcdef', OS_PROJECT_NAME: 'admin', OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_ID: 'default',
+      OS_USERNAME: 'admin', OS_PASSWORD: "it's $ecret", OS_INTERFACE: 'public', OS_IDENTITY_API_VERSION: '3',
+    },
+  },
+  {
+    name: 'redirections belong to their command: >/dev/null, 2>&1, 2> file',
+    text: 'export OS_USERNAME=admin >/dev/null\nexport OS_PASSWORD=pw 2>&1\nexport OS_PROJECT_NAME=p 2> /dev/null\n',
+    want: { OS_USERNAME: 'admin', OS_PASSWORD: 'pw', OS_PROJECT_NAME: 'p' },
+  },
+  {
+    name: 'a quoted ~ and one inside a word are text; && between exports of other variables is not ours',
+    text: "export OS_PASSWORD='~secret'\nexport OS_USERNAME=ad~min\nexport OS_CACERT=\"~/ca.pem\"\ntrue && echo x >/dev/null\n",
+    want: { OS_PASSWORD: '~secret', OS_USERNAME: 'ad~min', OS_CACERT: '~/ca.pem' },
+  },
 ];
 
 const refused: { name: string; text: string; line: number; re: RegExp }[] = [
+  { name: "bash's $'…' quoting", text: "export OS_PASSWORD=$'a\\nb'\n", line: 1, re: /OS_PASSWORD's value uses \$'…' quoting, which bash and dash read differently/ },
+  { name: 'an unquoted ~ (a home directory)', text: 'export OS_CACERT=~/ca.pem\n', line: 1, re: /OS_CACERT's value starts with an unquoted ~, which sh replaces with a home directory/ },
+  { name: 'an export in the background', text: 'export OS_PASSWORD=pw &\n', line: 1, re: /an OS_\* variable is set in a command run in the background \(&\), a subshell/ },
+  { name: 'an export in a pipeline', text: 'export OS_PASSWORD=pw | cat\n', line: 1, re: /in a pipeline \(\|\)/ },
+  { name: 'an export in a subshell', text: 'x=1\n( export OS_PASSWORD=pw )\n', line: 2, re: /inside \( … \), a subshell/ },
+  { name: 'an export after ||', text: 'false || export OS_PASSWORD=pw\n', line: 1, re: /after \|\|, so whether sh sets it depends on the command before/ },
+  { name: 'an export inside an if', text: 'if [ -f /x ]; then\n  export OS_PASSWORD=pw\nfi\n', line: 2, re: /inside if\/while\/for\/case/ },
+  { name: "Horizon's read of the password", text: 'echo "Please enter your OpenStack Password: "\nread -sr OS_PASSWORD_INPUT\nexport OS_PASSWORD=$OS_PASSWORD_INPUT\n', line: 2, re: /`read` asks the terminal for OS_PASSWORD_INPUT \(as Horizon's openrc does for the password\), which a run cannot answer/ },
+  { name: 'a byte-order mark', text: '\ufeffexport OS_USERNAME=admin\n', line: 1, re: /starts with a byte-order mark \(U\+FEFF\), which sh reads as part of the first command/ },
+  { name: 'a here-document', text: 'cat <<EOF\nexport OS_PASSWORD=pw\nEOF\n', line: 1, re: /a here-document/ },
   { name: 'command substitution', text: 'export OS_USERNAME=admin\nexport OS_PASSWORD=$(cat /root/pw)\n', line: 2, re: /OS_PASSWORD's value runs \$\(…\), which this tool does not do/ },
   { name: 'backticks', text: 'export OS_PASSWORD=`cat /root/pw`\n', line: 1, re: /runs `…`/ },
   { name: 'a variable the file does not set', text: 'export OS_AUTH_URL=http://$CONTROLLER:5000/v3\n', line: 1, re: /uses \$CONTROLLER, which this file does not set/ },
@@ -132,7 +169,8 @@ describe('admin credentials', () => {
     });
   });
 
-  test('a file that is no openrc at all: every variable named missing', () => {
-    assert.throws(() => adminCredentialsFromOpenrc('\u0000\u0001binary junk\nnot a shell script at all {\n'), /lacks OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME/);
+  test('a file that is no openrc at all: every variable named missing; a binary one said to be no script', () => {
+    assert.throws(() => adminCredentialsFromOpenrc('\u0001junk\nnot a shell script at all {\n'), /lacks OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME/);
+    assert.throws(() => adminCredentialsFromOpenrc('\u007fELF\u0002\u0001\u0001\u0000\u0000junk'), /^OpenrcError: admin-openrc\.sh line 1: a NUL byte: this is no shell script$/);
   });
 });

@@ -7,12 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { quote, quoteArgv } from '../../src/transport/quote.ts';
+import { shq } from '../../src/engine/facts.ts';
+import { hostile } from './hostile-values.ts';
 
 const nasty = [
   "it's", "'", "''", "'\\''", '"double"', '$HOME', '${PATH}', '$(id)', '`id`', 'a\nb', 'trailing\n', '\n',
   ' lead', 'trail ', 'two  spaces', '\ttab', '', '*', '*.conf', '?', '[ab]', '~', '~root', '!', '!!', '\\', '\\n',
   ';', 'a; rm -rf /tmp/x', '&&', '|', '>out', '<in', '#not-a-comment', 'a#b', '-n', '--', '%s', '{a,b}', 'a=b c',
-  'café ü 日本', 'ends-with-backslash\\', "mixed 'single' and \"double\" $x `y`",
+  'café ü 日本', 'ends-with-backslash\\', "mixed 'single' and \"double\" $x `y`", ...hostile,
 ];
 
 // Files for a glob to match: an unquoted *, ? or [ab] would expand to them.
@@ -36,6 +38,11 @@ for (const shell of ['sh', 'bash']) {
       test(JSON.stringify(s), () => assert.deepEqual(throughShell(shell, [s]), [s]));
     }
     test('all of them at once, as one argv', () => assert.deepEqual(throughShell(shell, nasty), nasty));
+    // The facts' own quoting (names and paths put into the fact-gathering script).
+    test('shq: each one as a word of a script', () => {
+      const r = spawnSync(shell, ['-c', `printf '%s\\0' ${nasty.map(shq).join(' ')}`], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/home/nobody-here' } });
+      assert.deepEqual(r.stdout.split('\0').slice(0, -1), nasty);
+    });
   });
 }
 

@@ -18,7 +18,9 @@ import { keystoneServiceDiff, serviceToKeep, type KsServiceState } from '../../s
 import { keystoneEndpointsDiff, type KsEndpointsState, type Iface } from '../../src/resources/keystone-endpoints.ts';
 import { schemaDiff, schemaHeads, parseRevisions } from '../../src/resources/alembic-schema.ts';
 import { migrateDiff, latestVersion } from '../../src/resources/migrate-schema.ts';
-import { aptPackagesDiff, type PackagesState } from '../../src/resources/apt-packages.ts';
+import { aptPackagesDiff, type PackagesState, type DpkgEntry } from '../../src/resources/apt-packages.ts';
+import { dpkgHealthDiff, brokenPackages } from '../../src/resources/dpkg-health.ts';
+import type { LockHolder } from '../../src/resources/dpkg-lock.ts';
 import { iniFileDiff, type IniFileState, type RetiredKeys } from '../../src/resources/ini-file.ts';
 import { renderTemplate } from '../../src/resources/ini/template.ts';
 import { serviceDiff, type ServiceState } from '../../src/resources/service.ts';
@@ -64,6 +66,11 @@ eachCase<{ exists: boolean; grants: string[]; passwordWorks?: boolean; serverVer
   assert.equal(hasGrant, expected.hasGrant, 'grantsAll');
   const state = { exists: current.exists, hasGrant, passwordWorks: current.passwordWorks, dialect: sqlDialect(current.serverVersion) };
   assertDiff(mysqlUserDiff(state, { ...desired, password: PASSWORD }), expected.diff);
+});
+
+// As read() gathers it: the dpkg fact (status letters per package), the updates journal, the lock holders.
+eachCase<{ dpkg: Record<string, DpkgEntry>; updates: number; holders: LockHolder[] }, Record<string, never>, unknown>('dpkg-health', ({ current, expected }) => {
+  assertDiff(dpkgHealthDiff({ broken: brokenPackages(current.dpkg), updates: current.updates, holders: current.holders }), expected);
 });
 
 eachCase<FileState, { path: string; content: string; secretContent?: boolean; owner: string; mode: string; ensure?: Ensure; describe?: string }, unknown>('file', ({ current, desired, expected }) => {
@@ -133,11 +140,13 @@ eachCase<KsEndpointsState, { urls: Record<Iface, string>; region: string; ensure
   if (current.writes !== 'v2.0') assert.ok(!set, 'v3 writes never make a v2.0 set');
 });
 
-eachCase<{ heads?: string[]; revisions?: string; current: string[] }, { command: string; user: string }, unknown>('db-schema', ({ current, desired, expected }) => {
+eachCase<{ heads?: string[]; revisions?: string; current: string[]; tables?: string[]; holdsRows?: boolean; syncRunning?: boolean }, { command: string; user: string }, unknown>('db-schema', ({ current, desired, expected }) => {
   const heads = current.revisions
     ? schemaHeads(parseRevisions(fs.readFileSync(path.join(root, 'test/fixtures/facts', current.revisions), 'utf8')))
     : current.heads ?? [];
-  assertDiff(schemaDiff({ heads, current: current.current }, desired), expected);
+  const tables = current.tables ? { tables: current.tables, holdsRows: current.holdsRows } : {};
+  const running = current.syncRunning ? { syncRunning: true } : {};
+  assertDiff(schemaDiff({ heads, current: current.current, ...tables, ...running }, desired), expected);
 });
 
 eachCase<{ versions?: string; latest?: number; current?: number }, { command: string; user: string }, unknown>('migrate-schema', ({ current, desired, expected }) => {

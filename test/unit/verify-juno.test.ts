@@ -93,8 +93,9 @@ test('the generated qcow2 goes up as the guide\'s image does, passes on Juno\'s 
   assert.equal(r.kept, false);
   assert.match(r.summary, /^image [0-9a-f-]{36}: active, qcow2, 1376256 bytes, md5 [0-9a-f]{32}, public, file in the store owned by glance, then deleted/);
   assert.equal(d.images.size, 0, 'deleted');
-  assert.deepEqual(d.seen.map((s) => `${s.method} ${s.path.replace(/[0-9a-f-]{36}/, 'ID')} ${s.status}`), ['POST /v2/images 201', 'PUT /v2/images/ID/file 204', 'GET /v2/images/ID 200', 'DELETE /v2/images/ID 204']);
-  const put = d.seen[1]!;
+  // First the images an earlier check left (by their tag), then the check's own.
+  assert.deepEqual(d.seen.map((s) => `${s.method} ${s.path.replace(/[0-9a-f-]{36}/, 'ID')} ${s.status}`), ['GET /v2/images 200', 'POST /v2/images 201', 'PUT /v2/images/ID/file 204', 'GET /v2/images/ID 200', 'DELETE /v2/images/ID 204']);
+  const put = d.seen.find((s) => s.method === 'PUT')!;
   assert.equal(put.contentType, 'application/octet-stream');
   assert.equal(put.contentLength, String(21 * 65536));
   assert.equal(put.transferEncoding, undefined);
@@ -120,8 +121,35 @@ test('verify --image FILE --keep: the file streamed with its length, its format 
   assert.ok(h.notes.some((n) => /cirros-like\.img: an MBR-partitioned disk, uploaded as disk_format raw \(--disk-format to choose another\)/.test(n)), h.notes.join('\n'));
   const stored = d.images.get(String(r.imageId));
   assert.ok(stored?.bytes?.equals(data), 'the double holds the bytes of the file');
-  assert.equal(d.seen[1]!.contentLength, String(data.length));
+  assert.equal(d.seen.find((s) => s.method === 'PUT')!.contentLength, String(data.length));
   assert.equal(d.seen.some((s) => s.method === 'DELETE'), false);
+  // A kept image is the operator's: no tag, so no later check takes it for one a dead check left.
+  assert.deepEqual(stored?.view.tags, []);
+  const again = await checkGlance(host().h, target(), { full: true });
+  assert.equal(again.removedLeftovers, undefined);
+  assert.ok(d.images.has(String(r.imageId)), 'still there after the next check');
+  d.images.clear();
+});
+
+test('an image a check cut off left behind (tagged): noted by a converged run\'s list, removed by the next upload check', async () => {
+  // What a run killed during its upload leaves: the check's image, queued, with the check's tag.
+  const left = await fetch(`http://127.0.0.1:${d.port}/v2/images`, {
+    method: 'POST', headers: { 'x-auth-token': 'ADMIN-TOKEN', 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'install-glance-verify-1', disk_format: 'qcow2', container_format: 'bare', visibility: 'public', tags: ['install-glance-verify'] }),
+  }).then((r) => r.json() as Promise<{ id: string }>);
+  const other = await fetch(`http://127.0.0.1:${d.port}/v2/images`, {
+    method: 'POST', headers: { 'x-auth-token': 'ADMIN-TOKEN', 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'cirros', disk_format: 'qcow2', container_format: 'bare', visibility: 'public' }),
+  }).then((r) => r.json() as Promise<{ id: string }>);
+  const quick = host();
+  const list = await checkGlance(quick.h, target(), { full: false });
+  assert.equal(list.kind, 'list');
+  assert.ok(quick.h.notes.includes(`1 image an earlier check left behind (${left.id}): the next upload check (verify) removes it`), quick.h.notes.join('\n'));
+  assert.ok(d.images.has(left.id), 'a converged run writes nothing');
+  const full = await checkGlance(host().h, target(), { full: true });
+  assert.deepEqual(full.removedLeftovers, [left.id]);
+  assert.match(full.summary, /; removed 1 image an earlier check left behind$/);
+  assert.deepEqual([...d.images.keys()], [other.id], 'only the tagged image went');
   d.images.clear();
 });
 
@@ -152,6 +180,13 @@ test('a store that hands back other bytes fails the check, and the image is remo
   };
   await assert.rejects(checkGlance(h, target({ keep: true }), { full: true }), /the image file \/var\/lib\/glance\/images\/[0-9a-f-]+ is owned by glance, 1376255 bytes \(1376256 were sent\)/);
   assert.equal(d.images.size, 0, 'removed after the failure, --keep or not');
+});
+
+test('a token glance-api refuses (401): verify names [keystone_authtoken]; after an apply, the quick check says to apply again', async () => {
+  await assert.rejects(checkGlance(host().h, target({ keystone: keystone('UNKNOWN-TOKEN') }), { full: true }), (e: unknown) =>
+    e instanceof EngineError && /answered 401/.test(e.message) && /\[keystone_authtoken\]/.test(e.hint));
+  await assert.rejects(checkGlance(host().h, target({ keystone: keystone('UNKNOWN-TOKEN') }), { full: false }), (e: unknown) =>
+    e instanceof EngineError && /answered 401/.test(e.message) && /^run "install-glance apply" to repair/.test(e.hint));
 });
 
 test('a converged re-run only lists images: no upload', async () => {

@@ -4,6 +4,7 @@
 import { Secret, SecretText } from '../../secret.ts';
 import { fullValue, parseLines, isSensitiveKey, hasUrlPassword, type Line } from './lines.ts';
 import type { IniValue, ManagedIni } from './template.ts';
+import { needsQuotes } from './oslo-value.ts';
 
 /** A file's lines after a merge: plain text, or a line holding a secret. */
 export interface MergedIni {
@@ -32,11 +33,10 @@ export function mergedText(m: MergedIni): SecretText {
   }));
 }
 
-/** How a value is written so that oslo.config reads it back unchanged (it drops one level of matching quotes). */
+/** How a value is written so that oslo.config reads it back unchanged: quoted when its ends would be stripped or a level of matching quotes dropped. */
 function formatValue(value: IniValue): IniValue {
-  const quoted = (v: string) => { const q = v[0]; return (q === '"' || q === "'") && v.endsWith(q); };
-  if (typeof value === 'string') return quoted(value) ? `"${value}"` : value;
-  return value.satisfies(quoted) ? SecretText.join(['"', value, '"']) : value;
+  if (typeof value === 'string') return needsQuotes(value) ? `"${value}"` : value;
+  return value.satisfies(needsQuotes) ? SecretText.join(['"', value, '"']) : value;
 }
 
 const same = (value: IniValue, existing: string): boolean => (typeof value === 'string' ? value === existing : value.matches(existing));

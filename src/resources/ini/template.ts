@@ -13,10 +13,12 @@
 //   !key                   the key is removed (its active lines; comments stay)
 //   # comment / ; comment  ignored
 // Templates are parsed by the `ini` package, so inside a template a value ends at an unescaped `;` or
-// `#` (write `\;`, `\#`), and `"…"` quotes are JSON. Substituted values are inserted *after* parsing,
-// so a password may hold any character but a line break or surrounding white space; `$` in a
-// substituted value is written `$$`, because oslo.config reads `$name` as a reference to another option.
+// `#` (write `\;`, `\#`), and `"…"` quotes are JSON. Substituted values are inserted *after* parsing
+// and written the way oslo.config reads them back exactly (oslo-value.ts): `$` as `$$`, a value with white
+// space at an end or in matching quotes inside quotes (merge.ts); a value holding a line break or `\$` is
+// refused, naming the placeholder.
 import { decode } from 'ini';
+import { osloEscape, osloValueProblem } from './oslo-value.ts';
 import { Secret, SecretText } from '../../secret.ts';
 
 /** Values for the `{{NAME}}` placeholders of a template. */
@@ -92,9 +94,6 @@ function flatten(obj: Record<string, unknown>, prefix: string, out: Map<string, 
   for (const [name, child] of children) flatten(child, name, out);
 }
 
-const hasLineBreak = (v: string) => /[\r\n]/.test(v);
-const untrimmed = (v: string) => v !== v.trim();
-
 /**
  * Renders a template into the managed keys. Every placeholder must have a value in `vars`: a missing one
  * is an IniTemplateError that names it (all of them, with where they are used). A Secret stays a Secret
@@ -144,18 +143,17 @@ export function renderTemplate(text: string, vars: TemplateVars): ManagedIni {
           complete = false;
           continue;
         }
-        if (typeof v === 'string' ? hasLineBreak(v) : v.satisfies(hasLineBreak)) {
-          throw new IniTemplateError(`placeholder {{${varName}}} holds a line break: it cannot be written into an INI file`, [varName]);
+        const filtered = (s: string) => (filter === undefined ? s : FILTERS[filter]!(s));
+        let why: string | undefined;
+        const unwritable = (s: string) => (why = osloValueProblem(filtered(s))) !== undefined;
+        if (typeof v === 'string' ? unwritable(v) : v.satisfies(unwritable)) {
+          throw new IniTemplateError(`placeholder {{${varName}}} cannot be written into an INI file: ${why}`, [varName]);
         }
-        const write = (s: string) => (filter === undefined ? s : FILTERS[filter]!(s)).replace(/\$/g, '$$$$');
+        const write = (s: string) => osloEscape(filtered(s));
         parts.push(typeof v === 'string' ? write(v) : v.map(write));
       }
       parts.push(template.slice(last));
-      const value = SecretText.join(parts);
-      if (complete && (typeof value === 'string' ? untrimmed(value) : value.satisfies(untrimmed))) {
-        throw new IniTemplateError(`[${name}] ${rawKey}: the value would start or end with white space, which oslo.config drops`);
-      }
-      set.push([rawKey, value]);
+      if (complete) set.push([rawKey, SecretText.join(parts)]);
     }
     sections.push({ name, set, remove });
   }

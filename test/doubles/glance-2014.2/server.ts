@@ -76,7 +76,11 @@ export async function startGlanceDouble(cfg: GlanceDoubleConfig): Promise<Glance
 
       if (req.method === 'GET' && !id) {
         const limit = Number(url.searchParams.get('limit') ?? 25);
-        return send(200, { images: [...images.values()].slice(0, limit).map((i) => filtered(i.view)), first: `/v2/images?limit=${limit}`, schema: '/v2/schemas/images' });
+        // glance/api/v2/images.py RequestDeserializer.index: every `tag` parameter is a filter (images.py
+        // 553-573); glance/db/sqlalchemy/api.py 437-439 keeps the images that have each of them.
+        const tags = url.searchParams.getAll('tag').map((t) => t.trim());
+        const listed = [...images.values()].filter((i) => tags.every((t) => (i.view.tags as string[]).includes(t)));
+        return send(200, { images: listed.slice(0, limit).map((i) => filtered(i.view)), first: `/v2/images?limit=${limit}`, schema: '/v2/schemas/images' });
       }
       if (req.method === 'POST' && !id) {
         const want = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
@@ -86,7 +90,8 @@ export async function startGlanceDouble(cfg: GlanceDoubleConfig): Promise<Glance
         const view: Record<string, unknown> = {
           name: want.name ?? null, disk_format: want.disk_format ?? null, container_format: want.container_format ?? null,
           visibility: want.visibility ?? 'private', size: null, virtual_size: null, status: 'queued', checksum: null, protected: false,
-          min_ram: 0, min_disk: 0, owner: OWNER, id: newId, created_at: now, updated_at: now, tags: [],
+          // images.py RequestDeserializer.create: `tags` from the body (images.py 322), kept with the image.
+          min_ram: 0, min_disk: 0, owner: OWNER, id: newId, created_at: now, updated_at: now, tags: Array.isArray(want.tags) ? want.tags : [],
           self: `/v2/images/${newId}`, file: `/v2/images/${newId}/file`, schema: '/v2/schemas/image',
         };
         images.set(newId, { view });

@@ -1,0 +1,207 @@
+// One run at a time per target: an flock(1) on a file on the target, held by a remote shell started on
+// the run's own SSH connection, whose stdin is fed a heartbeat. When the run ends, is killed, or its link
+// dies, the heartbeat stops (EOF at once for a closed connection, silence for a dead link): the shell
+// kills its process group and the kernel drops the lock with the last open descriptor. Nothing is left
+// to clean up by hand, and a dead run never wedges the next one for longer than HEARTBEAT.silenceSec.
+// The run's first read (its facts) can ride along: run by the holder once the lock is held, on the same
+// channel, so taking the lock costs no round trip of its own and the facts are read under the lock.
+import crypto from 'node:crypto';
+import os from 'node:os';
+import type { RemoteProcess, Transport } from '../transport/ssh.ts';
+import { EngineError } from './errors.ts';
+
+export interface RunLockOptions {
+  /** The lock file on the target (its directory is made when missing). */
+  path: string;
+  /** false: refuse at once when another run holds it (`--no-wait`). */
+  wait: boolean;
+  /** How long to wait for it at most. */
+  timeoutMs: number;
+  /** The tool's name, for the holder's label another run is shown ("install-glance"). */
+  tool: string;
+  /** The heartbeat (default HEARTBEAT); a test shortens it. */
+  heartbeat?: { everyMs: number; silenceSec: number };
+}
+
+/** The heartbeat: a byte every `everyMs`; the holder lets go after `silenceSec` without one. */
+export const HEARTBEAT = { everyMs: 5_000, silenceSec: 20 };
+
+/** Who holds the lock, as another run is shown it: the operator's user and machine, the process, the tool and mode. */
+export function holderLabel(tool: string, mode: string): string {
+  let user = 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // no passwd entry for this uid (a container): the pid still says which process
+  }
+  return `${user}@${os.hostname()} (pid ${process.pid}, ${tool} ${mode})`;
+}
+
+// Arguments: LOCK HOLDER WAIT(1|0) SILENCE THEN END. Lines on stdout: `held AGE HOLDER…` while another run
+// holds it (repeated every few seconds while waiting), `locked` once this one holds it, then THEN's output
+// (when THEN is a script), a newline, and `END STATUS`. Exit 75: held and WAIT=0; 69: no flock on the target; 70: the
+// lock file cannot be made.
+const HOLD = [
+  'set -u',
+  'lock=$1 me=$2 wait=$3 silence=$4 then=$5 end=$6',
+  'command -v flock >/dev/null 2>&1 || { echo "no flock(1) on this host (util-linux)" >&2; exit 69; }',
+  // The watcher: a "." at least every $silence s on stdin, or this whole process group ends (and the lock with it).
+  // It is started before the lock file is opened, so it never holds the lock itself.
+  'exec 3<&0',
+  '( while [ "$(timeout "$silence" head -c1 <&3)" = . ]; do :; done; kill -TERM 0 ) </dev/null >/dev/null 2>&1 &',
+  'exec 3<&-',
+  'holder() { read -r since who <"$lock" 2>/dev/null && [ -n "$since" ] && echo "$(( $(date +%s) - since )) $who" || echo "? (no holder recorded)"; }',
+  // On the way to the facts, builtins only but flock itself: the directory made only the first time, the
+  // file by the redirection.
+  '[ -d "${lock%/*}" ] || mkdir -p "${lock%/*}" || exit 70',
+  'exec 9>>"$lock"',
+  'while :; do',
+  '  if flock -n 9; then',
+  // A tear-down may have removed the file this descriptor locks: then the path is another file, and
+  // holding this one excludes nobody. Open the path again and lock that.
+  '    if ! [ /proc/self/fd/9 -ef "$lock" ]; then',
+  '      exec 9>&-; [ -d "${lock%/*}" ] || mkdir -p "${lock%/*}" || exit 70; exec 9>>"$lock"; continue',
+  '    fi',
+  '    set -- ${SSH_CLIENT:-?}',
+  // Who holds it, for a run that waits: written beside the facts, not before them.
+  '    printf "%s %s from %s port %s\\n" "$(date +%s)" "$me" "$1" "${2:-?}" >"$lock" &',
+  '    echo locked',
+  // Not the lock's descriptor, not the heartbeat: the script is a reader and nothing else.
+  // A newline before the end line, whether or not the output ended with one (the caller takes it off).
+  '    if [ -n "$then" ]; then sh -c "$then" </dev/null 9>&-; rc=$?; echo; echo "$end $rc"; fi',
+  '    break',
+  '  fi',
+  '  [ "$wait" = 1 ] || { echo "busy $(holder)"; exit 75; }',
+  '  echo "held $(holder)"',
+  '  flock -w 5 9 || :',
+  'done',
+  // Holding: until the watcher ends the group.
+  'wait',
+].join('\n');
+
+const ago = (s: string) => {
+  const n = Number(s);
+  if (!Number.isFinite(n)) return 'since a time not recorded';
+  return n < 120 ? `for ${n} s` : n < 7200 ? `for ${Math.round(n / 60)} min` : `for ${(n / 3600).toFixed(1)} h`;
+};
+
+/** `AGE WHO…` from the script, as "root@ops (pid 123, install-glance apply) from 10.0.0.5, for 12 s". */
+export function describeHolder(line: string): string {
+  const [age = '', ...who] = line.trim().split(' ');
+  return `${who.join(' ') || 'another run'}, ${ago(age)}`;
+}
+
+export interface HeldRunLock {
+  /** Lets the lock go (the holder's stdin ends). */
+  release(): void;
+  /** How long another run was waited for; 0 when the lock was free. */
+  waitedMs: number;
+  /** The run waited for, as the lock file named it last (when one was). */
+  waitedFor?: string;
+  /** What `then` printed, run on the target once the lock was held, and its exit status. */
+  thenOutput?: string;
+  thenStatus?: number;
+}
+
+/** A script the holder runs once it holds the lock (the facts), on the same channel: no round trip of its own. */
+export interface ThenScript {
+  script: string;
+  /** How long it may take once the lock is held. */
+  timeoutMs: number;
+  /** What it is, for a timeout's message ("the fact-gathering script"). */
+  what: string;
+}
+
+/**
+ * Takes the run lock on the target; resolves once it is held (and `then` ran), with a release function.
+ * While another run holds it, says so through `progress` (who, for how long), again when the holder
+ * changes and every 30 s.
+ */
+export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: string, progress: (line: string) => void, then?: ThenScript): Promise<HeldRunLock> {
+  let all = '';
+  let scanned = 0;
+  let lockedAt = -1;
+  let said = '';
+  let saidAt = 0;
+  let lastHolder = '';
+  let onLocked!: () => void;
+  const locked = new Promise<void>((r) => (onLocked = r));
+  let onThen!: (out: { output: string; code: number }) => void;
+  const thenDone = new Promise<{ output: string; code: number }>((r) => (onThen = r));
+  const end = `@@run-lock-then-${crypto.randomBytes(6).toString('hex')}`;
+  const endLine = new RegExp(`\n${end} (\\d+)\n`);
+  const t0 = Date.now();
+  if (!t.start) throw new EngineError('run lock', `the connection to ${t.host} cannot hold a remote command open`, 'run without the run lock, or over SSH');
+  const hb = opts.heartbeat ?? HEARTBEAT;
+  const onStdout = (chunk: string) => {
+    all += chunk;
+    // Whole lines only, until `locked`; what follows it is `then`'s output, up to the end line.
+    for (let nl = all.indexOf('\n', scanned); lockedAt < 0 && nl >= 0; nl = all.indexOf('\n', scanned)) {
+      const line = all.slice(scanned, nl);
+      scanned = nl + 1;
+      if (line === 'locked') {
+        lockedAt = scanned;
+        onLocked();
+      } else if (line.startsWith('held ') || line.startsWith('busy ')) {
+        lastHolder = describeHolder(line.slice(5));
+        const who = lastHolder.replace(/, for .*$/, '');
+        if (line.startsWith('held ') && (who !== said || Date.now() - saidAt > 30_000)) {
+          said = who;
+          saidAt = Date.now();
+          progress(`waiting for the run lock ${opts.path}: another run holds it: ${lastHolder}`);
+        }
+      }
+    }
+    if (lockedAt >= 0) {
+      const after = all.slice(lockedAt);
+      const m = endLine.exec(after);
+      if (m) onThen({ output: after.slice(0, m.index), code: Number(m[1]) });
+    }
+  };
+  const proc: RemoteProcess = await t.start(['sh', '-c', HOLD, 'run-lock', opts.path, holder, opts.wait ? '1' : '0', String(hb.silenceSec), then?.script ?? '', end], {
+    onStdout, what: `flock ${opts.path}${then ? `, then ${then.what}` : ''}`,
+  });
+  const beat = setInterval(() => proc.write('.'), hb.everyMs);
+  beat.unref();
+  proc.write('.');
+  const release = () => {
+    clearInterval(beat);
+    proc.end();
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = (ms: number) => new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), ms)));
+  try {
+    const first = await Promise.race([locked.then(() => 'locked' as const), proc.done, timedOut(opts.timeoutMs)]);
+    clearTimeout(timer);
+    if (first === 'locked') {
+      const waitedMs = said ? Date.now() - t0 : 0;
+      const waited = said ? { waitedFor: lastHolder.replace(/, for .*$/, '') } : {};
+      if (said) progress(`run lock taken after ${(waitedMs / 1000).toFixed(1)} s`);
+      if (!then) return { release, waitedMs, ...waited };
+      const ran = await Promise.race([thenDone, proc.done, timedOut(then.timeoutMs)]);
+      if (ran === 'timeout') {
+        throw new EngineError('gather facts', `${then.what} did not finish in ${then.timeoutMs / 1000} s on ${t.host}`, 'see on the controller what it waits for (ps, its log), then run again');
+      }
+      if ('stdout' in ran) {
+        throw new EngineError('gather facts', `the run lock's holder on ${t.host} ended before ${then.what} did (exit ${ran.code}): ${ran.stderr.trim() || 'no message'}`,
+          'run again; if it happens again, run with -v and look at the controller');
+      }
+      return { release, waitedMs, ...waited, thenOutput: ran.output, thenStatus: ran.code };
+    }
+    if (first === 'timeout') {
+      throw new EngineError('run lock', `another run still holds the run lock ${opts.path} on ${t.host} after ${Math.round(opts.timeoutMs / 1000)} s: ${lastHolder || 'holder unknown'}`,
+        'let that run finish (or stop it: its lock goes with its SSH connection), then run again');
+    }
+    if (first.code === 75) {
+      throw new EngineError('run lock', `another run holds the run lock ${opts.path} on ${t.host}: ${lastHolder}`,
+        'wait for it to finish, or run again without --no-wait to wait for it');
+    }
+    throw new EngineError('run lock', `cannot take the run lock ${opts.path} on ${t.host} (exit ${first.code}): ${first.stderr.trim() || 'no message'}`,
+      first.code === 69 ? 'install util-linux (flock) on the controller' : `check that ${opts.path}'s directory can be written by ${t.user}`);
+  } catch (e) {
+    release();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}

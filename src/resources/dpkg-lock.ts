@@ -1,0 +1,85 @@
+// The package manager's locks, and waiting for another process that holds them (unattended-upgrades,
+// an operator's apt in another terminal) with a line saying who, instead of apt's silent wait or its
+// "Could not get lock" failure. Holders come from /proc/locks (the fcntl locks dpkg and apt take), so
+// nothing needs installing on the target (fuser and lsof are not on every controller).
+import { defineFact } from '../engine/facts.ts';
+import { EngineError } from '../engine/errors.ts';
+
+/** dpkg's and apt's lock files, frontend first (apt and dpkg ≥ 1.19 take it for a whole run). */
+export const DPKG_LOCKS = ['/var/lib/dpkg/lock-frontend', '/var/lib/dpkg/lock', '/var/cache/apt/archives/lock', '/var/lib/apt/lists/lock'];
+
+/** sh: `dpkg_lock_holders` prints "FILE PID COMMAND LINE" per lock held; nothing when all are free. */
+export const HOLDERS_SH = [
+  'dpkg_lock_holders() {',
+  `  for f in ${DPKG_LOCKS.join(' ')}; do`,
+  '    [ -e "$f" ] || continue',
+  '    i=$(stat -c %i "$f" 2>/dev/null) || continue',
+  // A line of /proc/locks: "N: POSIX ADVISORY WRITE PID MAJ:MIN:INODE START END"; a waiter has "->" after N:.
+  '    for p in $(awk -v i="$i" \'$2 != "->" { n = split($6, a, ":"); if (a[n] == i && $5 > 0) print $5 }\' /proc/locks 2>/dev/null | sort -u); do',
+  '      echo "$f $p $(tr \'\\000\' \' \' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-160)"',
+  '    done',
+  '  done',
+  '}',
+].join('\n');
+
+/**
+ * sh: `dpkg_wait_locks LIMIT` returns once no lock is held, printing "@@ lock-held WAITED FILE PID CMD" every
+ * 5 s while one is; after LIMIT seconds prints "@@ lock-timeout WAITED FILE PID CMD" and returns 75.
+ */
+export const WAIT_SH = [
+  HOLDERS_SH,
+  'dpkg_wait_locks() {',
+  '  waited=0',
+  '  while h=$(dpkg_lock_holders | head -n 1) && [ -n "$h" ]; do',
+  '    if [ "$waited" -ge "$1" ]; then echo "@@ lock-timeout $waited $h"; return 75; fi',
+  '    [ $((waited % 5)) -eq 0 ] && echo "@@ lock-held $waited $h"',
+  '    sleep 1; waited=$((waited + 1))',
+  '  done',
+  '}',
+].join('\n');
+
+export interface LockHolder {
+  file: string;
+  pid: number;
+  command: string;
+}
+
+export function parseHolder(text: string): LockHolder | undefined {
+  const m = /^(\S+) (\d+) ?(.*)$/.exec(text.trim());
+  return m ? { file: m[1]!, pid: Number(m[2]), command: m[3]!.trim() || '(command unknown)' } : undefined;
+}
+
+export const describeLockHolder = (h: LockHolder) => `pid ${h.pid} (${h.command}) holds ${h.file}`;
+
+/** Who holds the package manager's locks right now (for the plan: an install will wait for them). */
+export const dpkgLockFact = defineFact('dpkg locks', `${HOLDERS_SH}\ndpkg_lock_holders`, (raw): LockHolder[] =>
+  raw.split('\n').map(parseHolder).filter((h): h is LockHolder => !!h));
+
+/**
+ * Progress from the "@@ lock-held" lines of a script that waits (the other lines go to `next`), and the
+ * error for its exit 75.
+ */
+export function lockWatcher(say: (line: string) => void, limitSec: number, next?: (chunk: string) => void) {
+  let buf = '';
+  let last: { waited: number; holder?: LockHolder } | undefined;
+  return {
+    onStdout(chunk: string) {
+      next?.(chunk);
+      buf += chunk;
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = /^@@ lock-(held|timeout) (\d+) (.*)$/.exec(line);
+        if (!m) continue;
+        last = { waited: Number(m[2]), holder: parseHolder(m[3]!) };
+        if (m[1] === 'held' && last.holder) say(`waiting for the package manager: ${describeLockHolder(last.holder)} (${last.waited} s so far, up to ${limitSec} s)`);
+      }
+    },
+    /** The error for a wait that ran out. */
+    timeout(step: string): EngineError {
+      const who = last?.holder ? describeLockHolder(last.holder) : 'another process holds the dpkg lock';
+      return new EngineError(step, `the package manager is busy: ${who}, still after ${limitSec} s`,
+        `let it finish (unattended-upgrades can take minutes; "ps -fp ${last?.holder?.pid ?? 'PID'}" shows it) or stop it, then run again; --dpkg-lock-timeout SECONDS waits longer`);
+    },
+  };
+}
