@@ -16,6 +16,7 @@ import { EngineError } from '../engine/errors.ts';
 import { dpkgFact, type DpkgEntry } from './apt-packages.ts';
 import { aptProgress } from './apt-progress.ts';
 import { WAIT_SH, describeLockHolder, dpkgLockFact, lockWatcher, type LockHolder } from './dpkg-lock.ts';
+import { byLine } from './by-line.ts';
 
 /** How many updates an interrupted dpkg left in its journal (files named by number in updates/). */
 export const dpkgUpdatesFact = defineFact('dpkg updates', 'ls -A /var/lib/dpkg/updates | grep -c "^[0-9]*$"', (raw) => Number(raw.trim()) || 0);
@@ -106,16 +107,10 @@ const REPAIR = [
 
 /** dpkg's own status lines ("processing: configure: glance-api: 2:25…") as progress, one per package. */
 function dpkgProgress(say: (line: string) => void): (chunk: string) => void {
-  let buf = '';
-  return (chunk) => {
-    buf += chunk;
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const line of lines) {
-      const m = /^processing: (configure|trigproc|install|upgrade): ([^:\s]+)/.exec(line);
-      if (m) say(`dpkg --configure -a: ${m[1] === 'trigproc' ? 'triggers of' : m[1]} ${m[2]}`);
-    }
-  };
+  return byLine((line) => {
+    const m = /^processing: (configure|trigproc|install|upgrade): ([^:\s]+)/.exec(line);
+    if (m) say(`dpkg --configure -a: ${m[1] === 'trigproc' ? 'triggers of' : m[1]} ${m[2]}`);
+  });
 }
 
 export interface DpkgHealthSpec {

@@ -4,6 +4,7 @@
 // nothing needs installing on the target (fuser and lsof are not on every controller).
 import { defineFact } from '../engine/facts.ts';
 import { EngineError } from '../engine/errors.ts';
+import { byLine } from './by-line.ts';
 
 /** dpkg's and apt's lock files, frontend first (apt and dpkg ≥ 1.19 take it for a whole run). */
 export const DPKG_LOCKS = ['/var/lib/dpkg/lock-frontend', '/var/lib/dpkg/lock', '/var/cache/apt/archives/lock', '/var/lib/apt/lists/lock'];
@@ -60,20 +61,17 @@ export const dpkgLockFact = defineFact('dpkg locks', `${HOLDERS_SH}\ndpkg_lock_h
  * error for its exit 75.
  */
 export function lockWatcher(say: (line: string) => void, limitSec: number, next?: (chunk: string) => void) {
-  let buf = '';
   let last: { waited: number; holder?: LockHolder } | undefined;
+  const lines = byLine((line) => {
+    const m = /^@@ lock-(held|timeout) (\d+) (.*)$/.exec(line);
+    if (!m) return;
+    last = { waited: Number(m[2]), holder: parseHolder(m[3]!) };
+    if (m[1] === 'held' && last.holder) say(`waiting for the package manager: ${describeLockHolder(last.holder)} (${last.waited} s so far, up to ${limitSec} s)`);
+  });
   return {
     onStdout(chunk: string) {
       next?.(chunk);
-      buf += chunk;
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const line of lines) {
-        const m = /^@@ lock-(held|timeout) (\d+) (.*)$/.exec(line);
-        if (!m) continue;
-        last = { waited: Number(m[2]), holder: parseHolder(m[3]!) };
-        if (m[1] === 'held' && last.holder) say(`waiting for the package manager: ${describeLockHolder(last.holder)} (${last.waited} s so far, up to ${limitSec} s)`);
-      }
+      lines(chunk);
     },
     /** The error for a wait that ran out. */
     timeout(step: string): EngineError {

@@ -7,7 +7,7 @@
 // installs Glance, and a converged re-apply still gathers its facts in one remote command.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, explain, useLab, labSsh, poll, type CliResult } from './helpers.ts';
+import { runCli, explain, useLab, labSsh, poll, reportOf, type CliResult } from './helpers.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
 
 const LAB = 'sb-preflight';
@@ -19,13 +19,7 @@ type Run = CliResult & { report?: HostReport };
 
 async function cli(args: string[]): Promise<Run> {
   const r = await runCli([...args, '--json'], { env, timeoutMs: 600_000 });
-  let report: HostReport | undefined;
-  try {
-    report = (JSON.parse(r.stdout) as { hosts: HostReport[] }).hosts[0];
-  } catch {
-    /* not JSON: the assertion shows the output */
-  }
-  return { ...r, report };
+  return { ...r, report: reportOf(r) };
 }
 
 async function sh(command: string): Promise<string> {
