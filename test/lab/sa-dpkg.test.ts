@@ -5,7 +5,8 @@
 // installs anything; after that, Glance works and the next plan is empty.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, labSsh, explain, useLab } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, reportOf, assertPlanKept, assertEmptyPlan } from './helpers.ts';
+import type { HostReport } from '../../src/engine/report-model.ts';
 import { hostOf, seconds, errorSaid, lineSaid, startCli, waitFor } from './sa-helpers.ts';
 
 const LAB = 'sa-dpkg';
@@ -64,6 +65,9 @@ test('dpkg\'s lock held past --dpkg-lock-timeout: apply waits, naming the holder
   }
 });
 
+/** The plan taken with dpkg interrupted: what the apply that repairs it must do, and nothing else. */
+let planned: HostReport | undefined;
+
 test('dpkg SIGKILLed mid-unpack: plan shows the repair as its own change', async (t) => {
   const updates = Number(await sh(KILL_MID_UNPACK));
   const audit = await sh('dpkg --audit; true');
@@ -78,6 +82,7 @@ test('dpkg SIGKILLed mid-unpack: plan shows the repair as its own change', async
   // Before the install, in the packages lane.
   const kinds = hostOf(plan).resources.map((r) => r.kind);
   assert.ok(kinds.indexOf('dpkg-health') < kinds.indexOf('apt-package'));
+  planned = reportOf(plan);
 });
 
 test('apply waits for the lock\'s holder, repairs dpkg, then installs: Glance works, dpkg is clean, the next plan is empty', async (t) => {
@@ -106,6 +111,9 @@ test('apply waits for the lock\'s holder, repairs dpkg, then installs: Glance wo
   assert.equal(h.verify?.kind, 'upload');
   assert.equal(h.verify?.ok, true);
   assert.equal(await sh('dpkg --audit; ls -A /var/lib/dpkg/updates'), '');
-  const plan = await runCli(['plan', '--lab', LAB], { env });
-  assert.equal(plan.code, 0, explain('plan after', plan));
+  // The plan did not lie: the apply changed what it promised (the repair included), and nothing is left.
+  assert.ok(planned, 'the plan of the test before');
+  assertPlanKept(planned, reportOf(r)!);
+  const plan = await runCli(['plan', '--lab', LAB, '--json'], { env });
+  assertEmptyPlan({ ...plan, report: reportOf(plan) });
 });
