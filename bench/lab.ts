@@ -32,7 +32,7 @@ const kind = ['--release', release, ...(opt.tls ? ['--tls'] : [])];
 const settleMs = Number(opt.settle) * 1000;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const mainTs = path.join(repoRoot, 'src', 'cli', 'main.ts');
+const bin = path.join(repoRoot, 'bin', 'install-glance');
 const stateRoot = process.env.BENCH_LAB_STATE ?? '/var/lib/install-glance-bench';
 const defaultCache = process.env.INSTALL_GLANCE_CACHE ?? '/var/cache/install-glance';
 
@@ -43,7 +43,7 @@ function cli(args: string[], cache?: string): Promise<Run> {
   const env = { ...process.env, INSTALL_GLANCE_STATE: stateRoot, ...(cache ? { INSTALL_GLANCE_CACHE: cache } : {}) };
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let partial = '';
     const lines: Run['lines'] = [];

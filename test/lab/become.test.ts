@@ -5,9 +5,8 @@
 // where the controller's process list shows it; on a terminal it is asked without echo.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { runCli, explain, useLab, labSsh, repoRoot, type CliResult } from './helpers.ts';
+import { runCli, explain, useLab, labSsh, repoRoot, cliArgv, type CliResult } from './helpers.ts';
 import { quoteArgv } from '../../src/transport/quote.ts';
 import { sudoersOnly, userSsh, rootSh, asUser, ASKS_PASSWORD } from './become-helpers.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
@@ -81,7 +80,7 @@ test('--ask-become-pass: a wrong password is refused; the right one (stdin) plan
 
 test('--ask-become-pass on a terminal: asked without echo, typed once the prompt shows', async () => {
   // util-linux's script gives the CLI a pty; the password is typed only after the prompt, as a person would.
-  const argv = [process.execPath, '--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), 'plan', ...asUser(lab(), 'asks'), '--become', '--ask-become-pass'];
+  const argv = [...cliArgv, 'plan', ...asUser(lab(), 'asks'), '--become', '--ask-become-pass'];
   const child = spawn('script', ['-qefc', quoteArgv(argv), '/dev/null'], { cwd: repoRoot, env: fixture.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let typed = false;

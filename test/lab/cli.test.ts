@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { runCli, labSsh, explain, useLab, adminPassword, repoRoot, type CliResult } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, adminPassword, repoRoot, cliArgv, type CliResult } from './helpers.ts';
 import { paths } from '../../src/lab/paths.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
 import { reportErrors } from '../report-schema.ts';
@@ -17,7 +17,6 @@ import { reportErrors } from '../report-schema.ts';
 const LAB = 'ch-cli';
 const fixture = useLab(LAB);
 const env: NodeJS.ProcessEnv = { ...fixture.env, NO_COLOR: undefined, FORCE_COLOR: undefined };
-const mainTs = path.join(repoRoot, 'src', 'cli', 'main.ts');
 
 interface Line { ms: number; stream: 'out' | 'err'; text: string }
 
@@ -25,7 +24,7 @@ interface Line { ms: number; stream: 'out' | 'err'; text: string }
 function timedRun(args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<CliResult & { lines: Line[]; ms: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args, '--lab', LAB], { cwd: repoRoot, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cliArgv[0]!, [...cliArgv.slice(1), ...args, '--lab', LAB], { cwd: repoRoot, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: Line[] = [];
     const out = { out: '', err: '' };
     const partial = { out: '', err: '' };
@@ -163,7 +162,7 @@ test('plan --json after a drift: the ini change as data (section, key, from, to)
 test('on a terminal: the status line is rewritten in place and gone at the end; colour on; the report the same', async () => {
   const typescript = path.join(fixture.tmp, 'tty.out');
   // `script` runs the command on a pseudo-terminal and copies what the terminal got into a file.
-  const command = [process.execPath, '--import', 'tsx', mainTs, 'apply', '--lab', LAB].map((a) => `'${a}'`).join(' ');
+  const command = [...cliArgv, 'apply', '--lab', LAB].map((a) => `'${a}'`).join(' ');
   const r = await new Promise<CliResult>((resolve) => {
     const child = spawn('script', ['-qfec', `stty cols 120; ${command}`, typescript], { cwd: repoRoot, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -3,11 +3,9 @@
 // or by cutting its SSH connection on the controller's side (the sshd process of that connection killed),
 // and what the controller looks like afterwards.
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { labSsh, repoRoot, run, explain, type CliResult } from './helpers.ts';
+import { labSsh, repoRoot, run, explain, cliArgv, type CliResult } from './helpers.ts';
 import type { LabRecord } from '../../src/lab/lab.ts';
 
-const mainTs = path.join(repoRoot, 'src', 'cli', 'main.ts');
 
 /** A CLI run under way: its stderr lines as they come, and its end. */
 export interface LiveRun {
@@ -20,7 +18,7 @@ export interface LiveRun {
 
 /** `install-glance ARGS` as a child process whose stderr is read line by line. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv): LiveRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cliArgv[0]!, [...cliArgv.slice(1), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
   let stdout = '';

@@ -8,10 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { repoRoot, runCli, run, labUp, labDown, leftovers, footprint, explain, poll } from './helpers.ts';
+import { repoRoot, runCli, run, labUp, labDown, leftovers, footprint, explain, poll, cliArgv } from './helpers.ts';
 import { paths } from '../../src/lab/paths.ts';
 
-const mainTs = path.join(repoRoot, 'src', 'cli', 'main.ts');
 
 function scratch(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `ig-${prefix}-`));
@@ -47,7 +46,7 @@ function mountsUnder(dir: string): string[] {
 interface Running { child: ChildProcess; stderr: () => string; exit: Promise<number | NodeJS.Signals> }
 
 function startCli(args: string[], env: NodeJS.ProcessEnv): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(cliArgv[0]!, [...cliArgv.slice(1), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exit = new Promise<number | NodeJS.Signals>((resolve) => child.on('close', (code, signal) => resolve(signal ?? code ?? -1)));
@@ -161,7 +160,7 @@ test('lab down --all: refused without a terminal unless --yes; on a terminal it 
   // A state root of its own: --all here must never reach anyone else's labs.
   const state = scratch('state');
   const env = { ...process.env, INSTALL_GLANCE_STATE: state };
-  const cli = (args: string) => `${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(mainTs)} ${args}`;
+  const cli = (args: string) => `${cliArgv.map((a) => JSON.stringify(a)).join(' ')} ${args}`;
   /** The CLI on a pseudo-terminal (util-linux script), with INPUT typed into it. */
   const onTty = (args: string, input: string) => run('script', ['-qec', cli(args), '/dev/null'], { env, input });
   const running = async () => (JSON.parse((await runCli(['lab', 'list', '--json'], { env })).stdout) as { labs: { name: string; state: string }[] }).labs;

@@ -1,9 +1,8 @@
 // Helpers the safety lab tests share: a CLI run in the background (to race it, kill it or cut its link
 // while it works), the lab's Keystone and Glance read from the host, and firewall rules that always go.
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import assert from 'node:assert/strict';
-import { repoRoot, run, keystoneToken, labSsh, explain, type CliResult } from './helpers.ts';
+import { repoRoot, run, keystoneToken, labSsh, explain, cliArgv, type CliResult } from './helpers.ts';
 import type { LabRecord } from '../../src/lab/lab.ts';
 
 export interface Background {
@@ -18,7 +17,7 @@ export interface Background {
 
 /** `install-glance ARGS` in the background. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv): Background {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cliArgv[0]!, [...cliArgv.slice(1), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
