@@ -20,6 +20,7 @@ import { profiles, profileFor, type GlanceProfile } from './profiles.ts';
 import { options, glanceSettings, regionFor, type GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
 import { glanceFacts } from './facts.ts';
+import { readsAhead } from '../../src/providers/read-ahead.ts';
 
 export const glanceDestroyPlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   id: 'glance-destroy',
@@ -30,7 +31,7 @@ export const glanceDestroyPlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   settings: glanceSettings,
   secrets: [],
   facts: glanceFacts(),
-  warm: (settings) => [sessions(settings).dbAdmin],
+  warm: (settings) => [sessions(settings).dbAdmin, readsAhead({ playbook: 'glance-destroy' })],
   async resources({ host, profile, settings: st }): Promise<Resource[]> {
     const s = sessions(st, undefined, profile);
     const absent = { ensure: 'absent' as const };

@@ -33,6 +33,7 @@ import { glanceApiReady, glanceRegistryReady } from './readiness.ts';
 import { checkGlance } from './verify.ts';
 import { adoptGlanceSecrets } from './adopt.ts';
 import { dbPasswordProblem, keystonePasswordProblem, GLANCE_DB_PASSWORD_ENCODING } from './secret-rules.ts';
+import { readsAhead } from '../../src/providers/read-ahead.ts';
 
 type Ctx = PlaybookContext<GlanceSettings, GlanceProfile>;
 
@@ -183,8 +184,9 @@ export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   // The preflight's facts come in the same round trip; the names it looks up are the settings'.
   facts: (settings) => [...glanceFacts(), ...preflightFacts(settings)],
   preflight: glancePreflight,
-  // The database session needs nothing from the facts: open it while they are gathered.
-  warm: (settings) => [sessions(settings).dbAdmin],
+  // The database session needs nothing from the facts: open it while they are gathered; the reads the last
+  // run made are asked again once the run lock is held (read-ahead.ts).
+  warm: (settings) => [sessions(settings).dbAdmin, readsAhead({ playbook: 'glance' })],
   resources,
   handlers(ctx) {
     const keystone = sessions(ctx.settings, ctx.secrets.GLANCE_PASS).keystone;

@@ -164,7 +164,7 @@ async function passwordWorks(c: ApiCaller, userName: string, domainId: string, p
   // ?nocatalog: keystone 2014.2 auth/controllers.py Auth.authenticate_for_token (include_catalog =
   // 'nocatalog' not in query_string); Keystones without it ignore an unknown query parameter.
   const path = '/auth/tokens?nocatalog';
-  const res = await c.send('POST', path, { json: authBody(userName, { id: domainId }, password) });
+  const res = await c.send('POST', path, { json: authBody(userName, { id: domainId }, password), readOnly: true });
   if (res.status === 201) return true;
   if (res.status === 401) return false;
   throw c.unexpected('POST', path, res, [password.reveal(), ...extraSecrets]);
@@ -198,7 +198,7 @@ export async function keystoneLogin(t: Transport, creds: AdminCredentials, opts:
     const userDomain: DomainRef = creds.userDomainId ? { id: creds.userDomainId } : { name: creds.userDomainName };
     const projectDomain: DomainRef = creds.projectDomainId ? { id: creds.projectDomainId } : { name: creds.projectDomainName };
     const body = authBody(creds.username, userDomain, adminPassword, { project: { name: creds.projectName, domain: projectDomain } });
-    const res = await c.send('POST', path, { json: body });
+    const res = await c.send('POST', path, { json: body, readOnly: true });
     if (res.status === 401) {
       const ud = creds.userDomainId ? `domain id ${creds.userDomainId}` : creds.userDomainName;
       const pd = creds.projectDomainId ? `domain id ${creds.projectDomainId}` : creds.projectDomainName;

@@ -34,7 +34,14 @@ export interface TokenCache {
   get(key: TokenKey, marginMs?: number): string | undefined;
   put(key: TokenKey, token: CachedToken): void;
   drop(key: TokenKey): void;
+  /** The cache's name for a token this process got from it or put in it (what a read-ahead record keeps instead of the token). */
+  refOf?(token: string): string | undefined;
+  /** The token behind such a name, while it stays valid for `marginMs` more (default 10 min). */
+  byRef?(ref: string, marginMs?: number): string | undefined;
 }
+
+/** Token → its file's name, for the tokens this process got or kept: a name is no secret, the token is. */
+const refs = new Map<string, string>();
 
 const DEFAULT_MARGIN_MS = 10 * 60_000;
 
@@ -84,12 +91,16 @@ export function fileTokenCache(dir: string, now: () => number = Date.now): Token
 
   return {
     get(key, marginMs = DEFAULT_MARGIN_MS) {
-      const t = read(fileOf(key));
-      return t && !expired(t, marginMs) ? t.token : undefined;
+      const file = fileOf(key);
+      const t = read(file);
+      if (!t || expired(t, marginMs)) return undefined;
+      refs.set(t.token, path.basename(file));
+      return t.token;
     },
     put(key, token) {
       if (expired(token, 0)) return;
       const file = fileOf(key);
+      refs.set(token.token, path.basename(file));
       const tmp = `${file}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, JSON.stringify(token), { mode: 0o600 });
       fs.renameSync(tmp, file);
@@ -97,6 +108,12 @@ export function fileTokenCache(dir: string, now: () => number = Date.now): Token
     },
     drop(key) {
       fs.rmSync(fileOf(key), { force: true });
+    },
+    refOf: (token) => refs.get(token),
+    byRef(ref, marginMs = DEFAULT_MARGIN_MS) {
+      if (!/^[0-9a-f]{64}$/.test(ref)) return undefined;
+      const t = read(path.join(dir, ref));
+      return t && !expired(t, marginMs) ? t.token : undefined;
     },
   };
 }

@@ -27,6 +27,8 @@ export interface HostWork {
   events?: RunEvents;
   /** Awaited by an apply once everything is read, before its first change: throws to stop it (the preflight). */
   gate?: () => Promise<void>;
+  /** Called once the plan holds a change or an owed handler, before anything is touched. */
+  changing?: () => void;
 }
 
 /** A resource that notifies a handler its playbook does not declare is the playbook's bug: say so first. */
@@ -93,7 +95,10 @@ export async function apply(w: HostWork): Promise<void> {
   report.resources.push(...results);
   // The plan first, before anything is touched.
   const toChange = results.flatMap((r, i): ResourceResult[] => (r.action === 'none' ? [] : [{ ...r, status: 'pending', why: planned[i]!.diff.why }]));
-  if (toChange.length || notified.size) tell(w.events?.planned, report, toChange, [...notified]);
+  if (toChange.length || notified.size) {
+    tell(w.events?.planned, report, toChange, [...notified]);
+    w.changing?.();
+  }
   const order = inOrder(results, (r) => tell(w.events?.resource, report, r));
   let dirty = false;
   const journaled = new Map<string, Promise<void>>([...notified].map((h) => [h, Promise.resolve()]));

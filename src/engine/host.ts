@@ -23,6 +23,13 @@ export interface Host {
    * came from, a check that is switched off. Said once however often it is noted.
    */
   note(line: string): void;
+  /**
+   * Resolves once what is read is the run's own to act on: the run lock held (for a run without one, at
+   * once). Never, for a run that does not get the lock. What a provider reads ahead waits for it.
+   */
+  readable(): Promise<void>;
+  /** `fn` runs once, when the run is about to change the host (its plan made): what was read before is stale from then on. */
+  onChange(fn: () => void): void;
 }
 
 export class HostSession implements Host {
@@ -33,6 +40,10 @@ export class HostSession implements Host {
   #asking = new Map<string, Promise<void>>();
   #os: OsFacts | undefined;
   factsAt: number | undefined;
+  #markReadable!: () => void;
+  readonly #readable = new Promise<void>((r) => (this.#markReadable = r));
+  #onChange: (() => void)[] = [];
+  #changing = false;
 
   constructor(
     readonly name: string,
@@ -43,6 +54,27 @@ export class HostSession implements Host {
 
   note(line: string): void {
     if (!this.notes.includes(line)) this.notes.push(line);
+  }
+
+  readable(): Promise<void> {
+    return this.#readable;
+  }
+
+  /** The engine's word that reads are the run's own (see Host.readable). */
+  markReadable(): void {
+    this.#markReadable();
+  }
+
+  onChange(fn: () => void): void {
+    if (this.#changing) fn();
+    else this.#onChange.push(fn);
+  }
+
+  /** The engine's word that the run is about to change the host. */
+  changing(): void {
+    if (this.#changing) return;
+    this.#changing = true;
+    for (const fn of this.#onChange.splice(0)) fn();
   }
 
   get os(): OsFacts {

@@ -90,7 +90,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
       const lock = opts.runLock;
       const run: FactsRunner = async (script, limit) => {
         const t0facts = performance.now();
-        const held = await takeRunLock(t!, lock, holderLabel(lock.tool, opts.mode), host!.progress, { script, ...limit });
+        const held = await takeRunLock(t!, lock, holderLabel(lock.tool, opts.mode), host!.progress, { script, ...limit }, () => host!.markReadable());
         // -v: the facts as any script is shown, though they ran on the lock's channel (their time includes any wait for it).
         sink({ kind: 'script', what: `${scriptSummary(script)} (by the run lock's holder)`, outcome: `exit ${held.thenStatus ?? 0}`, ms: Math.round(performance.now() - t0facts) });
         unlock = held.release;
@@ -101,6 +101,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
       };
       await host.gather(facts, run);
     } else {
+      host.markReadable();
       step = 'gather facts';
       await host.gather(facts);
     }
@@ -130,7 +131,7 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     };
     step = 'playbook';
     const resources = await checked(Promise.resolve(pb.resources(ctx)));
-    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, events: opts.events, rollback: opts.rollback ?? true, gate: () => preflight.check() };
+    const work = { host, resources, handlers: pb.handlers(ctx), journal, pending: await host.fact(journal.fact()), report, events: opts.events, rollback: opts.rollback ?? true, gate: () => preflight.check(), changing: () => host!.changing() };
     if (opts.mode === 'plan') {
       await checked(plan(work));
       await preflight.check();

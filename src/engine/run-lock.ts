@@ -113,11 +113,12 @@ export interface ThenScript {
 }
 
 /**
- * Takes the run lock on the target; resolves once it is held (and `then` ran), with a release function.
+ * Takes the run lock on the target; resolves once it is held (and `then` ran), with a release function;
+ * `onHeld` is called the moment it is held.
  * While another run holds it, says so through `progress` (who, for how long), again when the holder
  * changes and every 30 s.
  */
-export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: string, progress: (line: string) => void, then?: ThenScript): Promise<HeldRunLock> {
+export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: string, progress: (line: string) => void, then?: ThenScript, onHeld?: () => void): Promise<HeldRunLock> {
   let all = '';
   let scanned = 0;
   let lockedAt = -1;
@@ -142,6 +143,8 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
       if (line === 'locked') {
         lockedAt = scanned;
         onLocked();
+        // Told at once, not when `then` is done: what may start once the lock is held starts beside it.
+        onHeld?.();
       } else if (line.startsWith('held ') || line.startsWith('busy ')) {
         lastHolder = describeHolder(line.slice(5));
         const who = lastHolder.replace(/, for .*$/, '');

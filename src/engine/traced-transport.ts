@@ -64,8 +64,10 @@ export function tracedTransport(t: Transport, sink: TraceSink): Transport & Trac
         const what = `${opts?.what ?? commandSummary(argv)} (held open)`;
         const p = await timed('exec', what, () => t.start!(argv, opts), () => 'started');
         const t0 = performance.now();
-        p.done.then((r) => sink({ kind: 'exec', what, outcome: `ended, exit ${r.code}`, ms: Math.round(performance.now() - t0) }), () => {});
-        return p;
+        // Ended by us (its stdin closed: the run lock let go) it ends as it is told to, whatever its status.
+        let endedByUs = false;
+        p.done.then((r) => sink({ kind: 'exec', what, outcome: endedByUs ? 'released' : `ended, exit ${r.code}`, ms: Math.round(performance.now() - t0) }), () => {});
+        return { write: (d) => p.write(d), end: () => { endedByUs = true; p.end(); }, done: p.done };
       },
     } : {}),
     get lost() { return t.lost; },
