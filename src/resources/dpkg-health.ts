@@ -19,7 +19,8 @@ import { WAIT_SH, describeLockHolder, dpkgLockFact, lockWatcher, type LockHolder
 import { byLine } from './by-line.ts';
 
 /** How many updates an interrupted dpkg left in its journal (files named by number in updates/). */
-export const dpkgUpdatesFact = defineFact('dpkg updates', 'ls -A /var/lib/dpkg/updates | grep -c "^[0-9]*$"', (raw) => Number(raw.trim()) || 0);
+// Names of digits only, as dpkg writes them; counted by the shell alone (it runs in every run's facts).
+export const dpkgUpdatesFact = defineFact('dpkg updates', 'n=0; for f in /var/lib/dpkg/updates/*; do case ${f##*/} in \'\'|*[!0-9]*) ;; *) n=$((n + 1)) ;; esac; done; echo $n', (raw) => Number(raw.trim()) || 0);
 
 /** dpkg-query's second status letter, for what is not done: */
 const HALF: Record<string, string> = {

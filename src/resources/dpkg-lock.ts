@@ -9,17 +9,21 @@ import { byLine } from './by-line.ts';
 /** dpkg's and apt's lock files, frontend first (apt and dpkg ≥ 1.19 take it for a whole run). */
 export const DPKG_LOCKS = ['/var/lib/dpkg/lock-frontend', '/var/lib/dpkg/lock', '/var/cache/apt/archives/lock', '/var/lib/apt/lists/lock'];
 
-/** sh: `dpkg_lock_holders` prints "FILE PID COMMAND LINE" per lock held; nothing when all are free. */
+/**
+ * sh: `dpkg_lock_holders` prints "FILE PID COMMAND LINE" per lock held, in DPKG_LOCKS' order; nothing when
+ * all are free (a command line's newlines made spaces: one line per holder). One stat and one awk whatever
+ * the number of files (it runs in every run's facts).
+ */
 export const HOLDERS_SH = [
   'dpkg_lock_holders() {',
-  `  for f in ${DPKG_LOCKS.join(' ')}; do`,
-  '    [ -e "$f" ] || continue',
-  '    i=$(stat -c %i "$f" 2>/dev/null) || continue',
+  `  l=$(stat -c '%i %n' ${DPKG_LOCKS.join(' ')} 2>/dev/null)`,
+  '  [ -n "$l" ] || return 0',
   // A line of /proc/locks: "N: POSIX ADVISORY WRITE PID MAJ:MIN:INODE START END"; a waiter has "->" after N:.
-  '    for p in $(awk -v i="$i" \'$2 != "->" { n = split($6, a, ":"); if (a[n] == i && $5 > 0) print $5 }\' /proc/locks 2>/dev/null | sort -u); do',
-  '      echo "$f $p $(tr \'\\000\' \' \' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-160)"',
-  '    done',
-  '  done',
+  '  awk -v l="$l" \'BEGIN { n = split(l, x, "\\n"); for (j = 1; j <= n; j++) { split(x[j], y, " "); ino[j] = y[1]; file[y[1]] = y[2] } }',
+  '    $2 != "->" { k = split($6, a, ":"); i = a[k]; if ((i in file) && $5 > 0 && !((i, $5) in seen)) { seen[i, $5] = 1; held[i] = held[i] " " $5 } }',
+  '    END { for (j = 1; j <= n; j++) { m = split(held[ino[j]], p, " "); for (q = 1; q <= m; q++) print file[ino[j]], p[q] } }\' /proc/locks 2>/dev/null |',
+  // printf, not echo: dash's echo would read a backslash in a command line as an escape.
+  '  while read -r f p; do printf \'%s %s %s\\n\' "$f" "$p" "$(tr \'\\000\\n\' \'  \' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-160)"; done',
   '}',
 ].join('\n');
 
