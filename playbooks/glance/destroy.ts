@@ -31,7 +31,7 @@ export const glanceDestroyPlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   settings: glanceSettings,
   secrets: [],
   facts: glanceFacts(),
-  warm: (settings) => [sessions(settings).dbAdmin, readsAhead({ playbook: 'glance-destroy' })],
+  warm: (settings) => [readsAhead({ playbook: 'glance-destroy' }), sessions(settings).dbAdmin],
   async resources({ host, profile, settings: st }): Promise<Resource[]> {
     const s = sessions(st, undefined, profile);
     const absent = { ensure: 'absent' as const };

@@ -184,9 +184,9 @@ export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   // The preflight's facts come in the same round trip; the names it looks up are the settings'.
   facts: (settings) => [...glanceFacts(), ...preflightFacts(settings)],
   preflight: glancePreflight,
-  // The database session needs nothing from the facts: open it while they are gathered; the reads the last
-  // run made are asked again once the run lock is held (read-ahead.ts).
-  warm: (settings) => [sessions(settings).dbAdmin, readsAhead({ playbook: 'glance' })],
+  // Opened while the facts are gathered (they need nothing from them): the reads the last run made, asked
+  // again (read-ahead.ts), first; then the database session.
+  warm: (settings) => [readsAhead({ playbook: 'glance' }), sessions(settings).dbAdmin],
   resources,
   handlers(ctx) {
     const keystone = sessions(ctx.settings, ctx.secrets.GLANCE_PASS).keystone;

@@ -89,7 +89,7 @@ export interface Playbook<S = unknown, P extends ProfileBase = ProfileBase> {
    * function when some depend on the settings (a name given on the command line to look up).
    */
   readonly facts: readonly FactSpec<unknown>[] | ((settings: S) => readonly FactSpec<unknown>[]);
-  /** Sessions worth opening while the facts are gathered (they need nothing from them). */
+  /** Sessions worth opening while the facts are gathered (they need nothing from them), in this order, once the run lock is held. */
   warm?(settings: S): readonly Provider<unknown>[];
   resources(ctx: PlaybookContext<S, P>): Resource[] | Promise<Resource[]>;
   handlers(ctx: PlaybookContext<S, P>): readonly HandlerDef[];

@@ -80,7 +80,13 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
     connected('connected');
     if (trace) t = tracedTransport(t, sink);
     host = new HostSession(target.name, t, (line) => opts.progress(target.name, line), report.notes);
-    if (opts.mode !== 'verify') for (const p of pb.warm?.(opts.settings) ?? []) void host.use(p);
+    // Opened beside the facts, once the host is readable (the run lock held): not before, where loading a
+    // session's driver (mysql2: ~0.1 s of CPU) would hold up the lock's own channel.
+    if (opts.mode !== 'verify') {
+      const warm = pb.warm?.(opts.settings) ?? [];
+      const h = host;
+      void h.readable().then(() => warm.forEach((p) => void h.use(p)));
+    }
     const journal = new Journal(t, opts.journalPath);
     const facts = [...(typeof pb.facts === 'function' ? pb.facts(opts.settings) : pb.facts), journal.fact()];
     if (opts.runLock) {
