@@ -27,7 +27,7 @@ export interface HostWork {
   events?: RunEvents;
   /** Awaited by an apply once everything is read, before its first change: throws to stop it (the preflight). */
   gate?: () => Promise<void>;
-  /** Called once the plan holds a change or an owed handler, before anything is touched. */
+  /** Called once the plan holds a change or an owed handler (in an apply, before anything is touched). */
   changing?: () => void;
 }
 
@@ -78,6 +78,8 @@ export async function plan(w: HostWork): Promise<void> {
     w.report.resources.push(...(results.slice(0, told) as ResourceResult[]));
   }
   for (const h of w.handlers) if (reasons.has(h.name)) w.report.handlers.push({ name: h.name, status: 'pending', reason: reasons.get(h.name)! });
+  // Said as an apply says it: what this run read is not what a converged run reads.
+  if (w.report.changed > 0 || reasons.size) w.changing?.();
 }
 
 export async function apply(w: HostWork): Promise<void> {

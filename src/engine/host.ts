@@ -28,7 +28,10 @@ export interface Host {
    * once). Never, for a run that does not get the lock. What a provider reads ahead waits for it.
    */
   readable(): Promise<void>;
-  /** `fn` runs once, when the run is about to change the host (its plan made): what was read before is stale from then on. */
+  /**
+   * `fn` runs once, when the run's plan holds a change (an apply is about to make it): what was read before
+   * is stale from then on, and is not what a converged run reads.
+   */
   onChange(fn: () => void): void;
 }
 

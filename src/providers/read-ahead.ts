@@ -1,9 +1,9 @@
-// The API reads a playbook's last run on a host made before it changed anything, asked again as soon as
+// The API reads a playbook's last converged run on a host made, asked again as soon as
 // this run holds the host's run lock, beside its facts (clients/read-ahead.ts says when an answer may be
 // used). Kept between runs as a record beside the kept tokens: each read's URL and, for its tokens, the
 // name of the token cache's file (never a token). A token that has expired, or a URL that is not plain
 // http (TLS wants the trust the facts give), is not asked ahead. The record is written again from what
-// this run read, when it read anything.
+// this run read, when its plan was empty (a run that changes something reads what a converged one does not).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -83,9 +83,12 @@ export function readsAhead(opts: { playbook: string; dir?: string | null }): Pro
       if (!dir) return { asked: 0, host, closed: true };
       const cache = fileTokenCache(dir);
       const file = recordFile(dir, opts.playbook, host.name);
-      const session = { asked: 0, host, cache, file, closed: false };
+      const session = { asked: 0, host, cache, file, closed: false, changed: false };
       trackReads(host.t);
-      host.onChange(() => drop(host.t));
+      host.onChange(() => {
+        drop(host.t);
+        session.changed = true;
+      });
       const kept = load(file);
       if (kept.length) {
         void host.readable().then(() => {
@@ -102,7 +105,7 @@ export function readsAhead(opts: { playbook: string; dir?: string | null }): Pro
       return session;
     },
     close(v) {
-      const s = v as ReadsAhead & { host: Host; cache?: TokenCache; file?: string; closed: boolean };
+      const s = v as ReadsAhead & { host: Host; cache?: TokenCache; file?: string; closed: boolean; changed?: boolean };
       if (s.closed) return;
       s.closed = true;
       const trace = traceOf(s.host.t);
@@ -110,7 +113,9 @@ export function readsAhead(opts: { playbook: string; dir?: string | null }): Pro
         const [method, url] = [u.request.slice(0, u.request.indexOf(' ')), u.request.slice(u.request.indexOf(' ') + 1)];
         trace?.({ kind: 'api', what: `${method} ${traceUrl(url)}`, outcome: `${u.status ?? 'no answer yet'} (asked ahead, not used)`, ms: u.ms });
       }
-      const reads = asKept(seenReads(s.host.t), s.cache!);
+      // Only a converged run's reads are what the next run is likely to make again: a run that found
+      // something to change read what a converged one never does (lookups of what was missing).
+      const reads = s.changed ? [] : asKept(seenReads(s.host.t), s.cache!);
       if (reads.length) {
         try {
           save(s.file!, reads);

@@ -134,6 +134,22 @@ describe('reads asked ahead', () => {
     await second.host.providers.closeAll();
   });
 
+  test('a run whose plan held a change keeps the record it found: what it read is not what a converged run reads', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-ahead-'));
+    const first = await session(dir);
+    await converged(first.ks);
+    await first.host.providers.closeAll();
+    const [record] = fs.readdirSync(dir).filter((f) => f.startsWith('ahead-'));
+    const kept = fs.readFileSync(path.join(dir, record!), 'utf8');
+
+    const second = await session(dir);
+    await settle();
+    second.host.changing();
+    await (await second.ks.reader()).findUser('someone-missing', 'default');
+    await second.host.providers.closeAll();
+    assert.equal(fs.readFileSync(path.join(dir, record!), 'utf8'), kept);
+  });
+
   test('a run that never gets the lock asks nothing ahead and still closes', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-ahead-'));
     const first = await session(dir);
