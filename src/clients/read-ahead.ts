@@ -18,6 +18,7 @@ export interface ReadRequest {
 }
 
 interface Ahead {
+  request: ReadRequest;
   started: number;
   answer: Promise<HttpResponse>;
   taken: boolean;
@@ -26,7 +27,7 @@ interface Ahead {
 
 interface State {
   ahead: Map<string, Ahead>;
-  /** The reads this run made before its first change, in order, once each. */
+  /** The reads this run made, in order, once each (until its first change). */
   seen: Map<string, ReadRequest>;
   changed: boolean;
 }
@@ -47,7 +48,7 @@ export function readAhead(t: Transport, requests: readonly ReadRequest[], send: 
   for (const r of requests) {
     const key = keyOf(r);
     if (s.ahead.has(key)) continue;
-    const a: Ahead = { started: performance.now(), answer: send(r), taken: false };
+    const a: Ahead = { request: r, started: performance.now(), answer: send(r), taken: false };
     a.answer.then((res) => (a.status = res.status), () => {});
     s.ahead.set(key, a);
   }
@@ -81,17 +82,17 @@ export function drop(t: Transport): void {
   s.changed = true;
 }
 
-/** The reads this run made before any change (what the next run on the target may ask ahead). */
-export function seenReads(t: Transport): ReadRequest[] {
-  return [...(states.get(t)?.seen.values() ?? [])];
+/**
+ * The reads of a run that changed nothing (what the next run on the target may ask ahead); none once it
+ * changed something: it read what a converged run never does (lookups of what was missing).
+ */
+export function convergedReads(t: Transport): ReadRequest[] {
+  const s = states.get(t);
+  return s && !s.changed ? [...s.seen.values()] : [];
 }
 
 /** The reads asked ahead that no request took, with their status once answered (for -v). */
-export function untaken(t: Transport): { request: string; status?: number; ms: number }[] {
-  const s = states.get(t);
-  if (!s) return [];
-  return [...s.ahead.entries()].filter(([, a]) => !a.taken).map(([k, a]) => {
-    const [method, url] = JSON.parse(k) as string[];
-    return { request: `${method} ${url}`, ...(a.status !== undefined ? { status: a.status } : {}), ms: Math.round(performance.now() - a.started) };
-  });
+export function untaken(t: Transport): { request: ReadRequest; status?: number; ms: number }[] {
+  return [...(states.get(t)?.ahead.values() ?? [])].filter((a) => !a.taken)
+    .map((a) => ({ request: a.request, ...(a.status !== undefined ? { status: a.status } : {}), ms: Math.round(performance.now() - a.started) }));
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Host } from '../engine/host.ts';
 import type { Provider } from '../engine/providers.ts';
 import { httpRequest } from '../clients/http.ts';
-import { drop, readAhead, seenReads, trackReads, untaken, type ReadRequest } from '../clients/read-ahead.ts';
+import { convergedReads, drop, readAhead, trackReads, untaken, type ReadRequest } from '../clients/read-ahead.ts';
 import { fileTokenCache, tokenCacheDir, type TokenCache } from '../clients/token-cache.ts';
 import { traceOf, traceUrl } from '../trace.ts';
 
@@ -23,7 +23,16 @@ interface KeptRead {
 }
 
 export interface ReadsAhead {
+  /** How many reads this run asked ahead. */
   readonly asked: number;
+}
+
+interface Session extends ReadsAhead {
+  asked: number;
+  host: Host;
+  /** Where the record is kept; none without a token cache. */
+  kept?: { cache: TokenCache; file: string };
+  closed: boolean;
 }
 
 const TIMEOUT_MS = 15_000;
@@ -75,7 +84,7 @@ function asKept(reads: ReadRequest[], cache: TokenCache): KeptRead[] {
  * The read-ahead of `playbook` on a host, opened with the playbook's warm-up (before the facts). `dir`:
  * where tokens are kept (default: the token cache's; null: none, and nothing is asked ahead).
  */
-export function readsAhead(opts: { playbook: string; dir?: string | null }): Provider<ReadsAhead> {
+export function readsAhead(opts: { playbook: string; dir?: string | null }): Provider<Session> {
   return {
     key: `read-ahead ${opts.playbook}`,
     async open(host: Host) {
@@ -83,12 +92,9 @@ export function readsAhead(opts: { playbook: string; dir?: string | null }): Pro
       if (!dir) return { asked: 0, host, closed: true };
       const cache = fileTokenCache(dir);
       const file = recordFile(dir, opts.playbook, host.name);
-      const session = { asked: 0, host, cache, file, closed: false, changed: false };
+      const session: Session = { asked: 0, host, kept: { cache, file }, closed: false };
       trackReads(host.t);
-      host.onChange(() => {
-        drop(host.t);
-        session.changed = true;
-      });
+      host.onChange(() => drop(host.t));
       const kept = load(file);
       if (kept.length) {
         void host.readable().then(() => {
@@ -104,21 +110,18 @@ export function readsAhead(opts: { playbook: string; dir?: string | null }): Pro
       }
       return session;
     },
-    close(v) {
-      const s = v as ReadsAhead & { host: Host; cache?: TokenCache; file?: string; closed: boolean; changed?: boolean };
-      if (s.closed) return;
+    close(s) {
+      if (s.closed || !s.kept) return;
       s.closed = true;
       const trace = traceOf(s.host.t);
       for (const u of untaken(s.host.t)) {
-        const [method, url] = [u.request.slice(0, u.request.indexOf(' ')), u.request.slice(u.request.indexOf(' ') + 1)];
-        trace?.({ kind: 'api', what: `${method} ${traceUrl(url)}`, outcome: `${u.status ?? 'no answer yet'} (asked ahead, not used)`, ms: u.ms });
+        trace?.({ kind: 'api', what: `${u.request.method} ${traceUrl(u.request.url)}`, outcome: `${u.status ?? 'no answer yet'} (asked ahead, not used)`, ms: u.ms });
       }
-      // Only a converged run's reads are what the next run is likely to make again: a run that found
-      // something to change read what a converged one never does (lookups of what was missing).
-      const reads = s.changed ? [] : asKept(seenReads(s.host.t), s.cache!);
+      // Only a converged run's reads are what the next run is likely to make again.
+      const reads = asKept(convergedReads(s.host.t), s.kept.cache);
       if (reads.length) {
         try {
-          save(s.file!, reads);
+          save(s.kept.file, reads);
         } catch {
           // not kept: the next run only asks after its facts, as it did before
         }
