@@ -3,8 +3,6 @@
 // nothing to write, and the service user's login (its password check) is asked for at the same moment.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { Transport } from '../../src/transport/ssh.ts';
 import { HostSession } from '../../src/engine/host.ts';
 import type { Provider } from '../../src/engine/providers.ts';
@@ -19,6 +17,7 @@ import { fileTokenCache } from '../../src/clients/token-cache.ts';
 import { keystoneUser } from '../../src/resources/keystone-user.ts';
 import { keystoneRoleAssignment } from '../../src/resources/keystone-role-assignment.ts';
 import { startKeystoneDouble, type KeystoneDouble } from '../doubles/keystone-2014.2/server.ts';
+import { tunnelsTo } from '../doubles/keystone-2014.2/tunnels.ts';
 
 let d: KeystoneDouble;
 before(async () => {
@@ -26,17 +25,7 @@ before(async () => {
 });
 after(() => d.close());
 
-function tunnels(): Transport {
-  const no = () => Promise.reject(new Error('not in this fake'));
-  return {
-    host: 'controller', user: 'root', stats: { roundTrips: 0, commands: 0 }, exec: no, execStream: no, script: no, writeFileAtomic: no, openUnixSocket: no, close() {},
-    openTcp: (host: string, port: number): Promise<Duplex> => new Promise((resolve, reject) => {
-      const s = net.connect(port === 35357 ? d.adminPort : d.mainPort, '127.0.0.1');
-      s.once('connect', () => resolve(s));
-      s.once('error', reject);
-    }),
-  };
-}
+const tunnels = (): Transport => tunnelsTo(d);
 
 const creds = (password: string): Provider<AdminCredentials> => ({
   key: `creds ${password}`,

@@ -5,10 +5,8 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
 import type { Transport } from '../../src/transport/ssh.ts';
 import { HostSession } from '../../src/engine/host.ts';
 import type { Provider } from '../../src/engine/providers.ts';
@@ -21,6 +19,7 @@ import { Secret } from '../../src/secret.ts';
 import type { TraceEvent } from '../../src/trace.ts';
 import type { HttpResponse } from '../../src/clients/http.ts';
 import { startKeystoneDouble, type KeystoneDouble } from '../doubles/keystone-2014.2/server.ts';
+import { tunnelsTo } from '../doubles/keystone-2014.2/tunnels.ts';
 
 let d: KeystoneDouble;
 before(async () => {
@@ -28,17 +27,7 @@ before(async () => {
 });
 after(() => d.close());
 
-function tunnels(): Transport {
-  const no = () => Promise.reject(new Error('not in this fake'));
-  return {
-    host: 'controller', user: 'root', stats: { roundTrips: 0, commands: 0 }, exec: no, execStream: no, script: no, writeFileAtomic: no, openUnixSocket: no, close() {},
-    openTcp: (_host: string, port: number): Promise<Duplex> => new Promise((resolve, reject) => {
-      const s = net.connect(port === 35357 ? d.adminPort : d.mainPort, '127.0.0.1');
-      s.once('connect', () => resolve(s));
-      s.once('error', reject);
-    }),
-  };
-}
+const tunnels = (): Transport => tunnelsTo(d);
 
 const creds: Provider<AdminCredentials> = {
   key: 'creds',
