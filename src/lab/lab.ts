@@ -45,6 +45,8 @@ const nameLock = (name: string) => `lab-${name}`;
 export interface UpOptions {
   /** Keystone over HTTPS with a CA made for each lab. */
   tls?: boolean;
+  /** Glance's dependencies installed beforehand: a fresh apply installs Glance's own packages only. */
+  glanceDeps?: boolean;
   /** A running lab that alone may reach these labs' sshd; the host may not (jump-host tests). */
   behind?: string;
 }
@@ -53,21 +55,24 @@ export interface UpOptions {
 export function stackFor(release: LabRelease, opts: UpOptions): { base: Release; variant?: Variant } {
   if (release === 'juno') {
     if (opts.tls) throw new LabError('--tls is not offered with --release juno', 'the trusty-shaped lab serves Keystone over HTTP, as the Juno guide does; use --tls with a Debian release');
+    if (opts.glanceDeps) throw new LabError('--glance-deps is not offered with --release juno', 'the trusty-shaped lab is one layer over bookworm already; use --glance-deps with a Debian release');
     return { base: 'bookworm', variant: 'trusty' };
   }
-  return { base: release, variant: opts.tls ? 'tls' : undefined };
+  // A lab is one layer over its base: the layers are not made to be stacked.
+  if (opts.tls && opts.glanceDeps) throw new LabError('--tls and --glance-deps cannot be combined', 'pick one: a TLS Keystone, or Glance\'s dependencies installed beforehand');
+  return { base: release, variant: opts.tls ? 'tls' : opts.glanceDeps ? 'glance-deps' : undefined };
 }
 
-/** What a lab is, in the words of `lab up`'s options: `bookworm`, `bookworm --tls`, `juno`. */
-export function kindOf(r: Pick<LabRecord, 'release' | 'tls'>): string {
-  return `${r.release}${r.tls ? ' --tls' : ''}`;
+/** What a lab is, in the words of `lab up`'s options: `bookworm`, `bookworm --tls`, `bookworm --glance-deps`, `juno`. */
+export function kindOf(r: Pick<LabRecord, 'release' | 'tls' | 'glanceDeps'>): string {
+  return `${r.release}${r.tls ? ' --tls' : ''}${r.glanceDeps ? ' --glance-deps' : ''}`;
 }
 
 export async function up(names: string[], release: LabRelease, progress: Progress, options: UpOptions = {}): Promise<LabRecord[]> {
   names.forEach(checkName);
   if (new Set(names).size !== names.length) throw new LabError('a lab name is given twice', 'give each lab its own name');
   const { base, variant } = stackFor(release, options);
-  const want = kindOf({ release, tls: options.tls });
+  const want = kindOf({ release, tls: options.tls, glanceDeps: options.glanceDeps });
   // Before anything is built: a running lab of another kind under one of the names is an error anyway.
   for (const name of names) refuseOtherKind(readRecord(name), want);
   const bastion = options.behind === undefined ? undefined : readRecord(options.behind);
@@ -80,7 +85,7 @@ export async function up(names: string[], release: LabRelease, progress: Progres
   if (options.tls && !(await have('openssl'))) throw new LabError('a TLS lab needs openssl on this machine', 'install it: apt-get install -y openssl');
   const stack = await ensureStack(base, variant, progress);
   const clientKey = ensureClientKey();
-  return withLocks(names.map(nameLock), () => upLocked(names, { release, base, tls: !!options.tls, stack, behind }, clientKey.public, progress));
+  return withLocks(names.map(nameLock), () => upLocked(names, { release, base, tls: !!options.tls, glanceDeps: !!options.glanceDeps, stack, behind }, clientKey.public, progress));
 }
 
 function refuseOtherKind(existing: LabRecord | undefined, want: string): void {
@@ -91,7 +96,7 @@ function refuseOtherKind(existing: LabRecord | undefined, want: string): void {
   }
 }
 
-interface Wanted { release: LabRelease; base: Release; tls: boolean; stack: Stack; behind?: LabRecord['behind'] }
+interface Wanted { release: LabRelease; base: Release; tls: boolean; glanceDeps: boolean; stack: Stack; behind?: LabRecord['behind'] }
 
 async function upLocked(names: string[], want: Wanted, clientPublicKey: string, progress: Progress): Promise<LabRecord[]> {
   const fresh: LabRecord[] = [];
@@ -152,6 +157,7 @@ async function allocate(name: string, want: Wanted): Promise<LabRecord> {
       name, index, release: want.release, snapshot: want.stack.top, lowers: want.stack.lowers,
       ...(want.base !== want.release ? { base: want.base } : {}),
       ...(want.tls ? { tls: true } : {}),
+      ...(want.glanceDeps ? { glanceDeps: true } : {}),
       address: `${LAB_NET}.${index}.2`,
       gateway: `${LAB_NET}.${index}.1`,
       holderPid: 0, nsPid: 0, hostKey: '',

@@ -19,7 +19,7 @@ export function alignColumns(rows: string[][]): string[] {
 /** RELEASE as given to `lab up` (juno is bookworm underneath), KEYSTONE the scheme clients must use. */
 export function labTable(labs: ListedLab[], now: number): string {
   const rows = [['NAME', 'ADDRESS', 'RELEASE', 'KEYSTONE', 'STATE', 'AGE'],
-    ...labs.map(({ record: r, state }) => [r.name, r.address, r.base ? `${r.release} (${r.base})` : r.release, r.tls ? 'https' : 'http', state, age(r.createdAt, now)])];
+    ...labs.map(({ record: r, state }) => [r.name, r.address, `${r.base ? `${r.release} (${r.base})` : r.release}${r.glanceDeps ? ' +glance-deps' : ''}`, r.tls ? 'https' : 'http', state, age(r.createdAt, now)])];
   return alignColumns(rows).join('\n') + '\n';
 }
 
@@ -27,7 +27,7 @@ export function labJson(labs: ListedLab[]): string {
   return JSON.stringify({
     version: 1,
     labs: labs.map(({ record: r, state }) => ({
-      name: r.name, address: r.address, release: r.release, base: r.base ?? r.release, tls: !!r.tls,
+      name: r.name, address: r.address, release: r.release, base: r.base ?? r.release, tls: !!r.tls, glanceDeps: !!r.glanceDeps,
       keystone: `${r.tls ? 'https' : 'http'}://${r.address}:5000/v3`,
       ...(r.caFile ? { caFile: r.caFile } : {}),
       state, createdAt: r.createdAt, snapshot: r.snapshot,

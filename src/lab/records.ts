@@ -32,6 +32,8 @@ export interface LabRecord {
   /** Keystone serves HTTPS with a CA made for this lab; the CA's certificate is at caFile on the host. */
   tls?: boolean;
   caFile?: string;
+  /** Glance's dependencies installed in its snapshot layer (`lab up --glance-deps`): a fresh apply installs Glance's own packages only. */
+  glanceDeps?: boolean;
   holderPid: number;
   nsPid: number;
   hostKey: string;

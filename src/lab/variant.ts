@@ -15,17 +15,18 @@ import { pruneSnapshots } from './prune.ts';
 import { isolated, tracked } from './isolate.ts';
 import { adminPasswordOf } from './credentials.ts';
 
-export const variants = ['trusty', 'tls'] as const;
+export const variants = ['trusty', 'tls', 'glance-deps'] as const;
 export type Variant = (typeof variants)[number];
 
 /** What a variant's layer makes of the base, for its progress line. */
 const describe: Record<Variant, string> = {
   trusty: 'trusty shape',
   tls: 'TLS Keystone',
+  'glance-deps': 'Glance\'s dependencies installed',
 };
 
 /** A change in how a layer is built (outside its recipe files) must be a new key too. */
-const VARIANT_LAYOUT = 1;
+const VARIANT_LAYOUT = 2;
 
 /** What a lab mounts: its lower layers, top first, and the top one (where the lab's openrc is). */
 export interface Stack {
@@ -113,6 +114,14 @@ async function buildLayer(variant: Variant, release: Release, baseRootfs: string
       tracked(sh({ env: { ...process.env, ...env }, input: fs.readFileSync(path.join(recipe, 'configure.sh')) })`${isolated({ net: true })} sh -c ${inside} sh ${baseRootfs} ${layer} ${work} ${merged} ${recipe}`));
     fs.rmSync(work, { recursive: true, force: true });
     fs.rmdirSync(merged);
+    // A lab's top layer holds its openrc (the lab reads the admin password there): a layer whose recipe
+    // left it as the base has it gets the base's copy.
+    const openrc = path.join('root', 'openstack', 'admin-openrc.sh');
+    if (!fs.existsSync(path.join(layer, openrc))) {
+      fs.mkdirSync(path.dirname(path.join(layer, openrc)), { recursive: true, mode: 0o700 });
+      fs.copyFileSync(path.join(baseRootfs, openrc), path.join(layer, openrc));
+      fs.chmodSync(path.join(layer, openrc), fs.statSync(path.join(baseRootfs, openrc)).mode & 0o7777);
+    }
     if (credentials) fs.writeFileSync(path.join(tmp, 'credentials.json'), JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
     return { variant, release, base: baseRootfs, builtAt: new Date().toISOString() };
   });

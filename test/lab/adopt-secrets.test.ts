@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, explain, useLab, labSsh, assertPlanKept, type CliResult } from './helpers.ts';
+import { runCli, explain, useLab, labSsh, assertPlanKept, type CliResult, GLANCE_DEPS } from './helpers.ts';
 import { paths } from '../../src/lab/paths.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
 
 const LAB = 'bc-adopt';
-const fixture = useLab(LAB);
+const fixture = useLab(LAB, GLANCE_DEPS);
 const lab = () => fixture.lab();
 const dir = (name: string) => path.join(fixture.tmp, name);
 

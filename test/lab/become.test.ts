@@ -6,13 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { runCli, explain, useLab, labSsh, repoRoot, cliArgv, type CliResult } from './helpers.ts';
+import { runCli, explain, useLab, labSsh, repoRoot, cliArgv, type CliResult, GLANCE_DEPS } from './helpers.ts';
 import { quoteArgv } from '../../src/transport/quote.ts';
 import { sudoersOnly, userSsh, rootSh, asUser, ASKS_PASSWORD } from './become-helpers.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
 
 const LAB = 'bc-become';
-const fixture = useLab(LAB);
+const fixture = useLab(LAB, GLANCE_DEPS);
 const lab = () => fixture.lab();
 
 async function cli(args: string[], input?: string): Promise<CliResult & { report?: HostReport }> {

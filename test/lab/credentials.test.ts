@@ -7,12 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, labSsh, explain, useLab, type CliResult } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, type CliResult, GLANCE_DEPS } from './helpers.ts';
 import { labCredentials } from '../../src/lab/credentials.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
 
 const LAB = 'tc-cred';
-const fixture = useLab(LAB);
+const fixture = useLab(LAB, GLANCE_DEPS);
 const { env, tmp } = fixture;
 
 async function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutMs = 600_000): Promise<CliResult & { report?: HostReport }> {

@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, labSsh, explain, useLab, keystoneToken, type CliResult } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, keystoneToken, type CliResult, GLANCE_DEPS } from './helpers.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
 
 const LAB = 't-dst';
-const fixture = useLab(LAB);
+const fixture = useLab(LAB, GLANCE_DEPS);
 const env = fixture.env;
 
 async function cli(args: string[], timeoutMs = 400_000): Promise<CliResult & { report?: HostReport }> {

@@ -4,13 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, labSsh, explain, useLab, keystoneToken, poll, reportOf, assertPlanKept, assertEmptyPlan, type CliResult } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, keystoneToken, poll, reportOf, assertPlanKept, assertEmptyPlan, type CliResult, GLANCE_DEPS } from './helpers.ts';
 import { paths } from '../../src/lab/paths.ts';
 import { generateKeyPair } from '../../src/transport/keys.ts';
 import type { LabRecord } from '../../src/lab/lab.ts';
 
 const LAB = 't-flt';
-const fixture = useLab(LAB);
+const fixture = useLab(LAB, GLANCE_DEPS);
 const { env, tmp } = fixture;
 const lab = (): LabRecord => fixture.lab();
 

@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { labCliJson, labShOk, explain, useLab, keystoneToken, poll, assertPlanKept, assertEmptyPlan } from './helpers.ts';
+import { labCliJson, labShOk, explain, useLab, keystoneToken, poll, assertPlanKept, assertEmptyPlan, GLANCE_DEPS } from './helpers.ts';
 import { JUNO_AUTHTOKEN } from '../../playbooks/glance/profiles.ts';
 
 const LAB = 'vi-juno';
-const fixture = useLab(LAB);
+const fixture = useLab(LAB, GLANCE_DEPS);
 const { env, tmp } = fixture;
 const FILE = '/etc/glance/glance-api.conf';
 

@@ -7,11 +7,11 @@
 // new file for debugging. Fixing the bad value, the next apply converges.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, labSsh, explain, useLab } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, GLANCE_DEPS } from './helpers.ts';
 import { glanceListStatus, hostOf, waitFor, seconds, errorSaid } from './sa-helpers.ts';
 
 const LAB = 'sa-rb';
-const fixture = useLab(LAB);
+const fixture = useLab(LAB, GLANCE_DEPS);
 const { env } = fixture;
 const CONF = '/etc/glance/glance-api.conf';
 const BACKUP = `/var/lib/install-glance/backup${CONF}`;

@@ -4,11 +4,11 @@
 // run frees it at once, a run whose link went dead frees it within the heartbeat's silence (20 s).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, labSsh, explain, useLab } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, GLANCE_DEPS } from './helpers.ts';
 import { startCli, waitFor, runLockHolder, withRules, keystoneGet, hostOf, seconds, errorSaid, lineSaid } from './sa-helpers.ts';
 
 const LAB = 'sa-lock';
-const fixture = useLab(LAB);
+const fixture = useLab(LAB, GLANCE_DEPS);
 const { env } = fixture;
 
 /** A drift that makes apply write the config and restart glance-api: a run long enough to race. */

@@ -12,11 +12,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, explain, useLab, labSsh, adminPassword, type CliResult } from './helpers.ts';
+import { runCli, explain, useLab, labSsh, adminPassword, type CliResult, GLANCE_DEPS } from './helpers.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
 
 const LAB = 'sb-hostile';
-const fixture = useLab(LAB);
+const fixture = useLab(LAB, GLANCE_DEPS);
 const lab = () => fixture.lab();
 
 // The database password: all of latin-1's hard cases (PyMySQL sends latin-1), white space at both ends.

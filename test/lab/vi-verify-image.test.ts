@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { runCli, labSsh, explain, useLab, type CliResult } from './helpers.ts';
+import { runCli, labSsh, explain, useLab, type CliResult, GLANCE_DEPS } from './helpers.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
 import { makeQcow2 } from '../../src/images/qcow2.ts';
 import { reportErrors } from '../report-schema.ts';
 
 const LAB = 'vi-verify';
-const fixture = useLab(LAB);
+const fixture = useLab(LAB, GLANCE_DEPS);
 
 async function cli(args: string[], timeoutMs = 600_000): Promise<CliResult & { report?: HostReport; doc?: unknown }> {
   const r = await runCli([...args, '--lab', LAB, '--json'], { env: fixture.env, timeoutMs });

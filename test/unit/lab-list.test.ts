@@ -17,9 +17,10 @@ test('every column starts at the same offset on every line, for short and long n
     { record: rec('c', 1), state: 'running' },
     { record: rec('a-much-longer-lab-name', 12, { release: 'juno', base: 'bookworm', createdAt: '2026-01-01T09:00:00Z' }), state: 'stopped' },
     { record: rec('tls1', 103, { tls: true, caFile: '/var/lib/install-glance/labs/tls1/ca.pem' }), state: 'running' },
+    { record: rec('d', 4, { glanceDeps: true }), state: 'running' },
   ], now);
   const lines = out.trimEnd().split('\n');
-  assert.equal(lines.length, 4);
+  assert.equal(lines.length, 5);
   assert.doesNotMatch(out, /\t/);
   for (const header of ['ADDRESS', 'RELEASE', 'KEYSTONE', 'STATE', 'AGE']) {
     const col = lines[0]!.indexOf(header);
@@ -30,6 +31,7 @@ test('every column starts at the same offset on every line, for short and long n
   }
   assert.match(lines[2]!, /^a-much-longer-lab-name +10\.213\.12\.2 +juno \(bookworm\) +http +stopped +3h$/);
   assert.match(lines[3]!, /^tls1 +10\.213\.103\.2 +bookworm +https +running +90s$/);
+  assert.match(lines[4]!, /^d +10\.213\.4\.2 +bookworm \+glance-deps +http +running +90s$/);
   for (const line of lines) assert.equal(line, line.trimEnd());
 });
 
@@ -47,12 +49,14 @@ test('--json: a versioned document with every lab, its release and base, its Key
     { record: rec('c', 1), state: 'running' },
     { record: rec('j', 2, { release: 'juno', base: 'bookworm' }), state: 'stopped' },
     { record: rec('t', 3, { tls: true, caFile: '/var/lib/install-glance/labs/t/ca.pem' }), state: 'running' },
+    { record: rec('g', 4, { glanceDeps: true }), state: 'running' },
   ])) as { version: number; labs: Record<string, unknown>[] };
   assert.equal(doc.version, 1);
-  assert.deepEqual(doc.labs.map((l) => [l.name, l.release, l.base, l.tls, l.state, l.keystone, l.caFile]), [
-    ['c', 'bookworm', 'bookworm', false, 'running', 'http://10.213.1.2:5000/v3', undefined],
-    ['j', 'juno', 'bookworm', false, 'stopped', 'http://10.213.2.2:5000/v3', undefined],
-    ['t', 'bookworm', 'bookworm', true, 'running', 'https://10.213.3.2:5000/v3', '/var/lib/install-glance/labs/t/ca.pem'],
+  assert.deepEqual(doc.labs.map((l) => [l.name, l.release, l.base, l.tls, l.glanceDeps, l.state, l.keystone, l.caFile]), [
+    ['c', 'bookworm', 'bookworm', false, false, 'running', 'http://10.213.1.2:5000/v3', undefined],
+    ['j', 'juno', 'bookworm', false, false, 'stopped', 'http://10.213.2.2:5000/v3', undefined],
+    ['t', 'bookworm', 'bookworm', true, false, 'running', 'https://10.213.3.2:5000/v3', '/var/lib/install-glance/labs/t/ca.pem'],
+    ['g', 'bookworm', 'bookworm', false, true, 'running', 'http://10.213.4.2:5000/v3', undefined],
   ]);
   assert.equal(JSON.parse(labJson([])).labs.length, 0);
 });
