@@ -29,7 +29,6 @@ export function labCommands(y: Argv): Argv {
         .example([
           ['$0 lab up', 'the lab "controller" (bookworm)'],
           ['$0 lab up a b --release trixie', 'two trixie labs, a and b'],
-          ['$0 lab up demo --glance-deps', 'a lab whose fresh apply skips the ~100 dependency packages'],
         ]),
     async (a) => {
       const names = a.names?.length ? a.names : defaultNames(a.count);

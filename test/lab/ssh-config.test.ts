@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
-import { runCli, labUp, labDown, explain, type CliResult } from './helpers.ts';
+import { runCli, labUp, labDown, explain, GLANCE_DEPS, type CliResult } from './helpers.ts';
 import { paths } from '../../src/lab/paths.ts';
 import type { LabRecord } from '../../src/lab/lab.ts';
 import type { HostReport } from '../../src/engine/report-model.ts';
@@ -51,7 +51,8 @@ Host direct-ctl
 before(async () => {
   await Promise.all([labDown(CTL), labDown(BASTION)]);
   [bastion] = await labUp([BASTION]);
-  [ctl] = await labUp([CTL], ['--behind', BASTION]);
+  // The subject is the path to the controller (ssh_config, the jump host), not its package install.
+  [ctl] = await labUp([CTL], ['--behind', BASTION, ...GLANCE_DEPS]);
   config = writeConfig('ssh_config');
 });
 after(async () => {
