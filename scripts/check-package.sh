@@ -89,7 +89,9 @@ say "npm pack"
 tarball=$(echo "$work"/pack/install-glance-*.tgz)
 [ -f "$tarball" ] || die "npm pack made no install-glance-*.tgz"
 tar -tzf "$tarball" | sed 's#^package/##' | sort >"$work/contents"
-for want in bin/install-glance.cjs dist/install-glance.mjs src/lab/recipe/boot.sh src/lab/recipe/install.sh src/lab/recipe/configure.sh package.json; do
+# The variants' recipes too: lab up --tls, --release juno and --glance-deps build from them.
+for want in bin/install-glance.cjs dist/install-glance.mjs src/lab/recipe/boot.sh src/lab/recipe/install.sh src/lab/recipe/configure.sh \
+  src/lab/recipe/tls/configure.sh src/lab/recipe/glance-deps/configure.sh src/lab/recipe/trusty/configure.sh src/lab/recipe/trusty/files/initctl package.json; do
   grep -qx "$want" "$work/contents" || die "the package lacks $want"
 done
 grep -Eq '^(playbooks/glance/)?templates/[^/]+/glance-api.conf$' "$work/contents" || die "the package has no templates"
