@@ -7,7 +7,6 @@
 // full --help, shell completion or a usage error), and those modules import their heavy parts (the engine
 // with ssh2 and mysql2, the lab builder with zx) inside their handlers. scripts/build.mjs keeps each lazily
 // imported module in a chunk of its own, so this holds for the bundle too (bench/startup.ts measures it).
-import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
 import { versionLine } from './build-info.ts';
 import { EXIT } from './exit-codes.ts';
@@ -41,11 +40,8 @@ async function main(args: string[]): Promise<void> {
     process.stdout.write(versionLine() + '\n');
     return;
   }
-  // yargs's CommonJS build: one file (build/index.cjs) where its ES module build is ~20 modules, which
-  // Node loads ~30 ms later on a loaded 2-core machine; every command but --version starts with it.
-  const load = createRequire(import.meta.url);
-  const yargs = load('yargs/yargs') as typeof import('yargs/yargs');
-  const { Parser } = load('yargs/helpers') as typeof import('yargs/helpers');
+  const { default: yargs } = await import('yargs');
+  const { Parser } = await import('yargs/helpers');
   // The command as yargs will see it (options may come first); anything else (the full --help, a
   // completion request, a typo) needs every command.
   const named = String(Parser(args)._[0] ?? '');

@@ -117,7 +117,7 @@ describe('help', { concurrency: 4 }, () => {
     assert.match(verify.stdout, /--image +upload this disk image/);
     assert.match(verify.stdout, /--disk-format[^]*choices: "ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso", "ploop"/);
     assert.match(verify.stdout, /--keep +leave the uploaded image in Glance and print its id/);
-    assert.match(verify.stdout, /install-glance verify --host 192\.0\.2\.10 --image\s[^]*cirros-0\.6\.2-x86_64-disk\.img --keep/);
+    assert.match(verify.stdout, /install-glance verify --host 192\.0\.2\.10 --image cirros-[^]*--keep/);
     assert.doesNotMatch(apply.stdout, /--image|--disk-format|--keep/);
   });
 
