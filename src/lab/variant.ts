@@ -117,10 +117,11 @@ async function buildLayer(variant: Variant, release: Release, baseRootfs: string
     // A lab's top layer holds its openrc (the lab reads the admin password there): a layer whose recipe
     // left it as the base has it gets the base's copy.
     const openrc = path.join('root', 'openstack', 'admin-openrc.sh');
-    if (!fs.existsSync(path.join(layer, openrc))) {
-      fs.mkdirSync(path.dirname(path.join(layer, openrc)), { recursive: true, mode: 0o700 });
-      fs.copyFileSync(path.join(baseRootfs, openrc), path.join(layer, openrc));
-      fs.chmodSync(path.join(layer, openrc), fs.statSync(path.join(baseRootfs, openrc)).mode & 0o7777);
+    const layerOpenrc = path.join(layer, openrc);
+    if (!fs.existsSync(layerOpenrc)) {
+      fs.mkdirSync(path.dirname(layerOpenrc), { recursive: true, mode: 0o700 });
+      // copyFile keeps the base's mode (0600): no chmod after it.
+      fs.copyFileSync(path.join(baseRootfs, openrc), layerOpenrc);
     }
     if (credentials) fs.writeFileSync(path.join(tmp, 'credentials.json'), JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 });
     return { variant, release, base: baseRootfs, builtAt: new Date().toISOString() };
