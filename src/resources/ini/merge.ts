@@ -41,16 +41,45 @@ function formatValue(value: IniValue): IniValue {
 
 const same = (value: IniValue, existing: string): boolean => (typeof value === 'string' ? value === existing : value.matches(existing));
 
-/** The first commented-out `#key = …` line in a section: oslo's own sample style first, then looser spellings. */
-function commentedKeyLine(lines: readonly Line[], section: string, key: string): number | undefined {
+/** The first commented-out `#key = …` line among a section's comment lines: oslo's own sample style first, then looser spellings. */
+function commentedKeyLine(lines: readonly Line[], comments: readonly number[], key: string): number | undefined {
   const esc = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const strict = new RegExp(`^[#;]${esc}[ \\t]*=`);
   const loose = new RegExp(`^[#;][#; \\t]*${esc}[ \\t]*[=:]`);
   for (const re of [strict, loose]) {
-    const i = lines.findIndex((l) => l.kind === 'comment' && l.section === section && re.test(l.raw));
-    if (i >= 0) return i;
+    const i = comments.find((c) => re.test((lines[c] as Line).raw));
+    if (i !== undefined) return i;
   }
   return undefined;
+}
+
+/** Where each section's headers, comment lines and active keys are: one pass, so a merge does not scan the file once per key. */
+interface LineIndex {
+  headers(section: string): readonly number[];
+  comments(section: string): readonly number[];
+  keyLines(section: string, key: string): readonly number[];
+}
+
+function indexLines(lines: readonly Line[]): LineIndex {
+  const headers = new Map<string, number[]>();
+  const comments = new Map<string, number[]>();
+  const keys = new Map<string, number[]>();
+  const add = (m: Map<string, number[]>, k: string, i: number) => {
+    const at = m.get(k);
+    if (at) at.push(i);
+    else m.set(k, [i]);
+  };
+  lines.forEach((l, i) => {
+    if (l.section === undefined) return;
+    if (l.kind === 'section') add(headers, l.section, i);
+    else if (l.kind === 'comment') add(comments, l.section, i);
+    else if (l.kind === 'key') add(keys, `${l.section}\0${l.key}`, i);
+  });
+  return {
+    headers: (s) => headers.get(s) ?? [],
+    comments: (s) => comments.get(s) ?? [],
+    keyLines: (s, k) => keys.get(`${s}\0${k}`) ?? [],
+  };
 }
 
 /**
@@ -62,6 +91,7 @@ function commentedKeyLine(lines: readonly Line[], section: string, key: string):
  */
 export function mergeIni(existing: string, managed: ManagedIni): MergedIni {
   const lines = parseLines(existing);
+  const index = indexLines(lines);
   const cr = lines[0]?.raw.endsWith('\r') ? '\r' : '';
   const replace = new Map<number, string | SecretText>();
   const drop = new Set<number>();
@@ -77,13 +107,11 @@ export function mergeIni(existing: string, managed: ManagedIni): MergedIni {
   };
 
   for (const sec of managed.sections) {
-    const inSection = (l: Line): boolean => l.section === sec.name;
-    const headers = lines.flatMap((l, i) => (l.kind === 'section' && l.section === sec.name ? [i] : []));
+    const headers = index.headers(sec.name);
     const pending: (string | SecretText)[] = [];
     for (const [key, value] of sec.set) {
       const written = SecretText.join(value === '' ? [`${key} =`, cr] : [`${key} = `, formatValue(value), cr]);
-      const active = lines.flatMap((l, i) => (l.kind === 'key' && inSection(l) && l.key === key ? [i] : []));
-      const [first, ...dups] = active;
+      const [first, ...dups] = index.keyLines(sec.name, key);
       if (first !== undefined) {
         if (!same(value, fullValue(lines, first))) {
           dropWithContinuations(first);
@@ -93,17 +121,13 @@ export function mergeIni(existing: string, managed: ManagedIni): MergedIni {
         dups.forEach(dropWithContinuations);
         continue;
       }
-      const comment = headers.length ? commentedKeyLine(lines, sec.name, key) : undefined;
+      const comment = headers.length ? commentedKeyLine(lines, index.comments(sec.name), key) : undefined;
       // a line after the comment that starts with white space would read as a continuation of our key
       const next = comment === undefined ? undefined : lines[comment + 1];
       if (comment !== undefined && !(next && next.kind !== 'blank' && /^[ \t]/.test(next.raw))) insertAfter(comment, written);
       else pending.push(written);
     }
-    for (const key of sec.remove) {
-      lines.forEach((l, i) => {
-        if (l.kind === 'key' && inSection(l) && l.key === key) dropWithContinuations(i);
-      });
-    }
+    for (const key of sec.remove) index.keyLines(sec.name, key).forEach(dropWithContinuations);
     if (pending.length === 0) continue;
     const lastHeader = headers[headers.length - 1];
     if (lastHeader === undefined) {
