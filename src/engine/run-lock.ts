@@ -134,7 +134,26 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
   const t0 = Date.now();
   if (!t.start) throw new EngineError('run lock', `the connection to ${t.host} cannot hold a remote command open`, 'run without the run lock, or over SSH');
   const hb = opts.heartbeat ?? HEARTBEAT;
+  // THEN's output (a config file in base64 is ~300 KB) is kept as its chunks; only the last few hundred
+  // characters are searched for the end line, so a large output costs one join, not a copy and a scan per chunk.
+  const thenParts: string[] = [];
+  let tail = '';
+  const window = end.length + 32;
+  let thenEnded = false;
+  const onThenData = (chunk: string) => {
+    if (thenEnded) return;
+    thenParts.push(chunk);
+    const look = tail + chunk;
+    if (endLine.test(look)) {
+      const output = thenParts.join('');
+      const m = endLine.exec(output) as RegExpExecArray;
+      thenEnded = true;
+      onThen({ output: output.slice(0, m.index), code: Number(m[1]) });
+    }
+    tail = look.slice(-window);
+  };
   const onStdout = (chunk: string) => {
+    if (lockedAt >= 0) return onThenData(chunk);
     all += chunk;
     // Whole lines only, until `locked`; what follows it is `then`'s output, up to the end line.
     for (let nl = all.indexOf('\n', scanned); lockedAt < 0 && nl >= 0; nl = all.indexOf('\n', scanned)) {
@@ -155,11 +174,7 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
         }
       }
     }
-    if (lockedAt >= 0) {
-      const after = all.slice(lockedAt);
-      const m = endLine.exec(after);
-      if (m) onThen({ output: after.slice(0, m.index), code: Number(m[1]) });
-    }
+    if (lockedAt >= 0) onThenData(all.slice(lockedAt));
   };
   const proc: RemoteProcess = await t.start(['sh', '-c', HOLD, 'run-lock', opts.path, holder, opts.wait ? '1' : '0', String(hb.silenceSec), then?.script ?? '', end], {
     onStdout, what: `flock ${opts.path}${then ? `, then ${then.what}` : ''}`,

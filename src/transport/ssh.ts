@@ -3,6 +3,7 @@
 // and the tunnels that MySQL and the HTTP APIs use. Nothing opens a port on the controller. A host
 // behind jump hosts is reached as ssh -J does: one session per hop, each tunnelled through the last.
 import type { Duplex, Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import ssh2 from 'ssh2';
 import { checkHostKey, type HostKeyPolicy } from './known-hosts.ts';
 import { TransportError } from './errors.ts';
@@ -403,9 +404,11 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
             reject(new TransportError(host, 'exec', `${opts.what ?? 'a remote command'} did not finish in ${(opts.timeoutMs ?? 0) / 1000} s on ${host}`, 'see on the controller what it waits for (ps, its log), then run again'));
           }, opts.timeoutMs);
         }
+        // A character split between two packets reaches onStdout whole.
+        const text = opts.onStdout ? new StringDecoder('utf8') : undefined;
         stream.on('data', (d: Buffer) => {
           out.push(d);
-          opts.onStdout?.(d.toString());
+          if (text) opts.onStdout?.(text.write(d));
         });
         stream.stderr.on('data', (d: Buffer) => errs.push(d));
         stream.once('close', (code: number | null, signal?: string) => {
@@ -428,9 +431,11 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
         if (err) return reject(new TransportError(host, 'exec', `could not start a remote command: ${err.message}`, 'the SSH connection may have dropped; run again', err));
         const out: Buffer[] = [];
         const errs: Buffer[] = [];
+        // A character split between two packets reaches onStdout whole.
+        const text = opts.onStdout ? new StringDecoder('utf8') : undefined;
         stream.on('data', (d: Buffer) => {
           out.push(d);
-          opts.onStdout?.(d.toString());
+          if (text) opts.onStdout?.(text.write(d));
         });
         stream.stderr.on('data', (d: Buffer) => errs.push(d));
         const done = new Promise<ExecResult>((res, rej) => stream.once('close', (code: number | null, signal?: string) => {

@@ -153,6 +153,28 @@ describe('run lock', { concurrency: false }, () => {
     }
   });
 
+  test('then: a large output that arrives in small pieces (the end line split between them) is handed back whole, once', async () => {
+    const o = lockOpts();
+    // ~300 KB, like the facts with a config file in base64; the last line has no newline of its own.
+    const script = 'head -c 225000 /dev/zero | tr "\\0" "x" | fold -w 76; printf "last"';
+    const t = localTransport();
+    const start = t.start!.bind(t);
+    let pieces = 0;
+    // Every chunk cut into pieces of 7 characters: the end line (and the "locked" line) cross many cuts.
+    t.start = (argv, opts = {}) => start(argv, { ...opts, onStdout: (d) => { for (let i = 0; i < d.length; i += 7) { pieces++; opts.onStdout?.(d.slice(i, i + 7)); } } });
+    const held = await takeRunLock(t, o, 'alice@ops (pid 1, install-glance apply)', () => {}, { script, timeoutMs: 10_000, what: 'the test script' });
+    try {
+      // fold ends every full line with a newline and leaves the last, shorter one without: "last" follows it.
+      const expected = `${'x'.repeat(225000).replace(/(.{76})/g, '$1\n')}last`;
+      assert.equal(held.thenOutput?.length, expected.length);
+      assert.equal(held.thenOutput, expected);
+      assert.equal(held.thenStatus, 0);
+      assert.ok(pieces > 30_000, `cut into ${pieces} pieces`);
+    } finally {
+      held.release();
+    }
+  });
+
   test('then waits for the lock: a second run reads nothing until the first lets go', async () => {
     const o = lockOpts();
     const mark = path.join(dir, `then-ran-${n}`);

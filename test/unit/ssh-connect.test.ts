@@ -108,6 +108,19 @@ test('the agent signs for a passphrase-protected file it holds: no passphrase ne
   }
 });
 
+test('output seen as it comes: a character split between two packets arrives whole', async () => {
+  const t = await connect(base({ identity: good.path, agent: false }));
+  try {
+    const chunks: string[] = [];
+    const r = await t.exec(['split-utf8'], { onStdout: (d) => chunks.push(d) });
+    assert.equal(r.stdout, 'é\n');
+    assert.equal(chunks.join(''), 'é\n');
+    assert.ok(chunks.length >= 2, `${chunks.length} chunks`);
+  } finally {
+    t.close();
+  }
+});
+
 test('--identity that cannot be read is an error before connecting', async () => {
   const r = await offered(base({ identity: path.join(dir, 'nope') }));
   assert.match(r.error?.message ?? '', /cannot read the identity file/);

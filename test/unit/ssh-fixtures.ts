@@ -53,8 +53,18 @@ export async function fakeSshServer(accept: string[]): Promise<FakeServer> {
       client.on('session', (acceptSession) => {
         const session = acceptSession();
         session.on('pty', (ok) => ok?.());
-        session.on('exec', (ok) => {
+        session.on('exec', (ok, _reject, info) => {
           const ch = ok();
+          // One character whose two UTF-8 bytes travel in two packets, as a long output's may.
+          if (info.command === 'split-utf8') {
+            ch.write(Buffer.from([0xc3]));
+            setTimeout(() => {
+              ch.write(Buffer.from([0xa9, 0x0a]));
+              ch.exit(0);
+              ch.end();
+            }, 20);
+            return;
+          }
           ch.exit(0);
           ch.end();
         });
