@@ -11,7 +11,9 @@ import { migrateVersionsFact } from '../../src/resources/migrate-schema.ts';
 import { pathFact } from '../../src/resources/path-absent.ts';
 import { openrcFact } from '../../src/providers/admin-credentials.ts';
 import { syncRunningFact } from '../../src/resources/schema-sync.ts';
-import { profiles, KEYSTONE_CA, SCHEMA_SYNC } from './profiles.ts';
+import { mysqlSnapshotFact, type MysqlSnapshot } from '../../src/resources/mysql-snapshot.ts';
+import { profiles, KEYSTONE_CA, SCHEMA_SYNC, type GlanceProfile } from './profiles.ts';
+import type { GlanceSettings } from './settings.ts';
 
 export function glanceFacts(): FactSpec<unknown>[] {
   const all = Object.values(profiles);
@@ -31,4 +33,19 @@ export function glanceFacts(): FactSpec<unknown>[] {
     syncRunningFact(SCHEMA_SYNC),
   ] as FactSpec<unknown>[];
   return [...new Map(specs.map((f) => [f.key, f])).values()];
+}
+
+/**
+ * MariaDB as the database resources and the preflight read it, taken with the facts (the database, both
+ * accounts, the schema's revision): for a profile whose admin is root over the socket, and not when the
+ * operator names the admin's password (TCP is what they mean). Without a profile (the facts are declared
+ * before the release is known): whether it is worth gathering at all.
+ */
+export function glanceMysqlSnapshot(settings: Pick<GlanceSettings, 'database' | 'dbUser' | 'dbAdminPasswordFile'>, profile?: Pick<GlanceProfile, 'dbAdmin'>): FactSpec<MysqlSnapshot> | undefined {
+  if (settings.dbAdminPasswordFile || (profile && profile.dbAdmin !== 'socket')) return undefined;
+  return mysqlSnapshotFact({
+    databases: [settings.database],
+    accounts: [{ user: settings.dbUser, host: 'localhost' }, { user: settings.dbUser, host: '%' }],
+    alembic: [settings.database],
+  });
 }

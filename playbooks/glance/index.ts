@@ -27,7 +27,7 @@ import { schemaSyncHandler } from '../../src/resources/schema-sync.ts';
 import { profiles, profileFor, KEYSTONE_CA, SCHEMA_SYNC, type GlanceProfile } from './profiles.ts';
 import { options, glanceSettings, regionFor, type GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
-import { glanceFacts } from './facts.ts';
+import { glanceFacts, glanceMysqlSnapshot } from './facts.ts';
 import { glancePreflight, preflightFacts } from './preflight.ts';
 import { glanceApiReady, glanceRegistryReady } from './readiness.ts';
 import { checkGlance } from './verify.ts';
@@ -107,8 +107,9 @@ const SYNC_SCHEMA = 'sync-glance-schema';
 function schema(ctx: Ctx): Resource {
   const { profile, settings: st } = ctx;
   const admin = sessions(st, ctx.secrets.GLANCE_PASS, profile).dbAdmin;
+  const snapshot = glanceMysqlSnapshot(st, profile);
   const common = {
-    id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, sync: SCHEMA_SYNC, admin,
+    id: 'glance', database: st.database, versionsDir: profile.schema.versionsDir, sync: SCHEMA_SYNC, admin, ...(snapshot ? { snapshot } : {}),
     notifies: [SYNC_SCHEMA, ...profile.services.map((x) => restartOf(x.name))], doneBy: SYNC_SCHEMA, hint: SYNC_HINT,
   };
   return profile.schema.tool === 'alembic' ? alembicSchema(common) : migrateSchema({ ...common, repositoryId: 'Glance Migrations' });
@@ -119,13 +120,15 @@ async function resources(ctx: Ctx): Promise<Resource[]> {
   const s = sessions(st, secrets.GLANCE_PASS, profile);
   const restartAll = profile.services.map((x) => restartOf(x.name));
   // PyMySQL sends the password as latin-1: the accounts are checked and set as those bytes.
-  const db = { database: st.database, password: secrets.GLANCE_DBPASS!, admin: s.dbAdmin, dialect: profile.sqlDialect, passwordEncoding: GLANCE_DB_PASSWORD_ENCODING };
+  // MariaDB as the facts saw it answers the reads of a run that changes nothing there (mysql-snapshot.ts).
+  const snapshot = glanceMysqlSnapshot(st, profile);
+  const db = { database: st.database, password: secrets.GLANCE_DBPASS!, admin: s.dbAdmin, dialect: profile.sqlDialect, passwordEncoding: GLANCE_DB_PASSWORD_ENCODING, ...(snapshot ? { snapshot } : {}) };
   const keystone = await keystoneAccess(ctx);
   const vars = templateVars(ctx, keystone);
   return [
     // 1. The database and its grants. (1, 2-3 and 4 do not depend on each other: they are applied side
     // by side, apt being the long one.)
-    inLane('database', mysqlDatabase({ name: st.database, admin: s.dbAdmin })),
+    inLane('database', mysqlDatabase({ name: st.database, admin: s.dbAdmin, ...(snapshot ? { snapshot } : {}) })),
     inLane('database', mysqlUser({ user: st.dbUser, host: 'localhost', ...db })),
     inLane('database', mysqlUser({ user: st.dbUser, host: '%', ...db })),
     // 2-3. The service's identity: user, role, service, endpoints.
@@ -182,11 +185,12 @@ export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   // With none on the operator's side, the passwords glance-api.conf already holds, proven (adopt.ts).
   adoptSecrets: adoptGlanceSecrets,
   // The preflight's facts come in the same round trip; the names it looks up are the settings'.
-  facts: (settings) => [...glanceFacts(), ...preflightFacts(settings)],
+  facts: (settings) => [...glanceFacts(), ...preflightFacts(settings), ...[glanceMysqlSnapshot(settings)].filter((f) => f !== undefined)],
   preflight: glancePreflight,
   // Opened while the facts are gathered (they need nothing from them): the reads the last run made, asked
-  // again (read-ahead.ts), first; then the database session.
-  warm: (settings) => [readsAhead({ playbook: 'glance' }), sessions(settings).dbAdmin],
+  // again (read-ahead.ts), first; then the database session, unless the facts read MariaDB themselves
+  // (then a run that changes nothing there opens none).
+  warm: (settings) => [readsAhead({ playbook: 'glance' }), ...(glanceMysqlSnapshot(settings) ? [] : [sessions(settings).dbAdmin])],
   resources,
   handlers(ctx) {
     const keystone = sessions(ctx.settings, ctx.secrets.GLANCE_PASS).keystone;

@@ -10,6 +10,8 @@ import { pidFact } from '../../src/resources/service.ts';
 import type { GlanceProfile } from './profiles.ts';
 import type { GlanceSettings } from './settings.ts';
 import { sessions } from './sessions.ts';
+import { glanceMysqlSnapshot } from './facts.ts';
+import { snapshotOf } from '../../src/resources/mysql-snapshot.ts';
 import {
   APT_ARCHIVES, INSTALL_ROOT, MYSQL_PORT, STORE_DIR, aptPlanFact, clockFact, diskFact, listenersFact, namesFact, type AptPlan, type Listener,
 } from './preflight-facts.ts';
@@ -177,7 +179,8 @@ async function mirror(ctx: Ctx): Promise<PreflightProblem[]> {
 async function mariadb(ctx: Ctx): Promise<PreflightProblem[]> {
   const s = sessions(ctx.settings, ctx.secrets.GLANCE_PASS, ctx.profile);
   try {
-    await ctx.host.use(s.dbAdmin);
+    // The facts' own read of MariaDB as its admin (root over the socket) answers as well as a session would.
+    if (!await snapshotOf(ctx.host, glanceMysqlSnapshot(ctx.settings, ctx.profile))) await ctx.host.use(s.dbAdmin);
   } catch (e) {
     const x = e as { message?: string; hint?: string };
     return [{ check: 'mariadb', message: x.message ?? String(e), hint: x.hint ?? 'start MariaDB on the controller, then run again' }];

@@ -7,6 +7,8 @@ import { noChange } from '../engine/resource.ts';
 import { defineFact, shq } from '../engine/facts.ts';
 import type { Provider } from '../engine/providers.ts';
 import type { MysqlSession } from '../clients/mysql.ts';
+import type { FactSpec } from '../engine/facts.ts';
+import { snapshotOf, type MysqlSnapshot } from './mysql-snapshot.ts';
 import { runSync, dropTables, tablesAndRows, syncRunningFact, type SyncCommand } from './schema-sync.ts';
 
 export interface Revision {
@@ -48,6 +50,8 @@ export interface AlembicSchemaSpec {
   /** Where to look when the sync fails. */
   hint: string;
   admin: Provider<MysqlSession>;
+  /** MariaDB as the facts saw it (mysql-snapshot.ts): a schema at its heads there needs no admin session. */
+  snapshot?: FactSpec<MysqlSnapshot>;
   notifies?: readonly string[];
   /** The handler that runs the sync (see Resource.doneBy), when the playbook hands it over. */
   doneBy?: string;
@@ -106,6 +110,8 @@ export function alembicSchema(spec: AlembicSchemaSpec): Resource<SchemaState, Sc
     ...(spec.doneBy ? { doneBy: spec.doneBy } : {}),
     async read(host) {
       const heads = schemaHeads(await host.fact(fact));
+      const seen = (await snapshotOf(host, spec.snapshot))?.alembic(spec.database);
+      if (seen && heads.length && heads.every((h) => seen.includes(h))) return { heads, current: seen };
       const db = await host.use(spec.admin);
       const table = await db.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'alembic_version'", [spec.database]);
       const current = table.length

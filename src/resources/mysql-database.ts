@@ -5,11 +5,15 @@ import type { Diff, Ensure, Resource } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
 import type { Provider } from '../engine/providers.ts';
 import type { MysqlSession } from '../clients/mysql.ts';
+import type { FactSpec } from '../engine/facts.ts';
+import { snapshotOf, type MysqlSnapshot } from './mysql-snapshot.ts';
 
 export interface MysqlDatabaseSpec {
   name: string;
   ensure?: Ensure;
   admin: Provider<MysqlSession>;
+  /** MariaDB as the facts saw it (mysql-snapshot.ts): read instead of the admin session while it holds. */
+  snapshot?: FactSpec<MysqlSnapshot>;
 }
 
 export interface DatabaseState {
@@ -33,6 +37,8 @@ export function mysqlDatabase(spec: MysqlDatabaseSpec): Resource<DatabaseState, 
     kind: 'mysql-database',
     id: spec.name,
     async read(host) {
+      const seen = (await snapshotOf(host, spec.snapshot))?.database(spec.name);
+      if (seen !== undefined) return { exists: seen };
       const db = await host.use(spec.admin);
       const rows = await db.query('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [spec.name]);
       return { exists: rows.length > 0 };

@@ -9,6 +9,8 @@ import type { Secret } from '../secret.ts';
 import type { Transport } from '../transport/ssh.ts';
 import { canLogin, sqlDialect, tcpLoginAs, type MysqlSession } from '../clients/mysql.ts';
 import { differsFromUtf8, nativePasswordHash, passwordBytes, type PasswordEncoding } from '../clients/mysql-password.ts';
+import type { FactSpec } from '../engine/facts.ts';
+import { passwordMatches, snapshotOf, type MysqlSnapshot } from './mysql-snapshot.ts';
 
 export interface MysqlUserSpec {
   user: string;
@@ -25,6 +27,11 @@ export interface MysqlUserSpec {
    * 'latin1' for PyMySQL. The password is then checked and set as those bytes (mysql-password.ts).
    */
   passwordEncoding?: PasswordEncoding;
+  /**
+   * MariaDB as the facts saw it (mysql-snapshot.ts): read instead of the admin session while it holds;
+   * the password is then checked against the server's hash of it instead of by a login.
+   */
+  snapshot?: FactSpec<MysqlSnapshot>;
 }
 
 export interface MysqlUserState {
@@ -32,6 +39,8 @@ export interface MysqlUserState {
   hasGrant: boolean;
   /** undefined when it could not be tried (the account does not exist, or it is to go). */
   passwordWorks?: boolean;
+  /** How passwordWorks was found: a login with it (the default), or the server's hash of it. */
+  passwordBy?: 'login' | 'hash';
   dialect: 'create-user' | 'grant-identified';
 }
 
@@ -77,10 +86,12 @@ export function mysqlUserDiff(s: MysqlUserState, desired: Pick<MysqlUserSpec, 'u
     if (s.passwordWorks === false) ops.push({ op: 'set-password', user, host, password });
     if (!s.hasGrant) ops.push({ op: 'grant-all', user, host, database });
   }
-  if (s.passwordWorks === false) changes.push({ field: 'password', from: '(does not log in)', to: '***' });
+  const byHash = s.passwordBy === 'hash';
+  if (s.passwordWorks === false) changes.push({ field: 'password', from: byHash ? "(not the server's hash)" : '(does not log in)', to: '***' });
   if (!s.hasGrant) changes.push({ field: 'grant', from: '(missing)', to: `ALL ON ${database}.*` });
-  if (!changes.length) return noChange(`mysql user ${account} exists, logs in with its password, has ALL on ${database}.*`);
-  return { action: 'update', changes, why: changes.map((c) => (c.field === 'password' ? 'its password does not log in' : `it lacks ALL on ${database}.*`)).join('; '), ops };
+  if (!changes.length) return noChange(`mysql user ${account} exists, ${byHash ? "its password matches the server's hash" : 'logs in with its password'}, has ALL on ${database}.*`);
+  const passwordWhy = byHash ? "its password does not match the server's hash" : 'its password does not log in';
+  return { action: 'update', changes, why: changes.map((c) => (c.field === 'password' ? passwordWhy : `it lacks ALL on ${database}.*`)).join('; '), ops };
 }
 
 function needPassword(spec: Pick<MysqlUserSpec, 'user' | 'host' | 'password'>): Secret {
@@ -94,6 +105,17 @@ export function mysqlUser(spec: MysqlUserSpec): Resource<MysqlUserState, MysqlUs
     kind: 'mysql-user',
     id: `${spec.user}@${spec.host}`,
     async read(host) {
+      const snap = await snapshotOf(host, spec.snapshot);
+      const seen = snap?.account({ user: spec.user, host: spec.host });
+      if (snap && seen) {
+        const dialect = spec.dialect ?? sqlDialect(snap.version);
+        if (!seen.exists) return { exists: false, hasGrant: false, dialect };
+        const hasGrant = grantsAll([...seen.grants], spec.database);
+        if (spec.ensure === 'absent') return { exists: true, hasGrant, dialect };
+        const works = passwordMatches(seen.createUser, needPassword(spec), spec.passwordEncoding);
+        // A password the hash cannot settle: the admin session reads the account and logs in.
+        if (works !== undefined) return { exists: true, hasGrant, passwordWorks: works, passwordBy: 'hash', dialect };
+      }
       const db = await host.use(spec.admin);
       const dialect = spec.dialect ?? sqlDialect(db.serverVersion);
       const found = await db.query('SELECT User FROM mysql.user WHERE User = ? AND Host = ?', [spec.user, spec.host]);

@@ -70,6 +70,7 @@ function ctx(f: Fake): PlaybookContext<GlanceSettings, GlanceProfile> {
     },
     note() {},
     progress() {},
+    onChange() {},
     async refreshFacts() {},
   } as unknown as Host;
   return { host, profile: f.profile ?? profiles.bookworm, settings: f.settings ?? glanceSettings({}, {}), secrets: { GLANCE_PASS: new Secret('x'), GLANCE_DBPASS: new Secret('y') } };
@@ -192,6 +193,13 @@ describe('MariaDB and Keystone', () => {
     const down = Object.assign(new Error('MariaDB does not answer on /run/mysqld/mysqld.sock'), { hint: 'start it (service mariadb start)' });
     const problems = await run({ ...withRaw({ 'preflight listeners': '' }), db: down });
     assert.deepEqual(problems, [{ check: 'mariadb', message: 'MariaDB does not answer on /run/mysqld/mysqld.sock', hint: 'start it (service mariadb start)' }]);
+  });
+  test('MariaDB read by the facts (root over its socket): the admin session is not opened; not read (MySQL 5.5, refused): it is', async () => {
+    const unopenable = Object.assign(new Error('MariaDB does not answer on /run/mysqld/mysqld.sock'), { hint: 'start it' });
+    const answered = '@version\t10.11.6-MariaDB-0+deb12u1\n@db 0\t1\n@end\n';
+    assert.deepEqual(await run({ ...withRaw({ 'mysql snapshot': answered }), db: unopenable }), []);
+    const refused = await run({ ...withRaw({ 'mysql snapshot': '' }), db: unopenable });
+    assert.deepEqual(refused.map((p) => p.message), ['MariaDB does not answer on /run/mysqld/mysqld.sock']);
   });
   test('Keystone not answering is a problem; Keystone refusing the credentials is not the preflight\'s to say', async () => {
     const none = Object.assign(new Error('Keystone does not answer at http://controller:5000/v3; is it running on the controller?'), { hint: 'check keystone' });

@@ -11,6 +11,7 @@ import type { Diff } from '../../src/engine/resource.ts';
 import { Secret } from '../../src/secret.ts';
 import { sqlDialect } from '../../src/clients/mysql.ts';
 import { mysqlUserDiff, grantsAll } from '../../src/resources/mysql-user.ts';
+import { passwordMatches } from '../../src/resources/mysql-snapshot.ts';
 import { mysqlDatabaseDiff } from '../../src/resources/mysql-database.ts';
 import { keystoneUserDiff, type KsUserState } from '../../src/resources/keystone-user.ts';
 import { roleAssignmentDiff, type KsRoleState } from '../../src/resources/keystone-role-assignment.ts';
@@ -59,12 +60,15 @@ function assertDiff(got: Diff, expected: unknown): void {
   assert.ok(!JSON.stringify(got).includes(PASSWORD.reveal()), 'no secret in the diff or its operations');
 }
 
-eachCase<{ exists: boolean; grants: string[]; passwordWorks?: boolean; serverVersion: string }, { user: string; host: string; database: string; ensure?: Ensure },
+eachCase<{ exists: boolean; grants: string[]; passwordWorks?: boolean; createUser?: string; serverVersion: string }, { user: string; host: string; database: string; ensure?: Ensure },
   { hasGrant: boolean; diff: unknown }>('mysql-user', ({ current, desired, expected }) => {
-  // As read() does: SHOW GRANTS lines → hasGrant, the server's version → the statements it has.
+  // As read() does: SHOW GRANTS lines → hasGrant, the server's version → the statements it has; from the
+  // facts' snapshot, SHOW CREATE USER's hash → whether the password is the account's.
   const hasGrant = grantsAll(current.grants, desired.database);
   assert.equal(hasGrant, expected.hasGrant, 'grantsAll');
-  const state = { exists: current.exists, hasGrant, passwordWorks: current.passwordWorks, dialect: sqlDialect(current.serverVersion) };
+  const byHash = current.createUser === undefined ? undefined : passwordMatches(current.createUser, PASSWORD);
+  const password = byHash === undefined ? { passwordWorks: current.passwordWorks } : { passwordWorks: byHash, passwordBy: 'hash' as const };
+  const state = { exists: current.exists, hasGrant, ...password, dialect: sqlDialect(current.serverVersion) };
   assertDiff(mysqlUserDiff(state, { ...desired, password: PASSWORD }), expected.diff);
 });
 
