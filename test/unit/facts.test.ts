@@ -5,6 +5,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
+import zlib from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { factsScript, splitSections, parseOsRelease, osFact, initFact, defineFact, type FactSpec } from '../../src/engine/facts.ts';
@@ -103,11 +105,13 @@ describe('the Glance playbook\'s facts on a bookworm controller', () => {
     const dpkg = dpkgFact.parse('glance\t2:25.1.0-2+deb12u5\tii \npython3-glanceclient\t1:4.1.0-2\trc \nfoo\t\tun \n');
     assert.deepEqual(dpkg, { glance: { version: '2:25.1.0-2+deb12u5', status: 'ii' }, 'python3-glanceclient': { version: '1:4.1.0-2', status: 'rc' }, foo: { version: '', status: 'un' } });
   });
-  test('a config file: owner, mode (octal) and content decoded from base64 as UTF-8; absent is undefined; empty is empty', () => {
+  test('a config file: owner, mode (octal) and content, gzipped or plain, from base64 as UTF-8; absent is undefined; empty is empty', () => {
     const f = fileFact(API_CONF);
-    assert.deepEqual(f.parse(`root:glance 640\n${Buffer.from(apiConf).toString('base64')}\n`), { owner: 'root:glance', mode: 0o640, content: apiConf });
+    assert.deepEqual(f.parse(`root:glance 640\nplain\n${Buffer.from(apiConf).toString('base64')}\n`), { owner: 'root:glance', mode: 0o640, content: apiConf });
+    assert.deepEqual(f.parse(`root:glance 640\ngzip\n${zlib.gzipSync(apiConf).toString('base64')}\n`), { owner: 'root:glance', mode: 0o640, content: apiConf });
     assert.equal(f.parse(''), undefined);
-    assert.deepEqual(f.parse('root:glance 640\n\n'), { owner: 'root:glance', mode: 0o640, content: '' });
+    assert.deepEqual(f.parse('root:glance 640\nplain\n\n'), { owner: 'root:glance', mode: 0o640, content: '' });
+    assert.deepEqual(f.parse(`root:glance 640\ngzip\n${zlib.gzipSync('').toString('base64')}\n`), { owner: 'root:glance', mode: 0o640, content: '' });
     assert.ok(byKey.has(fileFact(REGISTRY_CONF).key), 'juno\'s registry config is gathered too');
   });
   test('admin-openrc: its text, or undefined', () => {
@@ -209,6 +213,28 @@ describe('the one script', () => {
     assert.equal(openrcFact.parse(sections.get(openrcFact.key)!), undefined, 'no openrc under a HOME that does not exist');
     assert.equal(fileFact(API_CONF).parse(sections.get(fileFact(API_CONF).key)!), undefined);
     assert.ok(Object.keys((byKey.get('dpkg') as FactSpec<Record<string, unknown>>).parse(sections.get('dpkg')!)).length > 10, 'this machine\'s packages');
+  });
+
+  test('a file read by sh for real: gzipped where gzip is, plain where it is not; its bytes come back exactly', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-file-fact-'));
+    try {
+      const file = path.join(dir, 'x.conf');
+      const text = `${apiConf}# café ü ß, a tab\tand no final newline`;
+      fs.writeFileSync(file, text, { mode: 0o640 });
+      const f = fileFact(file);
+      // Without gzip: a PATH of only what the other branch needs.
+      const bin = path.join(dir, 'bin');
+      fs.mkdirSync(bin);
+      for (const tool of ['stat', 'base64']) fs.symlinkSync(spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim(), path.join(bin, tool));
+      for (const [PATH, encoding] of [[process.env.PATH, 'gzip'], [bin, 'plain']] as const) {
+        const r = spawnSync('/bin/sh', ['-c', f.script], { encoding: 'utf8', env: { PATH } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout.split('\n')[1], encoding);
+        assert.equal(f.parse(r.stdout)?.content, text, encoding);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a fact whose snippet exits does not end the others', () => {
