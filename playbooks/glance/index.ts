@@ -34,6 +34,8 @@ import { checkGlance } from './verify.ts';
 import { adoptGlanceSecrets } from './adopt.ts';
 import { dbPasswordProblem, keystonePasswordProblem, GLANCE_DB_PASSWORD_ENCODING } from './secret-rules.ts';
 import { readsAhead } from '../../src/providers/read-ahead.ts';
+import { snapshotOf } from '../../src/resources/mysql-snapshot.ts';
+import type { Provider } from '../../src/engine/providers.ts';
 
 type Ctx = PlaybookContext<GlanceSettings, GlanceProfile>;
 
@@ -171,6 +173,25 @@ const verifyTarget = async (ctx: Ctx) => {
   };
 };
 
+/**
+ * The database session for the warm-up: at once when the facts do not read MariaDB (the operator named
+ * the admin's password); else once they are in, only if their read did not get in (Ubuntu 14.04: root has
+ * no socket login, and sshd no socket forward, which the run then says). Either way the socket is tried
+ * first, the release being unknown yet.
+ */
+function dbAdminUnlessRead(settings: GlanceSettings): Provider<unknown> {
+  const dbAdmin = sessions(settings).dbAdmin;
+  const snapshot = glanceMysqlSnapshot(settings);
+  if (!snapshot) return dbAdmin;
+  return {
+    key: `${dbAdmin.key} unless the facts read MariaDB`,
+    async open(host) {
+      if (!(await snapshotOf(host, snapshot))) await host.use(dbAdmin);
+      return true;
+    },
+  };
+}
+
 export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   id: 'glance',
   describe: 'the Image service (Glance), as the install guide sets it up',
@@ -190,7 +211,7 @@ export const glancePlaybook: Playbook<GlanceSettings, GlanceProfile> = {
   // Opened while the facts are gathered (they need nothing from them): the reads the last run made, asked
   // again (read-ahead.ts), first; then the database session, unless the facts read MariaDB themselves
   // (then a run that changes nothing there opens none).
-  warm: (settings) => [readsAhead({ playbook: 'glance' }), ...(glanceMysqlSnapshot(settings) ? [] : [sessions(settings).dbAdmin])],
+  warm: (settings) => [readsAhead({ playbook: 'glance' }), dbAdminUnlessRead(settings)],
   resources,
   handlers(ctx) {
     const keystone = sessions(ctx.settings, ctx.secrets.GLANCE_PASS).keystone;

@@ -41,6 +41,8 @@ export class HostSession implements Host {
   #raw = new Map<string, string>();
   #parsed = new Map<string, unknown>();
   #asking = new Map<string, Promise<void>>();
+  /** The gathering under way, and the keys it reads: a fact among them is waited for, not asked again. */
+  #gathering: { done: Promise<void>; keys: Set<string> } | undefined;
   #os: OsFacts | undefined;
   factsAt: number | undefined;
   #markReadable!: () => void;
@@ -103,7 +105,15 @@ export class HostSession implements Host {
   }
 
   async #refresh(run?: FactsRunner): Promise<void> {
-    this.#raw = await gatherRaw(this.t, [...this.#specs.values()], run);
+    const specs = [...this.#specs.values()];
+    const raw = gatherRaw(this.t, specs, run);
+    const gathering = { done: raw.then(() => {}, () => {}), keys: new Set(specs.map((s) => s.key)) };
+    this.#gathering = gathering;
+    try {
+      this.#raw = await raw;
+    } finally {
+      if (this.#gathering === gathering) this.#gathering = undefined;
+    }
     this.factsAt = Date.now();
     this.#parsed.clear();
     this.#os = { ...osFact.parse(this.#raw.get(osFact.key) ?? ''), init: initFact.parse(this.#raw.get(initFact.key) ?? '') };
@@ -111,6 +121,8 @@ export class HostSession implements Host {
 
   async fact<T>(spec: FactSpec<T>): Promise<T> {
     this.#register(spec as FactSpec<unknown>);
+    // Asked while the gathering that reads it is under way (a session opened beside the facts): its answer.
+    if (!this.#raw.has(spec.key) && this.#gathering?.keys.has(spec.key)) await this.#gathering.done;
     if (!this.#raw.has(spec.key)) {
       // Resources read side by side may ask for the same missing fact: one round trip for all of them.
       let asked = this.#asking.get(spec.key);

@@ -42,6 +42,16 @@ describe('HostSession facts', () => {
     assert.equal(t.stats.roundTrips, 2);
   });
 
+  test('a fact asked for while the gathering that reads it is under way waits for it: no second round trip', async () => {
+    const { c, t, host } = fakeHost();
+    c.facts.set('dpkg', 'glance\n');
+    const gathering = host.gather([dpkg]);
+    const early = host.fact(dpkg);
+    await gathering;
+    assert.deepEqual(await early, ['glance']);
+    assert.equal(t.stats.roundTrips, 1);
+  });
+
   test('a fact not gathered, asked for twice at once, still costs one round trip', async () => {
     const { c, t, host } = fakeHost();
     await host.gather([]);
