@@ -142,6 +142,8 @@ export function mergeIni(existing: string, managed: ManagedIni): MergedIni {
     for (const p of pending) insertAfter(end, p);
   }
 
+  // Nothing to replace, drop or add (a converged file, every run): the file as it is.
+  if (!replace.size && !drop.size && !after.size && !newSections.length) return { lines: existing === '' ? [] : existing.split('\n'), changed: false };
   const out: (string | SecretText)[] = [];
   lines.forEach((l, i) => {
     if (!drop.has(i)) out.push(replace.get(i) ?? l.raw);
