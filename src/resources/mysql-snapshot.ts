@@ -90,24 +90,23 @@ export function parseSnapshot(raw: string, ask: SnapshotAsk): MysqlSnapshot {
     const v = after.get(key)?.[0];
     return v === undefined || !/^\d+$/.test(v) ? undefined : Number(v);
   };
-  const index = <T>(list: readonly T[], same: (x: T) => boolean) => list.findIndex(same);
   return {
     ok,
     version: unescapeBatch(after.get('@version')?.[0] ?? ''),
     database(name) {
-      const i = index(ask.databases, (d) => d === name);
+      const i = ask.databases.indexOf(name);
       const n = ok && i >= 0 ? count(`@db ${i}`) : undefined;
       return n === undefined ? undefined : n > 0;
     },
     account(a) {
-      const i = index(ask.accounts, (x) => x.user === a.user && x.host === a.host);
+      const i = ask.accounts.findIndex((x) => x.user === a.user && x.host === a.host);
       const n = ok && i >= 0 ? count(`@user ${i}`) : undefined;
       if (n === undefined) return undefined;
       const create = after.get(`@create ${i}`)?.map(unescapeBatch);
       return { exists: n > 0, grants: (after.get(`@grants ${i}`) ?? []).map(unescapeBatch), ...(create?.length ? { createUser: create.join('\n') } : {}) };
     },
     alembic(database) {
-      const i = index(ask.alembic, (d) => d === database);
+      const i = ask.alembic.indexOf(database);
       const n = ok && i >= 0 ? count(`@alembic-table ${i}`) : undefined;
       if (n === undefined) return undefined;
       return n > 0 ? (after.get(`@alembic ${i}`) ?? []).map(unescapeBatch) : [];

@@ -53,7 +53,7 @@ export type MysqlUserOp =
   | ({ op: 'drop-user' } & Account);
 
 /** `GRANT ALL PRIVILEGES ON `db`.* TO …` in SHOW GRANTS output, whatever the quoting style. */
-export function grantsAll(grants: string[], database: string): boolean {
+export function grantsAll(grants: readonly string[], database: string): boolean {
   const db = database.replace(/_/g, '\\\\?_');
   const re = new RegExp(`^GRANT ALL PRIVILEGES ON [\`'"]?${db}[\`'"]?\\.\\* TO `, 'i');
   return grants.some((g) => re.test(g));
@@ -110,7 +110,7 @@ export function mysqlUser(spec: MysqlUserSpec): Resource<MysqlUserState, MysqlUs
       if (snap && seen) {
         const dialect = spec.dialect ?? sqlDialect(snap.version);
         if (!seen.exists) return { exists: false, hasGrant: false, dialect };
-        const hasGrant = grantsAll([...seen.grants], spec.database);
+        const hasGrant = grantsAll(seen.grants, spec.database);
         if (spec.ensure === 'absent') return { exists: true, hasGrant, dialect };
         const works = passwordMatches(seen.createUser, needPassword(spec), spec.passwordEncoding);
         // A password the hash cannot settle: the admin session reads the account and logs in.
