@@ -195,9 +195,8 @@ function openHop(o: ConnectOptions, before: ConnectOptions[], through: ssh2.Clie
 
     client.once('ready', () => {
       // Every small packet otherwise waits ~40 ms for a delayed ACK (each tunnelled response, each
-      // exit status). Our side: TCP_NODELAY. sshd's side: it sets TCP_NODELAY once a session asks for
-      // a pty, so one throwaway `true` with a pty does it; nothing waits for it.
-      client.setNoDelay(true);
+      // exit status). Our side has TCP_NODELAY from the start (below). sshd's side: it sets TCP_NODELAY
+      // once a session asks for a pty, so one throwaway `true` with a pty does it; nothing waits for it.
       client.exec('true', { pty: true }, (err, stream) => {
         if (!err) stream.on('error', () => {}).resume();
       });
@@ -240,6 +239,11 @@ function openHop(o: ConnectOptions, before: ConnectOptions[], through: ssh2.Clie
           return false;
         },
       });
+      // Before the login, not after it: the handshake sends small packets back to back (NEWKEYS, then
+      // SERVICE_REQUEST), and Nagle held the second until sshd's delayed ACK of the first, ~40 ms, once
+      // or twice per login (tcp-nodelay bench: login 103-146 ms -> 65-74 ms on a lab). A no-op on a
+      // channel (a host behind a jump host), whose own connection has it.
+      client.setNoDelay(true);
     };
     if (!through) return start();
     through.forwardOut('127.0.0.1', 0, o.host, port, (err, channel) => {
