@@ -1,7 +1,7 @@
 // Bundles src/ into dist/ with esbuild: dist/install-glance.mjs (the command line) and dist/chunks/*.mjs,
 // one per group of lazily imported modules, so a command loads only its own code and packages (npm
-// packages stay external: each chunk imports the ones it needs). The version and the git commit the
-// bundle is built from are written into it (`install-glance --version`).
+// packages stay external, each chunk imports the ones it needs, except yargs: see BUNDLED). The version
+// and the git commit the bundle is built from are written into it (`install-glance --version`).
 //
 // Run by bin/install-glance when a source is newer than the bundle, and by npm's `prepare` (npm ci,
 // npm pack, npm install from a clone). Plain JS without top-level await, so an old Node reaches the
@@ -32,12 +32,34 @@ function gitCommit() {
   }
 }
 
+// Every command parses its arguments with yargs: bundled, its 34 files are one chunk's part, and loading
+// it takes ~15 ms instead of ~50 (bench:startup). The other packages are loaded by fewer commands, or
+// are CommonJS with native parts (ssh2), and stay in node_modules.
+const BUNDLED = ['yargs'];
+
+// yargs finds its package.json (for a "yargs" key) and its locale files from its own file's URL, which in
+// a chunk is dist/chunks/…: it is pointed back at node_modules/yargs, where it is when it is not bundled
+// (in the checkout and in an installed package alike), so it reads what it read before. A chunk is always
+// one level under dist/ (chunkNames below); build() checks yargs did not land in the entry.
+const yargsFindsItsHome = {
+  name: 'yargs-finds-its-home',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, async (args) => {
+      const source = await fs.promises.readFile(args.path, 'utf8');
+      const home = "fileURLToPath(new URL('../../node_modules/yargs/lib/platform-shims/esm.mjs', import.meta.url))";
+      const contents = source.replace('fileURLToPath(import.meta.url)', home);
+      if (contents === source) throw new Error(`${args.path} no longer reads fileURLToPath(import.meta.url): check how this yargs finds its files before bundling it`);
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
 async function build() {
   const esbuild = await import('esbuild').catch((err) => {
     if (err.code !== 'ERR_MODULE_NOT_FOUND') throw err;
     throw new Error(`esbuild is not installed in ${root}: run "npm ci" there first (it installs the dev dependencies the build needs, then builds)`);
   });
-  const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: { 'install-glance': 'src/cli/main.ts' },
@@ -49,8 +71,9 @@ async function build() {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external',
-    define: { INSTALL_GLANCE_BUILD: JSON.stringify({ version, commit: gitCommit() }) },
+    external: Object.keys(pkg.dependencies).filter((p) => !BUNDLED.includes(p)),
+    plugins: [yargsFindsItsHome],
+    define: { INSTALL_GLANCE_BUILD: JSON.stringify({ version: pkg.version, commit: gitCommit() }) },
     logLevel: 'warning',
     write: false,
   });
@@ -64,6 +87,9 @@ async function build() {
     fs.renameSync(`${file}.${process.pid}.tmp`, file);
   };
   const files = result.outputFiles.map((f) => f.path);
+  if (new TextDecoder().decode(result.outputFiles.find((f) => f.path === entry).contents).includes('node_modules/yargs/')) {
+    throw new Error('yargs is in the entry, not in a chunk under dist/chunks: its path back to node_modules (yargsFindsItsHome) would be wrong');
+  }
   for (const f of result.outputFiles) if (f.path !== entry) put(f.path, f.contents);
   put(entry, result.outputFiles.find((f) => f.path === entry).contents);
   const chunks = path.join(dist, 'chunks');
