@@ -10,6 +10,13 @@ import { passwordBytes, passwordSha1, type PasswordEncoding } from './mysql-pass
 export const SOCKET = '/run/mysqld/mysqld.sock';
 
 /**
+ * A name (database, table) quoted for SQL text, as mysql2's `??` placeholder quotes it (a backquote
+ * doubled): the one rule for every name we write into a statement ourselves, so a read names the same
+ * database that `CREATE DATABASE ??` made.
+ */
+export const sqlIdent = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
+
+/**
  * How accounts are made on this server: `CREATE USER IF NOT EXISTS` / `ALTER USER` where the server has
  * them (MariaDB 10.1.3+, MySQL 5.7.6+; MySQL 8 has no other way), else `GRANT … IDENTIFIED BY` (the
  * seed's MySQL 5.5 on Ubuntu 14.04).

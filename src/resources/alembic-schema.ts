@@ -6,7 +6,7 @@ import type { Diff, Resource } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
 import { defineFact, shq } from '../engine/facts.ts';
 import type { Provider } from '../engine/providers.ts';
-import type { MysqlSession } from '../clients/mysql.ts';
+import { sqlIdent, type MysqlSession } from '../clients/mysql.ts';
 import type { FactSpec } from '../engine/facts.ts';
 import { snapshotOf, type MysqlSnapshot } from './mysql-snapshot.ts';
 import { runSync, dropTables, tablesAndRows, syncRunningFact, type SyncCommand } from './schema-sync.ts';
@@ -115,7 +115,7 @@ export function alembicSchema(spec: AlembicSchemaSpec): Resource<SchemaState, Sc
       const db = await host.use(spec.admin);
       const table = await db.query("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'alembic_version'", [spec.database]);
       const current = table.length
-        ? (await db.query<{ version_num: string }>(`SELECT version_num FROM ${'`'}${spec.database.replace(/`/g, '')}${'`'}.alembic_version`)).map((r) => r.version_num)
+        ? (await db.query<{ version_num: string }>(`SELECT version_num FROM ${sqlIdent(spec.database)}.alembic_version`)).map((r) => r.version_num)
         : [];
       // A converged run stops here; what else the database holds matters only to a sync.
       if (!heads.length || heads.every((h) => current.includes(h))) return { heads, current };

@@ -8,7 +8,7 @@ import type { Diff, Resource } from '../engine/resource.ts';
 import { noChange } from '../engine/resource.ts';
 import { defineFact, shq } from '../engine/facts.ts';
 import type { Provider } from '../engine/providers.ts';
-import type { MysqlSession } from '../clients/mysql.ts';
+import { sqlIdent, type MysqlSession } from '../clients/mysql.ts';
 import { runSync, type SyncCommand } from './schema-sync.ts';
 
 /**
@@ -74,8 +74,6 @@ export function migrateDiff(s: MigrateState, sync: SyncCommand): Diff<MigrateOp>
   };
 }
 
-const ident = (name: string) => `\`${name.replace(/`/g, '')}\``;
-
 export function migrateSchema(spec: MigrateSchemaSpec): Resource<MigrateState, MigrateOp> {
   const fact = migrateVersionsFact(spec.versionsDir);
   const table = spec.table ?? 'migrate_version';
@@ -90,7 +88,7 @@ export function migrateSchema(spec: MigrateSchemaSpec): Resource<MigrateState, M
       const exists = await db.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [spec.database, table]);
       if (!exists.length) return { latest };
       // One row per repository; a database of one service has one, named by its migrate.cfg.
-      const rows = await db.query<{ repository_id: string; version: number }>(`SELECT repository_id, version FROM ${ident(spec.database)}.${ident(table)}`);
+      const rows = await db.query<{ repository_id: string; version: number }>(`SELECT repository_id, version FROM ${sqlIdent(spec.database)}.${sqlIdent(table)}`);
       const row = rows.find((r) => r.repository_id === spec.repositoryId) ?? (rows.length === 1 ? rows[0] : undefined);
       return row ? { latest, current: Number(row.version) } : { latest };
     },

@@ -6,7 +6,7 @@
 // server, a password kept by another plugin, a locked account) is read through the admin session as before.
 import { defineFact, shq, type FactSpec } from '../engine/facts.ts';
 import type { Host } from '../engine/host.ts';
-import { SOCKET } from '../clients/mysql.ts';
+import { SOCKET, sqlIdent } from '../clients/mysql.ts';
 import type { Secret } from '../secret.ts';
 import { nativePasswordHash, passwordBytes, type PasswordEncoding } from '../clients/mysql-password.ts';
 
@@ -63,7 +63,7 @@ export function snapshotSql(ask: SnapshotAsk): string {
   ));
   ask.alembic.forEach((d, i) => lines.push(
     `SELECT '@alembic-table ${i}', COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${sqlString(d)} AND TABLE_NAME = 'alembic_version';`,
-    `SELECT '@alembic ${i}';`, `SELECT version_num FROM \`${d.replace(/`/g, '')}\`.alembic_version;`,
+    `SELECT '@alembic ${i}';`, `SELECT version_num FROM ${sqlIdent(d)}.alembic_version;`,
   ));
   lines.push(`SELECT '${END}';`);
   return lines.join('\n');

@@ -7,7 +7,7 @@ import { EngineError } from '../engine/errors.ts';
 import type { Host } from '../engine/host.ts';
 import type { HandlerDef } from '../engine/playbook.ts';
 import type { Resource } from '../engine/resource.ts';
-import type { MysqlSession } from '../clients/mysql.ts';
+import { sqlIdent, type MysqlSession } from '../clients/mysql.ts';
 import { defineFact, shq, type FactSpec } from '../engine/facts.ts';
 
 export interface SyncCommand {
@@ -55,14 +55,12 @@ export async function runSync(host: Host, sync: SyncCommand, step: string, hint:
   }
 }
 
-const ident = (name: string) => `\`${name.replace(/`/g, '``')}\``;
-
 /** The database's tables, and whether any of them but `versionTable` holds a row (one query each). */
 export async function tablesAndRows(db: MysqlSession, database: string, versionTable: string): Promise<{ tables: string[]; holdsRows: boolean }> {
   const tables = (await db.query<{ t: string }>("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME", [database])).map((r) => r.t);
   const data = tables.filter((t) => t !== versionTable);
   if (!data.length) return { tables, holdsRows: false };
-  const [row] = await db.query<{ n: number | string }>(`SELECT ${data.map((t) => `EXISTS(SELECT 1 FROM ${ident(database)}.${ident(t)})`).join(' + ')} AS n`);
+  const [row] = await db.query<{ n: number | string }>(`SELECT ${data.map((t) => `EXISTS(SELECT 1 FROM ${sqlIdent(database)}.${sqlIdent(t)})`).join(' + ')} AS n`);
   return { tables, holdsRows: Number(row?.n ?? 0) > 0 };
 }
 
@@ -74,7 +72,7 @@ export async function dropTables(db: MysqlSession, database: string, tables: rea
   if (!tables.length) return;
   await db.query('SET SESSION foreign_key_checks = 0');
   try {
-    await db.query(`DROP TABLE IF EXISTS ${tables.map((t) => `${ident(database)}.${ident(t)}`).join(', ')}`);
+    await db.query(`DROP TABLE IF EXISTS ${tables.map((t) => `${sqlIdent(database)}.${sqlIdent(t)}`).join(', ')}`);
   } finally {
     await db.query('SET SESSION foreign_key_checks = 1');
   }

@@ -1,7 +1,7 @@
-// Which account statements a server takes, from the version string it reports.
+// Which account statements a server takes, from the version string it reports; how a name is quoted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sqlDialect } from '../../src/clients/mysql.ts';
+import { sqlDialect, sqlIdent } from '../../src/clients/mysql.ts';
 
 test('CREATE USER IF NOT EXISTS where the server has it, GRANT … IDENTIFIED BY before that', () => {
   const cases: [string, ReturnType<typeof sqlDialect>][] = [
@@ -17,4 +17,10 @@ test('CREATE USER IF NOT EXISTS where the server has it, GRANT … IDENTIFIED BY
     ['8.0.36-0ubuntu0.22.04.1', 'create-user'],
   ];
   for (const [version, want] of cases) assert.equal(sqlDialect(version), want, version);
+});
+
+test('a name we write into SQL ourselves is quoted as the driver quotes the one CREATE DATABASE made', async () => {
+  const { default: mysql } = await import('mysql2');
+  for (const name of ['glance', 'glance-2', 'a`b', '``', 'x.y']) assert.equal(sqlIdent(name), mysql.escapeId(name, true), name);
+  assert.equal(sqlIdent('a`b'), '`a``b`');
 });
