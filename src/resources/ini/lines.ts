@@ -16,7 +16,8 @@ export interface Line {
   readonly owner?: number; // kind 'cont': index of the key line it continues
 }
 
-function splitLines(text: string): string[] {
+/** A file's lines as they are (a CR stays on its line); an empty file has none. */
+export function splitLines(text: string): string[] {
   return text === '' ? [] : text.split('\n');
 }
 

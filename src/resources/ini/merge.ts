@@ -2,7 +2,7 @@
 // other line byte for byte (comments, operator keys, blank lines, order), like Ansible's ini_file. The
 // result marks the lines that hold a secret, so whatever shows it masks them by type.
 import { Secret, SecretText } from '../../secret.ts';
-import { fullValue, parseLines, isSensitiveKey, hasUrlPassword, type Line } from './lines.ts';
+import { fullValue, parseLines, splitLines, isSensitiveKey, hasUrlPassword, type Line } from './lines.ts';
 import type { IniValue, ManagedIni } from './template.ts';
 import { needsQuotes } from './oslo-value.ts';
 
@@ -143,7 +143,7 @@ export function mergeIni(existing: string, managed: ManagedIni): MergedIni {
   }
 
   // Nothing to replace, drop or add (a converged file, every run): the file as it is.
-  if (!replace.size && !drop.size && !after.size && !newSections.length) return { lines: existing === '' ? [] : existing.split('\n'), changed: false };
+  if (!replace.size && !drop.size && !after.size && !newSections.length) return { lines: splitLines(existing), changed: false };
   const out: (string | SecretText)[] = [];
   lines.forEach((l, i) => {
     if (!drop.has(i)) out.push(replace.get(i) ?? l.raw);
