@@ -87,11 +87,12 @@ async function build() {
     fs.renameSync(`${file}.${process.pid}.tmp`, file);
   };
   const files = result.outputFiles.map((f) => f.path);
-  if (new TextDecoder().decode(result.outputFiles.find((f) => f.path === entry).contents).includes('node_modules/yargs/')) {
+  const entryFile = result.outputFiles.find((f) => f.path === entry);
+  if (entryFile.text.includes('node_modules/yargs/')) {
     throw new Error('yargs is in the entry, not in a chunk under dist/chunks: its path back to node_modules (yargsFindsItsHome) would be wrong');
   }
   for (const f of result.outputFiles) if (f.path !== entry) put(f.path, f.contents);
-  put(entry, result.outputFiles.find((f) => f.path === entry).contents);
+  put(entry, entryFile.contents);
   const chunks = path.join(dist, 'chunks');
   for (const name of fs.existsSync(chunks) ? fs.readdirSync(chunks) : []) {
     if (!files.includes(path.join(chunks, name))) fs.rmSync(path.join(chunks, name), { force: true });
