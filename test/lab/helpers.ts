@@ -65,7 +65,26 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
 
 /** A failed command as an assertion message: what ran and all it said. */
 export function explain(what: string, r: CliResult): string {
-  return `${what}: exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+  return `${what}: exit ${r.code}\n${failuresOf(r.stdout)}--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+}
+
+/**
+ * What failed in a `--json` report, in a few lines ahead of it: CI keeps only the head of a failure's
+ * message, and a report's failed resource is far down, past the ones that were fine.
+ */
+function failuresOf(stdout: string): string {
+  let hosts: Partial<HostReport>[];
+  try {
+    hosts = (JSON.parse(stdout) as { hosts?: Partial<HostReport>[] }).hosts ?? [];
+  } catch {
+    return '';
+  }
+  const lines = hosts.flatMap((h) => [
+    ...(h.error ? [`${h.host}: error at ${h.error.step}: ${h.error.message} / what to do: ${h.error.hint}`] : []),
+    ...(h.resources ?? []).filter((x) => x.status === 'failed').map((x) => `${h.host}: failed ${x.kind} ${x.id} after ${x.ms} ms: ${x.error ?? x.why}`),
+    ...(h.handlers ?? []).filter((x) => x.status !== 'changed').map((x) => `${h.host}: handler ${x.name} ${x.status}: ${x.reason}`),
+  ]);
+  return lines.length ? `--- what failed\n${lines.join('\n')}\n` : '';
 }
 
 export function readLab(name: string): LabRecord | undefined {
