@@ -8,7 +8,8 @@ import { Journal } from './journal.ts';
 import type { Playbook, PlaybookContext, ProfileBase, SecretsSource } from './playbook.ts';
 import type { HostReport, Mode } from './report-model.ts';
 import { apply, plan } from './apply.ts';
-import { holderLabel, takeRunLock, type RunLockOptions } from './run-lock.ts';
+import { commandsFile, holderLabel, takeRunLock, type RunLockOptions } from './run-lock.ts';
+import { guardedTransport } from './command-guard.ts';
 import type { FactsRunner } from './facts.ts';
 import { resolveSecrets } from './secrets.ts';
 import { tell, type RunEvents } from './events.ts';
@@ -78,6 +79,9 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
       throw e;
     });
     connected('connected');
+    // Below the trace, so -v shows each command as its resource gave it.
+    const guarded = guardedTransport(t);
+    t = guarded;
     if (trace) t = tracedTransport(t, sink);
     host = new HostSession(target.name, t, (line) => opts.progress(target.name, line), report.notes);
     // Opened beside the facts, once the host is readable (the run lock held): not before, where loading a
@@ -96,12 +100,17 @@ export async function runHost<S, P extends ProfileBase>(target: Target, opts: Ru
       const lock = opts.runLock;
       const run: FactsRunner = async (script, limit) => {
         const t0facts = performance.now();
-        const held = await takeRunLock(t!, lock, holderLabel(lock.tool, opts.mode), host!.progress, { script, ...limit }, () => host!.markReadable());
+        const held = await takeRunLock(t!, lock, holderLabel(lock.tool, opts.mode), host!.progress, { script, ...limit }, () => {
+          // From here on, what this run starts is waited for by the next run, should this one die first.
+          guarded.guard(commandsFile(lock.path));
+          host!.markReadable();
+        });
         // -v: the facts as any script is shown, though they ran on the lock's channel (their time includes any wait for it).
         sink({ kind: 'script', what: `${scriptSummary(script)} (by the run lock's holder)`, outcome: `exit ${held.thenStatus ?? 0}`, ms: Math.round(performance.now() - t0facts) });
         unlock = held.release;
         // Kept in the report: a run that sat waiting says for whom and how long.
         if (held.waitedFor !== undefined) host!.note(`waited ${(held.waitedMs / 1000).toFixed(1)} s for the run lock ${lock.path}: another run held it (${held.waitedFor || 'holder unknown'})`);
+        if (held.leftWaitedMs !== undefined) host!.note(`waited ${(held.leftWaitedMs / 1000).toFixed(1)} s for what an earlier run started and left running: ${held.leftover}`);
         step = 'gather facts';
         return { code: held.thenStatus ?? 0, stdout: held.thenOutput ?? '' };
       };

@@ -37,10 +37,14 @@ export function holderLabel(tool: string, mode: string): string {
   return `${user}@${os.hostname()} (pid ${process.pid}, ${tool} ${mode})`;
 }
 
+/** The file every command of the run holding the lock holds a shared lock on while it runs (command-guard.ts). */
+export const commandsFile = (lock: string) => `${lock}.commands`;
+
 // Arguments: LOCK HOLDER WAIT(1|0) SILENCE THEN END. Lines on stdout: `held AGE HOLDER…` while another run
-// holds it (repeated every few seconds while waiting), `locked` once this one holds it, then THEN's output
-// (when THEN is a script), a newline, and `END STATUS`. Exit 75: held and WAIT=0; 69: no flock on the target; 70: the
-// lock file cannot be made.
+// holds it (repeated every few seconds while waiting), `left PID (LABEL)<tab>…` while commands an earlier run
+// started still run (command-guard.ts; repeated too), `locked` once this one holds it and they are done,
+// then THEN's output (when THEN is a script), a newline, and `END STATUS`. Exit 75: held and WAIT=0; 76:
+// an earlier run's commands still run and WAIT=0; 69: no flock on the target; 70: the lock file cannot be made.
 const HOLD = [
   'set -u',
   'lock=$1 me=$2 wait=$3 silence=$4 then=$5 end=$6',
@@ -51,6 +55,9 @@ const HOLD = [
   '( while [ "$(timeout "$silence" head -c1 <&3)" = . ]; do :; done; kill -TERM 0 ) </dev/null >/dev/null 2>&1 &',
   'exec 3<&-',
   'holder() { read -r since who <"$lock" 2>/dev/null && [ -n "$since" ] && echo "$(( $(date +%s) - since )) $who" || echo "? (no holder recorded)"; }',
+  // The guards holding the commands file (their fd 8), each with its label (GUARD's $1), tab after tab;
+  // called with its own fd 8 closed, and not listing this shell, which holds it to wait on it.
+  'left() { for d in /proc/[0-9]*; do [ "${d#/proc/}" != $$ ] && [ "$d/fd/8" -ef "$lock.commands" ] && printf "%s (%s)\\t" "${d#/proc/}" "$(tr \'\\000\' \'\\n\' <"$d/cmdline" 2>/dev/null | sed -n 5p)"; done; }',
   // On the way to the facts, builtins only but flock itself: the directory made only the first time, the
   // file by the redirection.
   '[ -d "${lock%/*}" ] || mkdir -p "${lock%/*}" || exit 70',
@@ -62,6 +69,15 @@ const HOLD = [
   '    if ! [ /proc/self/fd/9 -ef "$lock" ]; then',
   '      exec 9>&-; [ -d "${lock%/*}" ] || mkdir -p "${lock%/*}" || exit 70; exec 9>>"$lock"; continue',
   '    fi',
+  // What an earlier run started and still runs ends first (a dead run's restart, say): its commands
+  // hold a shared lock on the commands file; an exclusive one, let go at once, says they are done.
+  '    exec 8>>"$lock.commands" || exit 70',
+  '    if ! flock -n 8; then',
+  '      [ "$wait" = 1 ] || { echo "left $(left 8>&-)"; exit 76; }',
+  '      echo "left $(left 8>&-)"',
+  '      until flock -w 5 8; do echo "left $(left 8>&-)"; done',
+  '    fi',
+  '    exec 8>&-',
   '    set -- ${SSH_CLIENT:-?}',
   // Who holds it, for a run that waits: written beside the facts, not before them.
   '    printf "%s %s from %s port %s\\n" "$(date +%s)" "$me" "$1" "${2:-?}" >"$lock" &',
@@ -91,6 +107,19 @@ export function describeHolder(line: string): string {
   return `${who.join(' ') || 'another run'}, ${ago(age)}`;
 }
 
+/**
+ * `PID (LABEL)<tab>…` from the script, as "pid 123 (restart glance-api), pid 456 (apt-get install)"; a pid
+ * whose label could not be read (it ended meanwhile) is named alone.
+ */
+export function describeLeftovers(line: string): string {
+  const each = line.split('\t').map((x) => x.trim()).filter(Boolean).map((x) => {
+    const m = /^(\d+) \((.*)\)$/.exec(x);
+    if (!m) return x;
+    return m[2] ? `pid ${m[1]} (${m[2]})` : `pid ${m[1]}`;
+  });
+  return each.join(', ') || 'commands that ended as they were listed';
+}
+
 export interface HeldRunLock {
   /** Lets the lock go (the holder's stdin ends). */
   release(): void;
@@ -98,6 +127,9 @@ export interface HeldRunLock {
   waitedMs: number;
   /** The run waited for, as the lock file named it last (when one was). */
   waitedFor?: string;
+  /** How long the commands an earlier run left running were waited for, and what they were, when there were any. */
+  leftWaitedMs?: number;
+  leftover?: string;
   /** What `then` printed, run on the target once the lock was held, and its exit status. */
   thenOutput?: string;
   thenStatus?: number;
@@ -125,6 +157,10 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
   let said = '';
   let saidAt = 0;
   let lastHolder = '';
+  let leftover = '';
+  let leftSaid = '';
+  let leftSaidAt = 0;
+  let leftSince = 0;
   let onLocked!: () => void;
   const locked = new Promise<void>((r) => (onLocked = r));
   let onThen!: (out: { output: string; code: number }) => void;
@@ -164,6 +200,14 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
         onLocked();
         // Told at once, not when `then` is done: what may start once the lock is held starts beside it.
         onHeld?.();
+      } else if (line.startsWith('left ')) {
+        leftover = describeLeftovers(line.slice(5));
+        if (!leftSince) leftSince = Date.now();
+        if (leftover !== leftSaid || Date.now() - leftSaidAt > 30_000) {
+          leftSaid = leftover;
+          leftSaidAt = Date.now();
+          progress(`waiting for what an earlier run started on ${t.host} and left running: ${leftover}`);
+        }
       } else if (line.startsWith('held ') || line.startsWith('busy ')) {
         lastHolder = describeHolder(line.slice(5));
         const who = lastHolder.replace(/, for .*$/, '');
@@ -193,8 +237,12 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
     clearTimeout(timer);
     if (first === 'locked') {
       const waitedMs = said ? Date.now() - t0 : 0;
-      const waited = said ? { waitedFor: lastHolder.replace(/, for .*$/, '') } : {};
+      const waited = {
+        ...(said ? { waitedFor: lastHolder.replace(/, for .*$/, '') } : {}),
+        ...(leftSince ? { leftWaitedMs: Date.now() - leftSince, leftover } : {}),
+      };
       if (said) progress(`run lock taken after ${(waitedMs / 1000).toFixed(1)} s`);
+      if (leftSince) progress(`what the earlier run left running ended after ${((Date.now() - leftSince) / 1000).toFixed(1)} s`);
       if (!then) return { release, waitedMs, ...waited };
       const ran = await Promise.race([thenDone, proc.done, timedOut(then.timeoutMs)]);
       if (ran === 'timeout') {
@@ -206,6 +254,10 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
       }
       return { release, waitedMs, ...waited, thenOutput: ran.output, thenStatus: ran.code };
     }
+    if (first === 'timeout' && leftSince) {
+      throw new EngineError('run lock', `what an earlier run started on ${t.host} still runs after ${Math.round(opts.timeoutMs / 1000)} s: ${leftover}`,
+        'see on the controller what those processes wait for (ps, their logs); once they end, run again');
+    }
     if (first === 'timeout') {
       throw new EngineError('run lock', `another run still holds the run lock ${opts.path} on ${t.host} after ${Math.round(opts.timeoutMs / 1000)} s: ${lastHolder || 'holder unknown'}`,
         'let that run finish (or stop it: its lock goes with its SSH connection), then run again');
@@ -213,6 +265,10 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
     if (first.code === 75) {
       throw new EngineError('run lock', `another run holds the run lock ${opts.path} on ${t.host}: ${lastHolder}`,
         'wait for it to finish, or run again without --no-wait to wait for it');
+    }
+    if (first.code === 76) {
+      throw new EngineError('run lock', `the run before this one ended, but what it started on ${t.host} still runs: ${leftover}`,
+        'wait a few seconds for it to finish, or run again without --no-wait to wait for it');
     }
     throw new EngineError('run lock', `cannot take the run lock ${opts.path} on ${t.host} (exit ${first.code}): ${first.stderr.trim() || 'no message'}`,
       first.code === 69 ? 'install util-linux (flock) on the controller' : `check that ${opts.path}'s directory can be written by ${t.user}`);

@@ -181,6 +181,7 @@ function summary(run: Run): string {
   if (!r) return '(no report)';
   const c = changed(r);
   const parts = [c.resources.length ? `changed ${c.resources.join(', ')}` : 'changed nothing', c.handlers.length ? `ran ${c.handlers.join(', ')}` : 'no handler'];
+  if (/waiting for what an earlier run started/.test(run.stderr)) parts.push(`waited for what the dead run left running (${/left running: (.*)$/m.exec(run.stderr)?.[1] ?? '?'})`);
   if (/waiting for a glance-manage db_sync/.test(run.stderr)) parts.push('waited for the db_sync the dead run left running');
   const leftImage = r.notes.find((n) => /an earlier check left behind/.test(n));
   if (leftImage) parts.push(`noted ${leftImage.split(' (')[0]}`);

@@ -74,18 +74,31 @@ test('while one apply holds the lock: --no-wait is refused at once, naming it; w
   assert.match(second.stdout, /changed=0 failed=0/, 'the second found the first\'s work done');
 });
 
-test('a SIGKILLed run frees the lock at once (its connection goes with it); the next run finishes its restart', async (t) => {
+test('a SIGKILLed run frees the lock at once (its connection goes with it); what it left running ends first; the next run finishes its restart', async (t) => {
   await drift();
   const victim = await holdingApply();
-  // Once the new file is written, the restart is owed: kill the run there, the harshest moment.
+  // Once the new file is written, the restart is owed: kill the run there, the harshest moment. Its
+  // restart (stop, wait for the port, start) goes on on the controller: sshd tells a command without a
+  // terminal nothing when its connection goes.
   await waitFor('the restart starts', () => victim.stderr.includes('restart glance-api') || victim.child.exitCode !== null, 120_000, 20);
   victim.child.kill('SIGKILL');
   await victim.done;
   const t0 = Date.now();
-  const next = await runCli(['apply', '--lab', LAB, '--no-wait', '--json'], { env, timeoutMs: 600_000 });
-  t.diagnostic(`after SIGKILL: the next run (--no-wait) took ${seconds(Date.now() - t0)}`);
-  assert.equal(next.code, 0, explain('the next apply, --no-wait, right after the kill', next));
+  const next = await runCli(['apply', '--lab', LAB, '--json'], { env, timeoutMs: 600_000 });
+  t.diagnostic(`after SIGKILL: the next run took ${seconds(Date.now() - t0)}`);
+  assert.equal(next.code, 0, explain('the next apply, right after the kill', next));
+  assert.doesNotMatch(next.stderr, /waiting for the run lock/, 'the lock was free at once');
+  // Whatever the dead run's restart still had to do was done before this run read anything: a restart of
+  // its own beside it would have its pid file removed by the dead one's stop (CI, 2026-11-27).
+  const waited = next.stderr.split('\n').find((l) => /waiting for what an earlier run started/.test(l))?.trim();
+  if (waited) {
+    assert.match(waited, /left running: pid \d+ \(restart glance-api\)/);
+    assert.match(next.stderr, /what the earlier run left running ended after [\d.]+ s/);
+  }
+  t.diagnostic(waited ? `it waited first: ${waited} | ${lineSaid(next.stderr, /left running ended after/)}` : 'the dead run\'s restart had ended before it asked');
   assert.deepEqual(hostOf(next).handlers.map((h) => `${h.name} ${h.status}`), ['restart-glance-api changed'], 'the owed restart is done');
+  const plan = await runCli(['plan', '--lab', LAB], { env });
+  assert.equal(plan.code, 0, explain('plan after', plan));
 });
 
 test('a run whose link goes dead frees the lock within the heartbeat\'s silence; it fails naming the link', async (t) => {

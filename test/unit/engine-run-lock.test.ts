@@ -10,7 +10,8 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import type { ExecResult, RemoteProcess, Transport } from '../../src/transport/ssh.ts';
 import { EngineError } from '../../src/engine/errors.ts';
-import { takeRunLock, describeHolder, type RunLockOptions } from '../../src/engine/run-lock.ts';
+import { takeRunLock, describeHolder, describeLeftovers, commandsFile, type RunLockOptions } from '../../src/engine/run-lock.ts';
+import { guardedArgv } from '../../src/engine/command-guard.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-run-lock-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -201,6 +202,85 @@ describe('run lock', { concurrency: false }, () => {
     const { release } = await takeRunLock(localTransport(), o, 'bob@ops (pid 2, install-glance apply)', () => {});
     assert.ok(Date.now() - t0 < 6000, 'the hung holder let go');
     release();
+  });
+
+  /** A command an earlier run started inside its guard and left running (the run is gone, the command is not). */
+  function leftRunning(o: RunLockOptions, label: string, command: string): { pid: number; exited: Promise<void> } {
+    fs.mkdirSync(path.dirname(o.path), { recursive: true });
+    const [cmd, ...args] = guardedArgv(commandsFile(o.path), label, ['sh', '-c', command]);
+    const child = spawn(cmd!, args, { stdio: 'ignore', detached: true });
+    return { pid: child.pid!, exited: new Promise((r) => child.on('exit', () => r())) };
+  }
+
+  /** Until the guard holds its shared lock (flock -n of our own fails). */
+  async function guarding(o: RunLockOptions): Promise<void> {
+    const end = Date.now() + 5000;
+    while (Date.now() < end) {
+      const free = await new Promise<boolean>((r) => spawn('flock', ['-n', commandsFile(o.path), 'true']).on('exit', (code) => r(code === 0)));
+      if (!free) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('the guard never took its lock');
+  }
+
+  test('what an earlier run left running is waited for, named with its label, before the lock is said held', async () => {
+    const o = lockOpts();
+    const left = leftRunning(o, 'restart glance-api', 'sleep 1.5');
+    await guarding(o);
+    const said: string[] = [];
+    const t0 = Date.now();
+    const held = await takeRunLock(localTransport(), o, 'bob@ops (pid 2, install-glance apply)', (l) => said.push(l), { script: 'echo read', timeoutMs: 10_000, what: 'the test script' });
+    try {
+      const took = Date.now() - t0;
+      assert.ok(took >= 1000, `the lock was said held after ${took} ms, while the command still ran`);
+      await left.exited;
+      assert.equal(said[0], `waiting for what an earlier run started on local and left running: pid ${left.pid} (restart glance-api)`);
+      assert.match(said.at(-1)!, /^what the earlier run left running ended after \d+\.\d s$/);
+      assert.equal(held.leftover, `pid ${left.pid} (restart glance-api)`);
+      assert.ok((held.leftWaitedMs ?? 0) > 500, `left waited ${held.leftWaitedMs} ms`);
+      assert.equal(held.thenOutput, 'read\n', 'the facts were read after it ended');
+    } finally {
+      held.release();
+    }
+  });
+
+  test('with --no-wait, what an earlier run left running refuses the run at once, naming it', async () => {
+    const o = lockOpts();
+    const left = leftRunning(o, 'apt-get install glance', 'sleep 3');
+    await guarding(o);
+    try {
+      const t0 = Date.now();
+      const e = await takeRunLock(localTransport(), { ...o, wait: false }, 'bob', () => {}).then(() => undefined, (x: unknown) => x);
+      assert.ok(e instanceof EngineError, String(e));
+      assert.equal(e.message, `the run before this one ended, but what it started on local still runs: pid ${left.pid} (apt-get install glance)`);
+      assert.match(e.hint, /without --no-wait/);
+      assert.ok(Date.now() - t0 < 2000, 'refused at once');
+    } finally {
+      process.kill(left.pid, 'SIGKILL');
+    }
+  });
+
+  test('a daemon a guarded command started does not hold up the next run', async () => {
+    const o = lockOpts();
+    // An init script's start: the daemon is left behind, the command ends.
+    const pidFile = path.join(dir, `daemon-${n}.pid`);
+    const left = leftRunning(o, 'start a daemon', `sleep 30 </dev/null >/dev/null 2>&1 & echo $! > ${pidFile}`);
+    await left.exited;
+    const daemon = Number(fs.readFileSync(pidFile, 'utf8'));
+    try {
+      const t0 = Date.now();
+      const held = await takeRunLock(localTransport(), { ...o, wait: false }, 'bob', () => {});
+      assert.ok(Date.now() - t0 < 2000);
+      assert.equal(held.leftover, undefined);
+      held.release();
+    } finally {
+      process.kill(daemon, 'SIGKILL');
+    }
+  });
+
+  test('describeLeftovers: pids with their labels, a pid alone when its label was gone', () => {
+    assert.equal(describeLeftovers('12 (restart glance-api; then wait)\t34 ()\t'), 'pid 12 (restart glance-api; then wait), pid 34');
+    assert.equal(describeLeftovers(''), 'commands that ended as they were listed');
   });
 
   test('describeHolder: age in words', () => {
