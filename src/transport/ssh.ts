@@ -492,7 +492,7 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
     async writeFileAtomic(path, content, owner, mode) {
       // Temp file + fsync + rename in the target's directory: a reader sees the old file or the new one.
       const bytes = content instanceof Secret || content instanceof SecretText ? content.reveal() : content;
-      const r = await run(quoteArgv(['sh', '-c', WRITE_ATOMIC, 'write', path, owner, mode.toString(8)]), { stdin: bytes, timeoutMs: 60_000, what: `writing ${path}` });
+      const r = await run(quoteArgv(['sh', '-c', WRITE_ATOMIC, 'write', path, owner, mode.toString(8), String(Buffer.byteLength(bytes))]), { stdin: bytes, timeoutMs: 60_000, what: `writing ${path}` });
       if (r.code !== 0) throw new TransportError(host, 'write', `could not write ${path}: ${r.stderr.trim() || `exit ${r.code}`}`, 'check the directory exists and the disk has room');
     },
     openUnixSocket: (socketPath) => channel((cb) => client.openssh_forwardOutStreamLocal(socketPath, cb), socketPath),
@@ -506,11 +506,18 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
   };
 }
 
+/**
+ * Arguments: PATH OWNER MODE SIZE; the bytes on stdin. A connection that dies mid-write ends stdin early
+ * (sshd closes the pipe) and dd takes that for the end: without SIZE a cut-off run would put half a
+ * config file in place. So the file is renamed in only when all SIZE bytes arrived.
+ */
 export const WRITE_ATOMIC = [
   'set -e',
   'tmp=$(mktemp "$(dirname "$1")/.install-glance.XXXXXX")',
   'trap \'rm -f "$tmp"\' EXIT',
   'dd of="$tmp" conv=fsync status=none',
+  'got=$(stat -c %s "$tmp")',
+  '[ "$got" = "$4" ] || { echo "only $got of $4 bytes arrived (the input ended early); $1 is as it was" >&2; exit 1; }',
   'chown "$2" "$tmp"',
   'chmod "$3" "$tmp"',
   'mv -f "$tmp" "$1"',

@@ -69,7 +69,7 @@ describe('become() over a transport', () => {
     assert.deepEqual(t0.commands[1]!.argv, ['sudo', '-n', '--', 'sh', '-s', '--', 'a b']);
     assert.equal(t0.commands[1]!.stdin, 'echo hi');
     assert.deepEqual(t0.commands[2]!.argv.slice(0, 6), ['sudo', '-n', '--', 'sh', '-c', t0.commands[2]!.argv[5]]);
-    assert.deepEqual(t0.commands[2]!.argv.slice(6), ['write', '/etc/x.conf', 'root:glance', '640']);
+    assert.deepEqual(t0.commands[2]!.argv.slice(6), ['write', '/etc/x.conf', 'root:glance', '640', '6'], 'the size, so a write cut short is never renamed in');
     assert.equal(t0.commands[2]!.stdin, 'k = s3');
     assert.equal(t.stats, t0.stats, 'one connection, one set of counters');
   });
