@@ -46,9 +46,9 @@ export async function runSync(host: Host, sync: SyncCommand, step: string, hint:
   host.progress(`${sync.command} …`);
   // Under the lock, for as long as it runs, which may be longer than this run.
   const argv = ['flock', '-w', '900', syncLock(sync), 'su', '-s', '/bin/sh', '-c', sync.command, sync.user];
-  let r = await host.t.exec(argv);
+  let r = await host.t.exec(argv, { what: sync.command });
   // A first connection right after the database or its grants changed can fail once; a second try is cheap.
-  if (r.code !== 0) r = await host.t.exec(argv);
+  if (r.code !== 0) r = await host.t.exec(argv, { what: sync.command });
   if (r.code !== 0) {
     const said = r.stderr.split('\n').filter((l) => l.trim() && !/Exception ignored|getcurrent|^\s+File |^Traceback/.test(l)).slice(-6).join('\n');
     throw new EngineError(step, `${sync.command} failed (exit ${r.code}):\n${said}`, hint);
