@@ -69,6 +69,9 @@ const HOLD = [
   '    if ! [ /proc/self/fd/9 -ef "$lock" ]; then',
   '      exec 9>&-; [ -d "${lock%/*}" ] || mkdir -p "${lock%/*}" || exit 70; exec 9>>"$lock"; continue',
   '    fi',
+  '    set -- ${SSH_CLIENT:-?}',
+  // Who holds it, for a run that waits: written beside what follows, not before it.
+  '    printf "%s %s from %s port %s\\n" "$(date +%s)" "$me" "$1" "${2:-?}" >"$lock" &',
   // What an earlier run started and still runs ends first (a dead run's restart, say): its commands
   // hold a shared lock on the commands file; an exclusive one, let go at once, says they are done.
   '    exec 8>>"$lock.commands" || exit 70',
@@ -78,9 +81,6 @@ const HOLD = [
   '      until flock -w 5 8; do echo "left $(left 8>&-)"; done',
   '    fi',
   '    exec 8>&-',
-  '    set -- ${SSH_CLIENT:-?}',
-  // Who holds it, for a run that waits: written beside the facts, not before them.
-  '    printf "%s %s from %s port %s\\n" "$(date +%s)" "$me" "$1" "${2:-?}" >"$lock" &',
   '    echo locked',
   // Not the lock's descriptor, not the heartbeat: the script is a reader and nothing else.
   // A newline before the end line, whether or not the output ended with one (the caller takes it off).

@@ -53,15 +53,20 @@ test('after guard(): a command holds a shared lock on the file while it runs; ou
   const inner = localTransport();
   const t = guardedTransport(inner);
   t.guard(file);
-  const running = t.exec(['sh', '-c', 'cat; ls -l /proc/self/fd/; sleep 0.6; exit 7'], { stdin: 'from stdin\n', what: 'a test command' });
-  await new Promise((r) => setTimeout(r, 300));
+  const go = path.join(dir, 'go');
+  const command = ['sh', '-c', `cat; ls -l /proc/self/fd/; until [ -e ${go} ]; do sleep 0.05; done; exit 7`];
+  const running = t.exec(command, { stdin: 'from stdin\n', what: 'a test command' });
+  // It runs until told to end: the lock is looked for while it surely runs, however loaded the machine.
+  const until = Date.now() + 10_000;
+  while (!lockedBySomeone() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   assert.ok(lockedBySomeone(), 'the file is locked while it runs');
+  fs.writeFileSync(go, '');
   const r = await running;
   assert.equal(r.code, 7);
   assert.match(r.stdout, /^from stdin\n/);
   assert.doesNotMatch(r.stdout, /run\.lock\.commands/, 'the command itself has no descriptor on the file');
   assert.ok(!lockedBySomeone(), 'free once it ended');
-  assert.deepEqual(inner.asked[0]!.argv, guardedArgv(file, 'a test command', ['sh', '-c', 'cat; ls -l /proc/self/fd/; sleep 0.6; exit 7']));
+  assert.deepEqual(inner.asked[0]!.argv, guardedArgv(file, 'a test command', command));
 });
 
 test('after guard(): a script is run from stdin inside the guard, labelled by its first line when it has no name', async () => {
