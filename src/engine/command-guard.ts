@@ -11,7 +11,7 @@
 // one is a rename once all its bytes are in (ssh.ts WRITE_ATOMIC), done when the connection goes. A
 // relay (execStream) and the held-open lock holder (start) end with their connection and are not either.
 import type { Transport } from '../transport/ssh.ts';
-import { commandSummary, scriptSummary } from './traced-transport.ts';
+import { commandSummary } from './traced-transport.ts';
 
 /**
  * Arguments: FILE ($0) LABEL ($1) then the command. One line on purpose: the run lock's holder reads a
@@ -48,8 +48,9 @@ export function guardedTransport(t: Transport): GuardedTransport {
     },
     exec: (argv, opts) => (file ? t.exec(guardedArgv(file, opts?.what ?? short(commandSummary(argv)), argv), opts) : t.exec(argv, opts)),
     // The same `sh -s -- args` with the script on stdin as the transports below run it, inside the guard.
+    // Its label never quotes the script: a script travels on stdin, and a label is on the command line.
     script: (source, args = [], opts = {}) =>
-      (file ? t.exec(guardedArgv(file, opts.what ?? short(scriptSummary(source, args)), ['sh', '-s', '--', ...args]), { ...opts, stdin: source }) : t.script(source, args, opts)),
+      (file ? t.exec(guardedArgv(file, opts.what ?? short(commandSummary(['sh', '-s', '--', ...args])), ['sh', '-s', '--', ...args]), { ...opts, stdin: source }) : t.script(source, args, opts)),
     writeFileAtomic: (path, content, owner, mode) => t.writeFileAtomic(path, content, owner, mode),
     openUnixSocket: (socketPath, opts) => t.openUnixSocket(socketPath, opts),
     openTcp: (host, port) => t.openTcp(host, port),
