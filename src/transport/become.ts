@@ -12,7 +12,7 @@
 import crypto from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { TransportError } from './errors.ts';
-import { WRITE_ATOMIC, type ExecOptions, type ExecResult, type ExecStream, type RemoteProcess, type StartOptions, type Transport } from './ssh.ts';
+import { writeAtomicArgv, type ExecOptions, type ExecResult, type ExecStream, type RemoteProcess, type StartOptions, type Transport } from './ssh.ts';
 import { openRelay } from './unix-relay.ts';
 import { Secret, SecretText } from '../secret.ts';
 
@@ -129,7 +129,7 @@ export async function become(inner: Transport, o: BecomeOptions = {}): Promise<T
     script: (source, args = [], opts = {}) => exec(['sh', '-s', '--', ...args], { ...opts, stdin: source }),
     async writeFileAtomic(path, content, owner, mode) {
       const bytes = content instanceof Secret || content instanceof SecretText ? content.reveal() : content;
-      const r = await exec(['sh', '-c', WRITE_ATOMIC, 'write', path, owner, mode.toString(8), String(Buffer.byteLength(bytes))], { stdin: bytes });
+      const r = await exec(writeAtomicArgv(path, owner, mode, bytes), { stdin: bytes });
       if (r.code !== 0) throw new TransportError(inner.host, 'write', `could not write ${path}: ${r.stderr.trim() || `exit ${r.code}`}`, 'check the directory exists and the disk has room');
     },
     async openUnixSocket(socketPath, opts = {}): Promise<Duplex> {

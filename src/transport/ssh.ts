@@ -492,7 +492,7 @@ function wrap(client: ssh2.Client, host: string, user: string): Transport {
     async writeFileAtomic(path, content, owner, mode) {
       // Temp file + fsync + rename in the target's directory: a reader sees the old file or the new one.
       const bytes = content instanceof Secret || content instanceof SecretText ? content.reveal() : content;
-      const r = await run(quoteArgv(['sh', '-c', WRITE_ATOMIC, 'write', path, owner, mode.toString(8), String(Buffer.byteLength(bytes))]), { stdin: bytes, timeoutMs: 60_000, what: `writing ${path}` });
+      const r = await run(quoteArgv(writeAtomicArgv(path, owner, mode, bytes)), { stdin: bytes, timeoutMs: 60_000, what: `writing ${path}` });
       if (r.code !== 0) throw new TransportError(host, 'write', `could not write ${path}: ${r.stderr.trim() || `exit ${r.code}`}`, 'check the directory exists and the disk has room');
     },
     openUnixSocket: (socketPath) => channel((cb) => client.openssh_forwardOutStreamLocal(socketPath, cb), socketPath),
@@ -523,6 +523,11 @@ export const WRITE_ATOMIC = [
   'mv -f "$tmp" "$1"',
   'trap - EXIT',
 ].join('\n');
+
+/** The argv that writes `bytes` to `path` with WRITE_ATOMIC (the bytes go on its stdin). */
+export function writeAtomicArgv(path: string, owner: string, mode: number, bytes: string | Buffer): string[] {
+  return ['sh', '-c', WRITE_ATOMIC, 'write', path, owner, mode.toString(8), String(Buffer.byteLength(bytes))];
+}
 
 /**
  * An ed25519 key pair OpenSSH can load. ssh2's keygen strips a leading zero byte from the 32-byte
