@@ -10,6 +10,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ExecOptions, ExecResult, Transport } from '../../src/transport/ssh.ts';
 import { guardedTransport, guardedArgv } from '../../src/engine/command-guard.ts';
+import { until } from './engine-helpers.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-guard-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -57,9 +58,7 @@ test('after guard(): a command holds a shared lock on the file while it runs; ou
   const command = ['sh', '-c', `cat; ls -l /proc/self/fd/; until [ -e ${go} ]; do sleep 0.05; done; exit 7`];
   const running = t.exec(command, { stdin: 'from stdin\n', what: 'a test command' });
   // It runs until told to end: the lock is looked for while it surely runs, however loaded the machine.
-  const until = Date.now() + 10_000;
-  while (!lockedBySomeone() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(lockedBySomeone(), 'the file is locked while it runs');
+  await until(lockedBySomeone, 'the file is locked while it runs', 10_000);
   fs.writeFileSync(go, '');
   const r = await running;
   assert.equal(r.code, 7);

@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ExecResult, RemoteProcess, Transport } from '../../src/transport/ssh.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { takeRunLock, describeHolder, describeLeftovers, commandsFile, type RunLockOptions } from '../../src/engine/run-lock.ts';
 import { guardedArgv } from '../../src/engine/command-guard.ts';
+import { until } from './engine-helpers.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ig-run-lock-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -215,15 +216,7 @@ describe('run lock', { concurrency: false }, () => {
   }
 
   /** Until the guard holds its shared lock (flock -n of our own fails). */
-  async function guarding(o: RunLockOptions): Promise<void> {
-    const end = Date.now() + 5000;
-    while (Date.now() < end) {
-      const free = await new Promise<boolean>((r) => spawn('flock', ['-n', commandsFile(o.path), 'true']).on('exit', (code) => r(code === 0)));
-      if (!free) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('the guard never took its lock');
-  }
+  const guarding = (o: RunLockOptions) => until(() => spawnSync('flock', ['-n', commandsFile(o.path), 'true']).status !== 0, 'the guard takes its lock', 5000);
 
   test('what an earlier run left running is waited for, named with its label, before the lock is said held', async () => {
     const o = lockOpts();
@@ -234,8 +227,7 @@ describe('run lock', { concurrency: false }, () => {
     let held: Awaited<ReturnType<typeof takeRunLock>> | undefined;
     const taking = takeRunLock(localTransport(), o, 'bob@ops (pid 2, install-glance apply)', (l) => said.push(l), { script: 'echo read', timeoutMs: 10_000, what: 'the test script' })
       .then((h) => (held = h));
-    const until = Date.now() + 10_000;
-    while (!said.length && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await until(() => said.length > 0, 'it says what it waits for', 10_000);
     assert.equal(said[0], `waiting for what an earlier run started on local and left running: pid ${left.pid} (restart glance-api)`);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(held, undefined, 'not held while the command still runs');
