@@ -120,6 +120,18 @@ export function describeLeftovers(line: string): string {
   return each.join(', ') || 'commands that ended as they were listed';
 }
 
+/** Says a line when its key is new, and again every 30 s while the key stays the same. */
+function nowAndThen(progress: (line: string) => void): (key: string, line: string) => void {
+  let last: string | undefined;
+  let at = 0;
+  return (key, line) => {
+    if (key === last && Date.now() - at <= 30_000) return;
+    last = key;
+    at = Date.now();
+    progress(line);
+  };
+}
+
 export interface HeldRunLock {
   /** Lets the lock go (the holder's stdin ends). */
   release(): void;
@@ -154,13 +166,13 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
   let all = '';
   let scanned = 0;
   let lockedAt = -1;
-  let said = '';
-  let saidAt = 0;
+  // The run waited for (once a `held` line named it), and what an earlier run left running (once a `left` line did).
+  let waitedFor: string | undefined;
   let lastHolder = '';
   let leftover = '';
-  let leftSaid = '';
-  let leftSaidAt = 0;
   let leftSince = 0;
+  const sayHeld = nowAndThen(progress);
+  const sayLeft = nowAndThen(progress);
   let onLocked!: () => void;
   const locked = new Promise<void>((r) => (onLocked = r));
   let onThen!: (out: { output: string; code: number }) => void;
@@ -203,18 +215,12 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
       } else if (line.startsWith('left ')) {
         leftover = describeLeftovers(line.slice(5));
         if (!leftSince) leftSince = Date.now();
-        if (leftover !== leftSaid || Date.now() - leftSaidAt > 30_000) {
-          leftSaid = leftover;
-          leftSaidAt = Date.now();
-          progress(`waiting for what an earlier run started on ${t.host} and left running: ${leftover}`);
-        }
+        sayLeft(leftover, `waiting for what an earlier run started on ${t.host} and left running: ${leftover}`);
       } else if (line.startsWith('held ') || line.startsWith('busy ')) {
         lastHolder = describeHolder(line.slice(5));
-        const who = lastHolder.replace(/, for .*$/, '');
-        if (line.startsWith('held ') && (who !== said || Date.now() - saidAt > 30_000)) {
-          said = who;
-          saidAt = Date.now();
-          progress(`waiting for the run lock ${opts.path}: another run holds it: ${lastHolder}`);
+        if (line.startsWith('held ')) {
+          waitedFor = lastHolder.replace(/, for .*$/, '');
+          sayHeld(waitedFor, `waiting for the run lock ${opts.path}: another run holds it: ${lastHolder}`);
         }
       }
     }
@@ -236,12 +242,12 @@ export async function takeRunLock(t: Transport, opts: RunLockOptions, holder: st
     const first = await Promise.race([locked.then(() => 'locked' as const), proc.done, timedOut(opts.timeoutMs)]);
     clearTimeout(timer);
     if (first === 'locked') {
-      const waitedMs = said ? Date.now() - t0 : 0;
+      const waitedMs = waitedFor !== undefined ? Date.now() - t0 : 0;
       const waited = {
-        ...(said ? { waitedFor: lastHolder.replace(/, for .*$/, '') } : {}),
+        ...(waitedFor !== undefined ? { waitedFor } : {}),
         ...(leftSince ? { leftWaitedMs: Date.now() - leftSince, leftover } : {}),
       };
-      if (said) progress(`run lock taken after ${(waitedMs / 1000).toFixed(1)} s`);
+      if (waitedFor !== undefined) progress(`run lock taken after ${(waitedMs / 1000).toFixed(1)} s`);
       if (leftSince) progress(`what the earlier run left running ended after ${((Date.now() - leftSince) / 1000).toFixed(1)} s`);
       if (!then) return { release, waitedMs, ...waited };
       const ran = await Promise.race([thenDone, proc.done, timedOut(then.timeoutMs)]);
