@@ -32,8 +32,10 @@ async function holdDpkgLock(seconds: number): Promise<number> {
     'time.sleep(float(sys.argv[1]))',
     'PY',
     'chmod 755 /usr/local/bin/unattended-upgrade',
+    // An earlier holder's "locked" must not pass for this one's (the child truncates the file only once it runs).
+    'rm -f /tmp/uu.out',
     `setsid /usr/local/bin/unattended-upgrade ${seconds} </dev/null >/tmp/uu.out 2>&1 & echo $!`,
-    'i=0; until grep -q locked /tmp/uu.out || [ $i -ge 100 ]; do sleep 0.1; i=$((i+1)); done; grep -q locked /tmp/uu.out',
+    'i=0; until grep -qs locked /tmp/uu.out || [ $i -ge 100 ]; do sleep 0.1; i=$((i+1)); done; grep -q locked /tmp/uu.out',
   ].join('\n'));
   return Number(out.split('\n')[0]);
 }
