@@ -1,11 +1,13 @@
 // A snapshot (or a variant's layer) is built in DIR.building-<pid> and renamed into place only when it is
 // complete, so a half-built one is never used. An interrupted build removes its directory; one killed
 // outright (SIGKILL, a crash) leaves it, and the next build sweeps it once no build holds it.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { paths } from './paths.ts';
 import { killTracked } from './isolate.ts';
+import { withLock } from './lock.ts';
 import type { Progress } from './snapshot.ts';
 
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
@@ -13,19 +15,43 @@ const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 /** `<name>-<key>.building-<pid>`, name being a release or a variant (`bookworm.tls`). */
 const BUILDING_RE = /^(.+)-[0-9a-f]+\.building-(\d+)$/;
 
-/** The lock a build of NAME holds (snapshot.ts and variant.ts take it before building). */
-export const buildLock = (name: string) => `snapshot-${name}`;
+/**
+ * The lock a build of NAME (a release, or a variant such as `bookworm.tls`) into SNAPSHOTS holds. Locks are
+ * machine-wide (paths.ts), but a build into another cache (INSTALL_GLANCE_CACHE) shares nothing with this
+ * one: its lock is its own, so it never waits behind a build of the same release elsewhere.
+ */
+export function buildLock(name: string, snapshots = paths.snapshots): string {
+  return `snapshot-${name}-${crypto.createHash('sha256').update(path.resolve(snapshots)).digest('hex').slice(0, 10)}`;
+}
 
 /**
  * The build directories among ENTRIES that no build holds: a build holds its directory while its pid is
- * alive and is the owner of that snapshot's lock (a pid reused by another process owns no build lock).
+ * alive and owns the lock of that snapshot (OWNER, by the snapshot's name); a reused pid owns no build lock.
  */
-export function staleBuilds(entries: string[], lockOwner: (lock: string) => number | undefined, alive: (pid: number) => boolean): string[] {
+export function staleBuilds(entries: string[], owner: (name: string) => number | undefined, alive: (pid: number) => boolean): string[] {
   return entries.filter((e) => {
     const m = BUILDING_RE.exec(e);
     if (!m) return false;
     const pid = Number(m[2]);
-    return !(lockOwner(buildLock(m[1]!)) === pid && alive(pid));
+    return !(owner(m[1]!) === pid && alive(pid));
+  });
+}
+
+/**
+ * FN under the build lock of NAME. Waiting for another build of it says so, naming its pid, and then how
+ * long it waited: the other build may take minutes, and a silent wait looks like a hang.
+ */
+export function withBuildLock<T>(name: string, progress: Progress, fn: () => Promise<T>): Promise<T> {
+  let waiting: { pid: number; since: number } | undefined;
+  const line = (pid: number) => `snapshot: another build of ${name} runs (pid ${pid}); waiting for it …`;
+  return withLock(buildLock(name), async () => {
+    if (waiting) progress(`${line(waiting.pid)} ${((Date.now() - waiting.since) / 1000).toFixed(1)} s`);
+    return fn();
+  }, {
+    onWait: (pid) => {
+      waiting = { pid, since: waiting?.since ?? Date.now() };
+      progress(line(pid), { pending: true });
+    },
   });
 }
 
@@ -38,9 +64,9 @@ function alive(pid: number): boolean {
   }
 }
 
-function lockOwner(lock: string): number | undefined {
+function lockOwner(name: string): number | undefined {
   try {
-    const pid = Number(fs.readFileSync(path.join(paths.locks, `${lock}.lock`), 'utf8').trim());
+    const pid = Number(fs.readFileSync(path.join(paths.locks, `${buildLock(name)}.lock`), 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;

@@ -14,10 +14,18 @@ function alive(pid: number): boolean {
   }
 }
 
-export async function withLock<T>(name: string, fn: () => Promise<T>, waitMs = 15 * 60_000): Promise<T> {
+export interface LockWait {
+  /** How long to wait for a live holder before giving up. */
+  waitMs?: number;
+  /** Called when a live holder is found, and again each time the holder changes. */
+  onWait?: (owner: number) => void;
+}
+
+export async function withLock<T>(name: string, fn: () => Promise<T>, { waitMs = 15 * 60_000, onWait }: LockWait = {}): Promise<T> {
   fs.mkdirSync(paths.locks, { recursive: true });
   const file = path.join(paths.locks, `${name}.lock`);
   const deadline = Date.now() + waitMs;
+  let waitedFor: number | undefined;
   for (;;) {
     try {
       fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
@@ -29,6 +37,7 @@ export async function withLock<T>(name: string, fn: () => Promise<T>, waitMs = 1
         fs.rmSync(file, { force: true });
         continue;
       }
+      if (owner !== waitedFor) onWait?.((waitedFor = owner));
       if (Date.now() > deadline) throw new Error(`lock ${file} is held by pid ${owner}`);
       await sleep(100);
     }

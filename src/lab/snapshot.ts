@@ -6,8 +6,7 @@ import path from 'node:path';
 import { sh, describeFailure } from './local.ts';
 import { projectPath } from '../project-root.ts';
 import { paths } from './paths.ts';
-import { withLock } from './lock.ts';
-import { building, buildLock } from './building.ts';
+import { building, withBuildLock } from './building.ts';
 import { isolated, tracked } from './isolate.ts';
 import { LabError } from './errors.ts';
 import type { Release } from './records.ts';
@@ -53,7 +52,7 @@ export async function ensureSnapshot(release: Release, progress: Progress): Prom
     fs.existsSync(path.join(dir, 'ready')) ? { release, key, rootfs: path.join(dir, 'rootfs') } : undefined;
   const found = ready();
   if (found) return found;
-  return withLock(buildLock(release), async () => ready() ?? build(release, key, mirror, dir, progress));
+  return withBuildLock(release, progress, async () => ready() ?? build(release, key, mirror, dir, progress));
 }
 
 /** One build step: one line of progress, with the time it took (`snapshot: debootstrap bookworm … 61.2 s`). */

@@ -7,8 +7,7 @@ import path from 'node:path';
 import { sh } from './local.ts';
 import { projectPath } from '../project-root.ts';
 import { paths } from './paths.ts';
-import { withLock } from './lock.ts';
-import { building, buildLock } from './building.ts';
+import { building, withBuildLock } from './building.ts';
 import { ensureSnapshot, step, type Progress } from './snapshot.ts';
 import type { Release } from './records.ts';
 import { pruneSnapshots } from './prune.ts';
@@ -70,7 +69,7 @@ export async function ensureStack(release: Release, variant: Variant | undefined
     : undefined);
   const found = ready();
   if (found) return found;
-  return withLock(buildLock(name), async () => {
+  return withBuildLock(name, progress, async () => {
     const again = ready();
     if (again) return again;
     await buildLayer(variant, release, base.rootfs, dir, progress);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { repoRoot, runCli, run, labUp, labDown, leftovers, footprint, explain, poll, cliArgv } from './helpers.ts';
 import { paths } from '../../src/lab/paths.ts';
+import { buildLock } from '../../src/lab/building.ts';
 
 
 function scratch(prefix: string): string {
@@ -82,16 +83,18 @@ test('an interrupted build leaves nothing; a killed one is swept by the next bui
   const holder = spawn('sleep', ['600'], { stdio: 'ignore' });
   const gone = spawn('true');
   await new Promise((r) => gone.on('exit', r));
-  const lock = path.join(paths.locks, 'snapshot-lvfake.lock');
+  const lock = path.join(paths.locks, `${buildLock('lvfake', snaps)}.lock`);
   const held = `lvfake-0123456789ab.building-${holder.pid}`;
   const stale = `lvfake-0123456789ab.building-${gone.pid}`;
   fs.mkdirSync(paths.locks, { recursive: true });
   fs.writeFileSync(lock, String(holder.pid));
   for (const d of [held, stale]) fs.mkdirSync(path.join(snaps, d, 'rootfs'), { recursive: true });
   const debootstrapping = () => processesUnder(cache).some((p) => p.includes('debootstrap '));
+  const builds: Running[] = [];
   try {
     // 1. Killed outright while debootstrap runs: every process of the build goes with it; its directory stays.
     const first = startCli(['lab', 'snapshot', '--release', 'bullseye'], env);
+    builds.push(first);
     assert.ok(await poll(() => debootstrapping() && fs.readdirSync(snaps).some((d) => d.endsWith(`.building-${first.child.pid}`)), 120_000, 100),
       `the build did not start debootstrap:\n${first.stderr()}`);
     assert.match(first.stderr(), new RegExp(`snapshot: removed ${stale}, left by a build that no longer runs`));
@@ -105,6 +108,7 @@ test('an interrupted build leaves nothing; a killed one is swept by the next bui
 
     // 2. The next build sweeps it, then is interrupted itself (SIGINT): it removes what it wrote.
     const second = startCli(['lab', 'snapshot', '--release', 'bullseye'], env);
+    builds.push(second);
     assert.ok(await poll(() => debootstrapping() && second.stderr().includes(`removed ${killedDir}`), 120_000, 100), `no sweep, or no debootstrap:\n${second.stderr()}`);
     await new Promise((r) => setTimeout(r, 2000));
     second.child.kill('SIGINT');
@@ -115,6 +119,12 @@ test('an interrupted build leaves nothing; a killed one is swept by the next bui
     assert.deepEqual(processesUnder(cache), []);
     assert.deepEqual(mountsUnder(cache), []);
   } finally {
+    // A failed assertion must not leave a build running on (it would debootstrap for minutes beside the other tests).
+    for (const b of builds) if (b.child.exitCode === null && b.child.signalCode === null) {
+      b.child.kill('SIGKILL');
+      await b.exit;
+    }
+    await poll(() => processesUnder(cache).length === 0, 15_000, 100);
     holder.kill('SIGKILL');
     fs.rmSync(lock, { force: true });
     fs.rmSync(cache, { recursive: true, force: true });
