@@ -42,6 +42,10 @@ export async function preflight(): Promise<void> {
 /** One process per name at a time, from `up` to ready or through `down`: a second `up` waits, then reuses. */
 const nameLock = (name: string) => `lab-${name}`;
 
+/** Waiting for another process's `up` or `down` of a name says so: it can take a snapshot build's minutes. */
+const sayWaitingForName = (progress: Progress) => (lock: string, pid: number) =>
+  progress(`lab ${lock.slice('lab-'.length)}: another install-glance (pid ${pid}) is bringing it up or taking it down; waiting for it`);
+
 export interface UpOptions {
   /** Keystone over HTTPS with a CA made for each lab. */
   tls?: boolean;
@@ -85,7 +89,8 @@ export async function up(names: string[], release: LabRelease, progress: Progres
   if (options.tls && !(await have('openssl'))) throw new LabError('a TLS lab needs openssl on this machine', 'install it: apt-get install -y openssl');
   const stack = await ensureStack(base, variant, progress);
   const clientKey = ensureClientKey();
-  return withLocks(names.map(nameLock), () => upLocked(names, { release, base, tls: !!options.tls, glanceDeps: !!options.glanceDeps, stack, behind }, clientKey.public, progress));
+  return withLocks(names.map(nameLock), () => upLocked(names, { release, base, tls: !!options.tls, glanceDeps: !!options.glanceDeps, stack, behind }, clientKey.public, progress),
+    sayWaitingForName(progress));
 }
 
 function refuseOtherKind(existing: LabRecord | undefined, want: string): void {
@@ -309,7 +314,7 @@ async function syncLabFiles(): Promise<void> {
 
 export async function down(name: string, progress: Progress): Promise<void> {
   checkName(name);
-  await withLock(nameLock(name), () => takeDown(name, progress));
+  await withLocks([nameLock(name)], () => takeDown(name, progress), sayWaitingForName(progress));
 }
 
 /** `down` for a caller that holds the name's lock. */

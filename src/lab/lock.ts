@@ -49,8 +49,11 @@ export async function withLock<T>(name: string, fn: () => Promise<T>, { waitMs =
   }
 }
 
-/** Several locks, taken in name order (so two callers never wait on each other), released together. */
-export function withLocks<T>(names: string[], fn: () => Promise<T>): Promise<T> {
+/**
+ * Several locks, taken in name order (so two callers never wait on each other), released together.
+ * ONWAIT hears which lock a live holder keeps it waiting for.
+ */
+export function withLocks<T>(names: string[], fn: () => Promise<T>, onWait?: (name: string, owner: number) => void): Promise<T> {
   const [first, ...rest] = [...new Set(names)].sort();
-  return first === undefined ? fn() : withLock(first, () => withLocks(rest, fn));
+  return first === undefined ? fn() : withLock(first, () => withLocks(rest, fn, onWait), { onWait: onWait && ((owner) => onWait(first, owner)) });
 }
