@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { paths } from './paths.ts';
 import { killTracked } from './isolate.ts';
-import { withLock } from './lock.ts';
+import { alive, withLock } from './lock.ts';
 import type { Progress } from './snapshot.ts';
 
 const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
@@ -53,15 +53,6 @@ export function withBuildLock<T>(name: string, progress: Progress, fn: () => Pro
       progress(line(pid), { pending: true });
     },
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function lockOwner(name: string): number | undefined {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { paths } from './paths.ts';
 
-function alive(pid: number): boolean {
+/** True while PID runs (EPERM: it runs as someone else). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
